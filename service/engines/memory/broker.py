@@ -1,0 +1,219 @@
+"""MemoryBroker: the single-node, in-process ``Broker`` (Centrifugo's default memory engine).
+
+PUB/SUB is a direct, synchronous call of the node's ``BrokerEventHandler``: every publication,
+join, leave and control message reaches the handler before the publishing coroutine resumes.
+History lives in a ``StreamStore`` (see ``streams``: Redis-compatible stream + meta semantics).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import Callable
+
+from service.core.engine import (
+    BrokerEventHandler,
+    ClientInfo,
+    EngineError,
+    HistoryQuery,
+    HistoryResult,
+    Publication,
+    PublishOptions,
+    StreamPosition,
+)
+
+from .streams import StreamStore
+
+logger = logging.getLogger(__name__)
+
+_SWEEP_BATCH = 1000
+
+
+def random_epoch() -> str:
+    """Default epoch: 8 random hex characters (a new value for every recreated stream meta)."""
+    return secrets.token_hex(4)
+
+
+class MemoryBroker:
+    """In-memory ``Broker`` for one node.
+
+    * ``clock``: monotonic seconds used for every history expiry (inject a fake in tests).
+    * ``epoch_factory``: returns a new epoch whenever stream meta is (re)created; defaults to
+      ``random_epoch``.  It must not repeat values, or a recreated stream could be mistaken
+      for the old one by a recovering client.
+    * ``sweep_interval``: seconds between background passes that drop expired streams and
+      meta to reclaim memory (reads already apply expiry lazily); ``<= 0`` disables the task.
+      The task is created by ``start`` and cancelled and awaited by ``close``.
+
+    Delivery is synchronous and ignores subscriptions: the node filters by its own hub, and
+    ``subscribe``/``unsubscribe`` only maintain ``channels`` for introspection.  Objects
+    handed to the handler or returned by ``history`` must be treated as read-only by the
+    receiver where noted.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        epoch_factory: Callable[[], str] | None = None,
+        sweep_interval: float = 10.0,
+    ) -> None:
+        self._clock = clock
+        self._store = StreamStore(epoch_factory=epoch_factory or random_epoch)
+        self._sweep_interval = sweep_interval
+        self._handler: BrokerEventHandler | None = None
+        self._node_id = ""
+        self._channels: set[str] = set()
+        self._sweeper: asyncio.Task[None] | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def start(self, handler: BrokerEventHandler, node_id: str) -> None:
+        """Deliver events to ``handler`` from now on; control messages for ``node_id`` too.
+
+        Calling it again replaces the handler; the sweep task is started once.
+        """
+        self._handler = handler
+        self._node_id = node_id
+        if self._sweeper is None and self._sweep_interval > 0:
+            self._sweeper = asyncio.get_running_loop().create_task(
+                self._sweep_loop(), name="memory-broker-sweep"
+            )
+
+    async def close(self) -> None:
+        """Stop delivering (later publishes raise ``EngineError``); cancel and await the sweep.
+
+        Stored history is kept; ``start`` may be called again.
+        """
+        self._handler = None
+        task, self._sweeper = self._sweeper, None
+        if task is not None:
+            task.cancel()
+            # asyncio.wait does not raise the task's CancelledError, but a cancellation of
+            # close() itself still propagates.
+            await asyncio.wait({task})
+
+    def healthy(self) -> bool:
+        """Always True: nothing external can fail."""
+        return True
+
+    # -- subscriptions -------------------------------------------------------------------
+
+    async def subscribe(self, channel: str) -> None:
+        """Record ``channel`` as locally subscribed (delivery does not depend on it)."""
+        self._channels.add(channel)
+
+    async def unsubscribe(self, channel: str) -> None:
+        """Forget ``channel``; unknown channels are ignored."""
+        self._channels.discard(channel)
+
+    @property
+    def channels(self) -> frozenset[str]:
+        """Channels currently subscribed through this broker (a snapshot)."""
+        return frozenset(self._channels)
+
+    # -- publishing ----------------------------------------------------------------------
+
+    async def publish(
+        self, channel: str, pub: Publication, opts: PublishOptions
+    ) -> StreamPosition | None:
+        """Store (when ``opts.with_history``) and deliver ``pub``; return the new stream top.
+
+        With history: a copy of ``pub`` carrying offset = previous top + 1 is appended to the
+        channel stream (trimmed to ``history_size``, publications expire ``history_ttl`` after
+        this publish, meta expiry moved by ``history_meta_ttl`` when non-zero; missing meta →
+        new epoch, offsets restart at 1), then ``handler.handle_publication(channel, copy,
+        position)`` runs before the position is returned.  The copy is the stored object:
+        the handler must not mutate it.  Without history: ``handle_publication(channel, pub,
+        None)`` and None is returned.  ``pub`` itself is never modified.
+
+        A handler exception is logged and not raised: the publication has been stored, as
+        with the Redis engine where delivery is decoupled from publishing.
+        Raises ``EngineError`` before ``start`` or after ``close``.
+        """
+        handler = self._require_handler()
+        if not opts.with_history:
+            try:
+                handler.handle_publication(channel, pub, None)
+            except Exception:
+                logger.exception("handle_publication failed for channel %r", channel)
+            return None
+        stored, position = self._store.append(channel, pub, opts, self._clock())
+        try:
+            handler.handle_publication(channel, stored, position)
+        except Exception:
+            logger.exception("handle_publication failed for channel %r", channel)
+        return position
+
+    async def publish_join(self, channel: str, info: ClientInfo) -> None:
+        """Call ``handler.handle_join(channel, info)`` synchronously (errors are logged)."""
+        handler = self._require_handler()
+        try:
+            handler.handle_join(channel, info)
+        except Exception:
+            logger.exception("handle_join failed for channel %r", channel)
+
+    async def publish_leave(self, channel: str, info: ClientInfo) -> None:
+        """Call ``handler.handle_leave(channel, info)`` synchronously (errors are logged)."""
+        handler = self._require_handler()
+        try:
+            handler.handle_leave(channel, info)
+        except Exception:
+            logger.exception("handle_leave failed for channel %r", channel)
+
+    async def publish_control(self, data: bytes, node_id: str = "") -> None:
+        """Call ``handler.handle_control(data)`` when ``node_id`` is "" or this node's ID.
+
+        Messages addressed to another node are dropped: a memory engine has one node.
+        """
+        handler = self._require_handler()
+        if node_id in ("", self._node_id):
+            try:
+                handler.handle_control(data)
+            except Exception:
+                logger.exception("handle_control failed")
+
+    # -- history -------------------------------------------------------------------------
+
+    async def history(self, channel: str, query: HistoryQuery) -> HistoryResult:
+        """Publications and current top/epoch; see ``StreamStore.read`` for exact semantics.
+
+        Creates meta (a new epoch, top 0) when missing, so an empty channel has a stable
+        epoch.  The ``since.epoch`` check is the caller's job: compare it with
+        ``result.position.epoch``.  Works without ``start``.
+        """
+        return self._store.read(channel, query, self._clock())
+
+    async def remove_history(self, channel: str) -> None:
+        """Drop the channel's publications, keeping top offset and epoch (API history_remove)."""
+        self._store.remove(channel, self._clock())
+
+    def sweep_expired(self) -> int:
+        """Apply expiry to every channel now; return how many streams or metas were dropped."""
+        now = self._clock()
+        return sum(self._store.expire_channel(ch, now) for ch in self._store.channels())
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _require_handler(self) -> BrokerEventHandler:
+        handler = self._handler
+        if handler is None:
+            raise EngineError("memory broker is not started")
+        return handler
+
+    async def _sweep_loop(self) -> None:
+        """Every ``sweep_interval`` s expire all channels, yielding every ``_SWEEP_BATCH``."""
+        while True:
+            await asyncio.sleep(self._sweep_interval)
+            try:
+                channels = self._store.channels()
+                for i in range(0, len(channels), _SWEEP_BATCH):
+                    if i:
+                        await asyncio.sleep(0)
+                    now = self._clock()
+                    for channel in channels[i : i + _SWEEP_BATCH]:
+                        self._store.expire_channel(channel, now)
+            except Exception:
+                logger.exception("memory broker sweep failed")
