@@ -1,0 +1,57 @@
+"""Sans-I/O codec for Centrifugo client protocol v2: bytes <-> Command / Reply / Push.
+
+No asyncio, aiohttp, grpc or redis here.  ``Codec`` bundles the per-encoding functions so
+sessions can hold one reference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from . import json_codec
+from .errors import MessageTooLarge, ProtocolError
+from .messages import Command, Push, Reply
+
+__all__ = ["JSON", "Codec", "MessageTooLarge", "ProtocolError", "protobuf_codec"]
+
+
+@dataclass(frozen=True, slots=True)
+class Codec:
+    """One wire encoding: ``name`` is ``json`` or ``protobuf``."""
+
+    name: str
+    binary: bool
+    decode_commands: Callable[[bytes], list[Command]]
+    encode_reply: Callable[[Reply], bytes]
+    encode_push: Callable[[Push], bytes]
+    join_frames: Callable[[list[bytes]], bytes]
+
+
+JSON = Codec(
+    "json",
+    False,
+    json_codec.decode_commands,
+    json_codec.encode_reply,
+    json_codec.encode_push,
+    json_codec.join_frames,
+)
+
+_PROTOBUF: Codec | None = None
+
+
+def protobuf_codec() -> Codec:
+    """The protobuf codec (imported lazily so the generated stubs load only when needed)."""
+    global _PROTOBUF
+    if _PROTOBUF is None:
+        from . import pb_codec
+
+        _PROTOBUF = Codec(
+            "protobuf",
+            True,
+            pb_codec.decode_commands,
+            pb_codec.encode_reply,
+            pb_codec.encode_push,
+            pb_codec.join_frames,
+        )
+    return _PROTOBUF

@@ -1,0 +1,335 @@
+"""One transport-agnostic server API executor (spec §8.5).
+
+HTTP (``http.py``) and gRPC (``grpc.py``) decode their requests into the Structs of
+``messages.py`` and call ``Executor.call``; domain errors come back as ``ApiError`` results
+(never as transport errors), exactly as in Centrifugo v4.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import os
+import resource
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from ..core.engine import EngineError, PublishOptions, StreamPosition
+from ..core.hooks import ApiPolicy
+from ..core.node import Node
+from ..core.wire import wire_publication
+from ..protocol import codes as c
+from ..protocol.messages import raw
+from . import messages as a
+
+log = logging.getLogger("gyre.api")
+
+
+@dataclass(frozen=True, slots=True)
+class Method:
+    name: str
+    request: type[msgspec.Struct]
+    handler: Callable[[Any], Awaitable[msgspec.Struct]]
+
+
+# v4 Command.MethodType numbers (spec §8.4); 13 unused, 14..31 PRO-only.
+METHOD_NUMBERS = {
+    0: "publish",
+    1: "broadcast",
+    2: "unsubscribe",
+    3: "disconnect",
+    4: "presence",
+    5: "presence_stats",
+    6: "history",
+    7: "history_remove",
+    8: "channels",
+    9: "info",
+    10: "rpc",
+    11: "subscribe",
+    12: "refresh",
+}
+PRO_METHODS = {
+    14: "connections",
+    15: "update_user_status",
+    16: "get_user_status",
+    17: "delete_user_status",
+    18: "block_user",
+    19: "unblock_user",
+    20: "revoke_token",
+    21: "invalidate_user_tokens",
+    22: "device_register",
+    23: "device_update",
+    24: "device_remove",
+    25: "device_list",
+    26: "device_topic_list",
+    27: "device_topic_update",
+    28: "user_topic_list",
+    29: "user_topic_update",
+    30: "send_push_notification",
+    31: "update_push_status",
+}
+
+
+def _data(data: msgspec.Raw, b64data: str) -> bytes:
+    if b64data:
+        try:
+            return base64.b64decode(b64data, validate=True)
+        except (binascii.Error, ValueError):
+            raise c.ReplyError(c.ERROR_BAD_REQUEST) from None
+    out = bytes(data)
+    return b"" if out == b"null" else out
+
+
+def _override(o: a.SubscribeOptionOverride | None) -> dict[str, bool]:
+    if o is None:
+        return {}
+    out: dict[str, bool] = {}
+    for name in (
+        "presence",
+        "join_leave",
+        "force_push_join_leave",
+        "force_recovery",
+        "force_positioning",
+    ):
+        value = getattr(o, name)
+        if value is not None:
+            out[name] = value.value
+    return out
+
+
+class Executor:
+    """Runs server API methods against a node with the policy's channel rules."""
+
+    def __init__(self, node: Node, policy: ApiPolicy) -> None:
+        self.node = node
+        self.policy = policy
+        self.methods: dict[str, Method] = {
+            "publish": Method("publish", a.PublishRequest, self.publish),
+            "broadcast": Method("broadcast", a.BroadcastRequest, self.broadcast),
+            "subscribe": Method("subscribe", a.SubscribeRequest, self.subscribe),
+            "unsubscribe": Method("unsubscribe", a.UnsubscribeRequest, self.unsubscribe),
+            "disconnect": Method("disconnect", a.DisconnectRequest, self.disconnect),
+            "presence": Method("presence", a.PresenceRequest, self.presence),
+            "presence_stats": Method("presence_stats", a.PresenceStatsRequest, self.presence_stats),
+            "history": Method("history", a.HistoryRequest, self.history),
+            "history_remove": Method("history_remove", a.HistoryRemoveRequest, self.history_remove),
+            "channels": Method("channels", a.ChannelsRequest, self.channels),
+            "info": Method("info", a.InfoRequest, self.info),
+            "rpc": Method("rpc", a.RPCRequest, self.rpc),
+            "refresh": Method("refresh", a.RefreshRequest, self.refresh),
+        }
+        self.on_call: Callable[[str, float], None] | None = None
+
+    async def call(self, method: str, req: msgspec.Struct) -> msgspec.Struct | a.Error:
+        """Run ``method``; returns its result Struct or an ``Error`` (never raises)."""
+        m = self.methods.get(method)
+        if m is None:
+            return a.Error(
+                code=c.ERROR_METHOD_NOT_FOUND.code, message=c.ERROR_METHOD_NOT_FOUND.message
+            )
+        try:
+            return await m.handler(req)
+        except c.ReplyError as e:
+            return a.Error(code=e.error.code, message=e.error.message)
+        except EngineError as e:
+            log.warning("api %s failed: %s", method, e)
+            return a.Error(code=c.ERROR_INTERNAL.code, message=c.ERROR_INTERNAL.message)
+        except Exception:
+            log.exception("api %s failed", method)
+            return a.Error(code=c.ERROR_INTERNAL.code, message=c.ERROR_INTERNAL.message)
+
+    # --- publishing -----------------------------------------------------------------------
+
+    def _publish_opts(self, channel: str, skip_history: bool) -> PublishOptions:
+        caps = self.policy.api_channel(channel)
+        return PublishOptions() if skip_history else caps.publish
+
+    async def _publish_one(
+        self, channel: str, data: bytes, skip_history: bool, tags: dict[str, str]
+    ) -> a.PublishResult:
+        opts = self._publish_opts(channel, skip_history)
+        sp = await self.node.publish(channel, data, opts=opts, tags=tags or None)
+        if sp is None:
+            return a.PublishResult()
+        return a.PublishResult(offset=sp.offset, epoch=sp.epoch)
+
+    async def publish(self, req: a.PublishRequest) -> a.PublishResult:
+        if not req.channel:
+            raise c.ReplyError(c.ERROR_BAD_REQUEST)
+        data = _data(req.data, req.b64data)
+        if not data:
+            raise c.ReplyError(c.ERROR_BAD_REQUEST)
+        return await self._publish_one(req.channel, data, req.skip_history, req.tags)
+
+    async def broadcast(self, req: a.BroadcastRequest) -> a.BroadcastResult:
+        if not req.channels:
+            raise c.ReplyError(c.ERROR_BAD_REQUEST)
+        data = _data(req.data, req.b64data)
+        if not data:
+            raise c.ReplyError(c.ERROR_BAD_REQUEST)
+        responses: list[a.PublishResponse] = []
+        for ch in req.channels:
+            try:
+                if not ch:
+                    raise c.ReplyError(c.ERROR_BAD_REQUEST)
+                res = await self._publish_one(ch, data, req.skip_history, req.tags)
+                responses.append(a.PublishResponse(result=res))
+            except c.ReplyError as e:
+                responses.append(
+                    a.PublishResponse(error=a.Error(code=e.error.code, message=e.error.message))
+                )
+            except EngineError:
+                err = c.ERROR_INTERNAL
+                responses.append(
+                    a.PublishResponse(error=a.Error(code=err.code, message=err.message))
+                )
+        return a.BroadcastResult(responses=responses)
+
+    # --- user operations ------------------------------------------------------------------
+
+    async def subscribe(self, req: a.SubscribeRequest) -> a.SubscribeResult:
+        self.policy.api_channel(req.channel)
+        opts = self.policy.server_subscription(req.channel, _override(req.override))
+        opts.expire_at = req.expire_at
+        opts.chan_info = _data(req.info, req.b64info)
+        opts.data = _data(req.data, req.b64data)
+        if req.recover_since is not None:
+            opts.recover_since = StreamPosition(req.recover_since.offset, req.recover_since.epoch)
+        await self.node.subscribe_user(
+            req.user, req.channel, opts, client=req.client, session=req.session
+        )
+        return a.SubscribeResult()
+
+    async def unsubscribe(self, req: a.UnsubscribeRequest) -> a.UnsubscribeResult:
+        self.policy.api_channel(req.channel)
+        await self.node.unsubscribe_user(
+            req.user, req.channel, client=req.client, session=req.session
+        )
+        return a.UnsubscribeResult()
+
+    async def disconnect(self, req: a.DisconnectRequest) -> a.DisconnectResult:
+        d = c.DISCONNECT_FORCE_NO_RECONNECT
+        if req.disconnect is not None and req.disconnect.code:
+            d = c.disconnect_with_default_reason(req.disconnect.code, req.disconnect.reason)
+        await self.node.disconnect_user(
+            req.user, d, client=req.client, session=req.session, whitelist=req.whitelist
+        )
+        return a.DisconnectResult()
+
+    async def refresh(self, req: a.RefreshRequest) -> a.RefreshResult:
+        info = bytes(req.info)
+        await self.node.refresh_user(
+            req.user,
+            client=req.client,
+            session=req.session,
+            expired=req.expired,
+            expire_at=req.expire_at,
+            info=info if info and info != b"null" else None,
+        )
+        return a.RefreshResult()
+
+    # --- presence and history -------------------------------------------------------------
+
+    def _presence_channel(self, channel: str) -> None:
+        if not self.policy.api_channel(channel).presence:
+            raise c.ReplyError(c.ERROR_NOT_AVAILABLE)
+
+    async def presence(self, req: a.PresenceRequest) -> a.PresenceResult:
+        self._presence_channel(req.channel)
+        presence = await self.node.presence.presence(req.channel)
+        return a.PresenceResult(
+            presence={
+                cid: a.ClientInfo(
+                    user=i.user,
+                    client=i.client,
+                    conn_info=raw(i.conn_info),
+                    chan_info=raw(i.chan_info),
+                )
+                for cid, i in presence.items()
+            }
+        )
+
+    async def presence_stats(self, req: a.PresenceStatsRequest) -> a.PresenceStatsResult:
+        self._presence_channel(req.channel)
+        num_clients, num_users = await self.node.presence.presence_stats(req.channel)
+        return a.PresenceStatsResult(num_clients=num_clients, num_users=num_users)
+
+    def _history_channel(self, channel: str) -> None:
+        if not self.policy.api_channel(channel).history:
+            raise c.ReplyError(c.ERROR_NOT_AVAILABLE)
+
+    async def history(self, req: a.HistoryRequest) -> a.HistoryResult:
+        self._history_channel(req.channel)
+        since = None
+        if req.since is not None:
+            since = StreamPosition(req.since.offset, req.since.epoch)
+            if req.reverse and since.offset == 0:
+                raise c.ReplyError(c.ERROR_INTERNAL)
+        pubs, top = await self.node.history(
+            req.channel, limit=req.limit, since=since, reverse=req.reverse
+        )
+        out = []
+        for p in pubs:
+            wp = wire_publication(p)
+            info = None
+            if wp.info is not None:
+                info = a.ClientInfo(
+                    user=wp.info.user,
+                    client=wp.info.client,
+                    conn_info=wp.info.conn_info,
+                    chan_info=wp.info.chan_info,
+                )
+            out.append(a.Publication(data=wp.data, info=info, offset=wp.offset, tags=wp.tags))
+        return a.HistoryResult(publications=out, epoch=top.epoch, offset=top.offset)
+
+    async def history_remove(self, req: a.HistoryRemoveRequest) -> a.HistoryRemoveResult:
+        self._history_channel(req.channel)
+        await self.node.broker.remove_history(req.channel)
+        return a.HistoryRemoveResult()
+
+    # --- introspection --------------------------------------------------------------------
+
+    async def channels(self, req: a.ChannelsRequest) -> a.ChannelsResult:
+        counts = await self.node.cluster_channels(req.pattern)
+        return a.ChannelsResult(
+            channels={ch: a.ChannelInfo(num_clients=n) for ch, n in counts.items()}
+        )
+
+    async def info(self, req: a.InfoRequest) -> a.InfoResult:
+        nodes = []
+        for n in self.node.info():
+            process = None
+            if n.uid == self.node.id:
+                ru = resource.getrusage(resource.RUSAGE_SELF)
+                process = a.Process(cpu=0.0, rss=_rss_bytes() or ru.ru_maxrss * 1024)
+            nodes.append(
+                a.NodeResult(
+                    uid=n.uid,
+                    name=n.name,
+                    version=n.version,
+                    num_clients=n.num_clients,
+                    num_users=n.num_users,
+                    num_channels=n.num_channels,
+                    uptime=n.uptime,
+                    num_subs=n.num_subs,
+                    process=process,
+                )
+            )
+        return a.InfoResult(nodes=nodes)
+
+    async def rpc(self, req: a.RPCRequest) -> a.RPCResult:
+        if not req.method:
+            raise c.ReplyError(c.ERROR_BAD_REQUEST)
+        raise c.ReplyError(c.ERROR_METHOD_NOT_FOUND)
+
+
+def _rss_bytes() -> int:
+    try:
+        with open(f"/proc/{os.getpid()}/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return 0

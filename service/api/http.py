@@ -1,0 +1,209 @@
+"""HTTP server API (spec §8.1, §8.2): ``POST /api`` (v4 shape) and ``POST /api/<method>`` (v5).
+
+Auth unless ``api_insecure``: ``Authorization: apikey KEY`` (scheme case-insensitive),
+``?api_key=KEY`` or ``X-API-Key: KEY``; compared in constant time.  Wrong or missing key, or
+no key configured → 401 with an empty body.  Domain errors travel inside a 200 response.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+from collections.abc import Callable
+
+import msgspec
+from aiohttp import web
+
+from ..protocol import codes as c
+from . import messages as a
+from .executor import METHOD_NUMBERS, PRO_METHODS, Executor
+
+log = logging.getLogger("gyre.api")
+
+_encoder = msgspec.json.Encoder()
+_ERR_NOT_FOUND = a.Error(
+    code=c.ERROR_METHOD_NOT_FOUND.code, message=c.ERROR_METHOD_NOT_FOUND.message
+)
+_ERR_BAD_REQUEST = a.Error(code=c.ERROR_BAD_REQUEST.code, message=c.ERROR_BAD_REQUEST.message)
+
+
+class V4Command(msgspec.Struct):
+    method: str | int = ""
+    params: msgspec.Raw = msgspec.Raw(b"{}")
+    id: int = 0
+
+
+class V4Reply(msgspec.Struct, omit_defaults=True):
+    id: int = 0
+    error: a.Error | None = None
+    result: msgspec.Raw | None = None
+
+
+_v4_decoder = msgspec.json.Decoder(V4Command)
+
+
+class ApiHandler:
+    """aiohttp handlers bound to one executor; ``key`` may be swapped on reload."""
+
+    def __init__(
+        self,
+        executor: Executor,
+        *,
+        api_key: str,
+        insecure: bool,
+        is_shutting_down: Callable[[], bool],
+        observe: Callable[[str, float], None] | None = None,
+    ) -> None:
+        self.executor = executor
+        self.api_key = api_key
+        self.insecure = insecure
+        self.is_shutting_down = is_shutting_down
+        self.observe = observe
+
+    def authorized(self, request: web.Request) -> bool:
+        if self.insecure:
+            return True
+        key = self.api_key
+        if not key:
+            return False
+        given = ""
+        auth = request.headers.get("Authorization", "")
+        if auth:
+            scheme, _, value = auth.partition(" ")
+            if scheme.lower() == "apikey":
+                given = value.strip()
+        if not given:
+            given = request.headers.get("X-API-Key", "") or request.query.get("api_key", "")
+        return bool(given) and hmac.compare_digest(given.encode(), key.encode())
+
+    async def _run(self, method: str, params: bytes) -> msgspec.Struct | a.Error:
+        m = self.executor.methods.get(method)
+        if m is None:
+            return _ERR_NOT_FOUND
+        try:
+            req = msgspec.json.decode(params or b"{}", type=m.request)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return _ERR_BAD_REQUEST
+        started = time.perf_counter()
+        res = await self.executor.call(method, req)
+        if self.observe is not None:
+            self.observe(method, time.perf_counter() - started)
+        return res
+
+    def _precheck(self, request: web.Request) -> web.Response | None:
+        if request.method != "POST":
+            return web.Response(status=405)
+        if self.is_shutting_down():
+            return web.Response(status=503)
+        if not self.authorized(request):
+            return web.Response(status=401)
+        return None
+
+    async def handle_v4(self, request: web.Request) -> web.StreamResponse:
+        """``POST /api``: one or more ``{"method","params"}`` JSON documents."""
+        early = self._precheck(request)
+        if early is not None:
+            return early
+        body = await request.read()
+        commands = _split_documents(body)
+        if not commands:
+            return web.Response(status=400, text="Bad Request")
+        decoded: list[V4Command] = []
+        for doc in commands:
+            try:
+                cmd = _v4_decoder.decode(doc)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                return web.Response(status=400, text="Bad Request")
+            decoded.append(cmd)
+        replies: list[bytes] = []
+        for cmd in decoded:
+            name = _method_name(cmd.method)
+            if name is None:
+                return web.Response(status=400, text="Bad Request")
+            res = await self._run(name, bytes(cmd.params))
+            if isinstance(res, a.Error):
+                reply = V4Reply(id=cmd.id, error=res)
+            else:
+                reply = V4Reply(id=cmd.id, result=msgspec.Raw(_encoder.encode(res)))
+            replies.append(_encoder.encode(reply))
+        return web.Response(body=b"\n".join(replies), content_type="application/json")
+
+    async def handle_method(self, request: web.Request) -> web.StreamResponse:
+        """``POST /api/<method>`` (v5 shape) and ``/api/batch``."""
+        method = request.match_info.get("method", "")
+        if method != "batch" and method not in self.executor.methods:
+            return web.Response(status=404)
+        early = self._precheck(request)
+        if early is not None:
+            return early
+        body = await request.read()
+        if method == "batch":
+            return await self._batch(body)
+        m = self.executor.methods[method]
+        try:
+            req = msgspec.json.decode(body or b"{}", type=m.request)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return web.Response(status=400, text="Bad Request")
+        started = time.perf_counter()
+        res = await self.executor.call(method, req)
+        if self.observe is not None:
+            self.observe(method, time.perf_counter() - started)
+        out = V5Response(error=res) if isinstance(res, a.Error) else V5Response(result=res)
+        return web.Response(body=_encoder.encode(out), content_type="application/json")
+
+    async def _batch(self, body: bytes) -> web.StreamResponse:
+        try:
+            batch = msgspec.json.decode(body or b"{}", type=BatchBody)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return web.Response(status=400, text="Bad Request")
+        replies: list[bytes] = []
+        for cmd in batch.commands:
+            found = None
+            for key, value in cmd.items():
+                if key in self.executor.methods:
+                    found = (key, value)
+                    break
+            if found is None:
+                replies.append(_encoder.encode({"error": _ERR_NOT_FOUND}))
+                continue
+            res = await self._run(found[0], bytes(found[1]))
+            if isinstance(res, a.Error):
+                replies.append(_encoder.encode({"error": res}))
+            else:
+                replies.append(_encoder.encode({found[0]: res}))
+        body_out = b'{"replies":[' + b",".join(replies) + b"]}"
+        return web.Response(body=body_out, content_type="application/json")
+
+
+class V5Response(msgspec.Struct, omit_defaults=True):
+    error: a.Error | None = None
+    result: msgspec.Struct | None = None
+
+
+class BatchBody(msgspec.Struct):
+    commands: list[dict[str, msgspec.Raw]] = []
+
+
+def _method_name(method: str | int) -> str | None:
+    """Map a v4 method (name, case-insensitive, or enum number) to an executor method name."""
+    if isinstance(method, int):
+        if method in METHOD_NUMBERS:
+            return METHOD_NUMBERS[method]
+        if method in PRO_METHODS:
+            return PRO_METHODS[method]
+        return None
+    name = method.lower()
+    if name in METHOD_NUMBERS.values() or name in PRO_METHODS.values():
+        return name
+    return None
+
+
+def _split_documents(body: bytes) -> list[bytes]:
+    """Split concatenated JSON documents (newline-separated in practice)."""
+    body = body.strip()
+    if not body:
+        return []
+    if b"\n" not in body:
+        return [body]
+    return [line for line in (ln.strip() for ln in body.split(b"\n")) if line]

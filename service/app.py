@@ -1,0 +1,210 @@
+"""Composition root: the only module that imports every layer.
+
+``serve(cfg)`` builds the engine, policy, node, transports and API, runs until SIGTERM/SIGINT
+and shuts down gracefully (clients get 3001, ``shutdown_timeout`` bounds the wait).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from . import __version__
+from .api.executor import Executor
+from .api.http import ApiHandler
+from .config import Config
+from .core.config import NodeConfig
+from .core.engine import Broker, PresenceManager
+from .core.node import Node
+from .engines.memory import MemoryBroker, MemoryPresenceManager
+from .policy.hooks import CentrifugoHooks
+from .servers.http import HttpRoutes, build_apps
+from .transports.limits import ConnectionLimiter
+from .transports.origin import OriginChecker
+from .transports.websocket import WebSocketHandler, WebSocketOptions
+
+log = logging.getLogger("gyre")
+
+_LOG_LEVELS = {
+    "trace": logging.DEBUG,
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warn": logging.WARNING,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+    "none": logging.CRITICAL + 10,
+}
+
+
+def node_config(cfg: Config) -> NodeConfig:
+    return NodeConfig(
+        name=cfg.name,
+        version=__version__,
+        ping_interval=cfg.ping_interval,
+        pong_timeout=cfg.pong_timeout,
+        client_stale_close_delay=cfg.client_stale_close_delay,
+        client_expired_close_delay=cfg.client_expired_close_delay,
+        client_expired_sub_close_delay=cfg.client_expired_sub_close_delay,
+        client_presence_update_interval=cfg.client_presence_update_interval,
+        client_channel_position_check_delay=cfg.client_channel_position_check_delay,
+        client_channel_limit=cfg.client_channel_limit,
+        client_user_connection_limit=cfg.client_user_connection_limit,
+        client_queue_max_size=cfg.client_queue_max_size,
+        client_history_max_publication_limit=cfg.client_history_max_publication_limit,
+        client_recovery_max_publication_limit=cfg.client_recovery_max_publication_limit,
+        channel_max_length=cfg.channel_max_length,
+        history_meta_ttl=cfg.history_meta_ttl,
+    )
+
+
+def build_engine(cfg: Config) -> tuple[Broker, PresenceManager]:
+    if cfg.engine == "memory":
+        return MemoryBroker(), MemoryPresenceManager(presence_ttl=cfg.presence_ttl)
+    raise ValueError(f"engine {cfg.engine!r} is not available yet")
+
+
+@dataclass
+class Server:
+    """A running server (used by ``serve`` and by in-process tests)."""
+
+    cfg: Config
+    node: Node
+    hooks: CentrifugoHooks
+    executor: Executor
+    runners: list[web.AppRunner] = field(default_factory=list)
+    ports: dict[str, int] = field(default_factory=dict)
+    closing: bool = False
+    extras: list[Any] = field(default_factory=list)
+
+    async def stop(self) -> None:
+        """Graceful stop: refuse new work, disconnect clients with 3001, close listeners."""
+        if self.closing:
+            return
+        self.closing = True
+        await self.node.shutdown(timeout=min(self.cfg.shutdown_timeout, 5.0))
+        for runner in self.runners:
+            await runner.cleanup()
+        await self.hooks.close()
+
+
+async def start_server(cfg: Config) -> Server:
+    """Build and start every listener; ports of ``0`` are resolved into ``Server.ports``."""
+    broker, presence = build_engine(cfg)
+    hooks = CentrifugoHooks(cfg)
+    node = Node(config=node_config(cfg), broker=broker, presence=presence, hooks=hooks)
+    await node.start()
+    executor = Executor(node, hooks)
+    server = Server(cfg=cfg, node=node, hooks=hooks, executor=executor)
+
+    limiter = ConnectionLimiter(
+        limit=cfg.client_connection_limit,
+        rate=cfg.client_connection_rate_limit,
+        count=lambda: len(node.hub.conns),
+    )
+    origins = OriginChecker(cfg.allowed_origins)
+    ws = None
+    if not cfg.websocket_disable:
+        ws = WebSocketHandler(
+            node,
+            origins=origins,
+            limiter=limiter,
+            options=WebSocketOptions(
+                message_size_limit=cfg.websocket_message_size_limit,
+                write_timeout=cfg.websocket_write_timeout,
+            ),
+        )
+    api = None
+    if not cfg.api_disable:
+        api = ApiHandler(
+            executor,
+            api_key=cfg.api_key,
+            insecure=cfg.api_insecure,
+            is_shutting_down=lambda: node.shutting_down,
+        )
+    routes = HttpRoutes(
+        websocket=ws,
+        websocket_path=cfg.websocket_handler_prefix,
+        api=api,
+        api_path=cfg.api_handler_prefix,
+        api_external=cfg.api_external,
+        health=cfg.health,
+        health_path=cfg.health_handler_prefix,
+        is_healthy=lambda: not node.shutting_down and node.broker.healthy(),
+    )
+    separate = bool(cfg.internal_port) and (
+        str(cfg.internal_port) != str(cfg.port) or cfg.internal_address != cfg.address
+    )
+    external, internal = build_apps(routes, separate_internal=separate)
+    listeners = [("external", external, cfg.address, int(cfg.port))]
+    if internal is not None:
+        listeners.append(
+            ("internal", internal, cfg.internal_address or cfg.address, int(cfg.internal_port))
+        )
+    for name, app, address, port in listeners:
+        runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
+        await runner.setup()
+        site = web.TCPSite(runner, address or None, port, reuse_address=True)
+        await site.start()
+        server.runners.append(runner)
+        sockets = getattr(site._server, "sockets", None) or []
+        server.ports[name] = sockets[0].getsockname()[1] if sockets else port
+    if "internal" not in server.ports:
+        server.ports["internal"] = server.ports["external"]
+    return server
+
+
+def _setup_logging(cfg: Config) -> None:
+    level = _LOG_LEVELS.get(cfg.log_level.lower(), logging.INFO)
+    handler: logging.Handler
+    handler = (
+        logging.FileHandler(cfg.log_file) if cfg.log_file else logging.StreamHandler(sys.stderr)
+    )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+async def _main(cfg: Config) -> int:
+    server = await start_server(cfg)
+    log.info(
+        "gyre %s serving on %s:%s (engine %s, node %s)",
+        __version__,
+        cfg.address or "0.0.0.0",
+        server.ports["external"],
+        cfg.engine,
+        server.node.id,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("shutting down")
+    try:
+        await asyncio.wait_for(server.stop(), timeout=cfg.shutdown_timeout)
+    except TimeoutError:
+        log.warning("shutdown timed out")
+    return 0
+
+
+def serve(cfg: Config) -> int:
+    """Run the server until SIGTERM/SIGINT; returns the process exit code."""
+    _setup_logging(cfg)
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        return asyncio.run(_main(cfg))
+    except OSError as e:
+        log.error("cannot start: %s", e)
+        return 1

@@ -1,0 +1,158 @@
+"""Engine interfaces: the Broker and PresenceManager every engine implements.
+
+The node talks to engines only through these Protocols; engines call back the node through
+``BrokerEventHandler``.  The memory engine and the Redis engine pass the same test suite.
+
+Conventions:
+* ``StreamPosition.offset`` is the offset of the last publication in a channel stream
+  (0 = empty stream); offsets start at 1 and grow by one per publication with history.
+* A channel has history when ``PublishOptions.history_size > 0 and history_ttl > 0``.
+* Engine failures raise ``EngineError`` (the caller maps it to error 100, temporary).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+class EngineError(Exception):
+    """A broker or presence operation failed (Redis down, timeout...)."""
+
+
+@dataclass(slots=True)
+class ClientInfo:
+    """Who published / joined / left: user ID, client ID, connection and channel info."""
+
+    user: str
+    client: str
+    conn_info: bytes = b""
+    chan_info: bytes = b""
+
+
+@dataclass(slots=True)
+class Publication:
+    """One message in a channel. ``offset`` is 0 when the channel keeps no history."""
+
+    data: bytes
+    info: ClientInfo | None = None
+    offset: int = 0
+    tags: dict[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StreamPosition:
+    """Top of a channel stream: last offset and the stream epoch."""
+
+    offset: int
+    epoch: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PublishOptions:
+    """How a publication is stored; no history when size or ttl is zero."""
+
+    history_size: int = 0
+    history_ttl: float = 0.0
+    history_meta_ttl: float = 0.0
+
+    @property
+    def with_history(self) -> bool:
+        return self.history_size > 0 and self.history_ttl > 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HistoryQuery:
+    """History read.
+
+    ``since``: only publications after (``reverse``: before) ``since.offset``.  Engines do not
+    check ``since.epoch``: the caller compares it with ``HistoryResult.position.epoch``.
+    ``limit``: 0 = position only, < 0 = no limit.  ``meta_ttl`` > 0 refreshes the expiry of
+    the stream meta (top offset and epoch) on this read; 0 leaves it unchanged.
+    """
+
+    since: StreamPosition | None = None
+    limit: int = 0
+    reverse: bool = False
+    meta_ttl: float = 0.0
+
+
+@dataclass(slots=True)
+class HistoryResult:
+    publications: list[Publication] = field(default_factory=list)
+    position: StreamPosition = StreamPosition(0, "")
+
+
+class BrokerEventHandler(Protocol):
+    """Implemented by the node; engines call it for every message received from PUB/SUB."""
+
+    def handle_publication(
+        self, channel: str, pub: Publication, position: StreamPosition | None
+    ) -> None: ...
+
+    def handle_join(self, channel: str, info: ClientInfo) -> None: ...
+
+    def handle_leave(self, channel: str, info: ClientInfo) -> None: ...
+
+    def handle_control(self, data: bytes) -> None: ...
+
+
+class Broker(Protocol):
+    """PUB/SUB, history streams and the node-to-node control channel."""
+
+    async def start(self, handler: BrokerEventHandler, node_id: str) -> None:
+        """Begin delivering events to ``handler``; ``node_id`` names this node's control channel."""
+        ...
+
+    async def close(self) -> None: ...
+
+    async def subscribe(self, channel: str) -> None:
+        """Start receiving publications of ``channel`` (first local subscriber)."""
+        ...
+
+    async def unsubscribe(self, channel: str) -> None:
+        """Stop receiving publications of ``channel`` (last local subscriber left)."""
+        ...
+
+    async def publish(
+        self, channel: str, pub: Publication, opts: PublishOptions
+    ) -> StreamPosition | None:
+        """Store (when history is on) and broadcast; returns the new top (None without history).
+
+        The returned offset is the publication's offset; delivery to ``handler`` carries it too.
+        """
+        ...
+
+    async def publish_join(self, channel: str, info: ClientInfo) -> None: ...
+
+    async def publish_leave(self, channel: str, info: ClientInfo) -> None: ...
+
+    async def publish_control(self, data: bytes, node_id: str = "") -> None:
+        """Send a control message to every node (``node_id`` empty) or to one node."""
+        ...
+
+    async def history(self, channel: str, query: HistoryQuery) -> HistoryResult:
+        """Read publications and the current stream top (creating the epoch if missing)."""
+        ...
+
+    async def remove_history(self, channel: str) -> None:
+        """Drop stored publications but keep the stream top and epoch."""
+        ...
+
+    def healthy(self) -> bool:
+        """False while the engine cannot deliver (e.g. Redis PUB/SUB is down)."""
+        ...
+
+
+class PresenceManager(Protocol):
+    """Who is subscribed to a channel, with a TTL refreshed by the node."""
+
+    async def presence(self, channel: str) -> dict[str, ClientInfo]: ...
+
+    async def presence_stats(self, channel: str) -> tuple[int, int]:
+        """Return (num_clients, num_users)."""
+        ...
+
+    async def add_presence(self, channel: str, client_id: str, info: ClientInfo) -> None: ...
+
+    async def remove_presence(self, channel: str, client_id: str) -> None: ...

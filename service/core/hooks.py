@@ -1,0 +1,130 @@
+"""The policy interface: core asks ``ClientHooks`` every permission question.
+
+Core knows nothing of JWT, namespaces or config files; ``service.policy`` implements these
+hooks with Centrifugo's rules.  Hooks raise ``ReplyError`` / ``DisconnectError`` (from
+``service.protocol.codes``) to refuse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from ..protocol.messages import (
+    ConnectRequest,
+    HistoryRequest,
+    PublishRequest,
+    RefreshRequest,
+    RPCRequest,
+    SubRefreshRequest,
+    SubscribeRequest,
+)
+from .engine import PublishOptions, StreamPosition
+
+if TYPE_CHECKING:
+    from .client import ClientSession
+
+
+@dataclass(slots=True, kw_only=True)
+class SubscriptionOptions:
+    """Resolved options of one subscription (client-side or server-side).
+
+    ``join_leave``: publish join/leave for this subscriber; ``push_join_leave``: deliver
+    join/leave pushes to it.  ``expire_at`` unix seconds, 0 = never.  ``client_side_refresh``:
+    the client refreshes it with ``sub_refresh`` (False when a sub_refresh proxy does it).
+    ``recover_since``: position to recover from (server API subscribe).
+    """
+
+    presence: bool = False
+    join_leave: bool = False
+    push_join_leave: bool = False
+    positioned: bool = False
+    recoverable: bool = False
+    expire_at: int = 0
+    chan_info: bytes = b""
+    data: bytes = b""
+    client_side_refresh: bool = True
+    recover_since: StreamPosition | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class ConnectDecision:
+    """Credentials and server-side subscriptions granted on connect (spec §6.1, §6.3).
+
+    ``token_channels`` is the set of channels derived from the connection token; a refresh
+    whose token yields another set disconnects with 3010.
+    """
+
+    user: str
+    expire_at: int = 0
+    info: bytes = b""
+    data: bytes = b""
+    meta: bytes = b""
+    subs: dict[str, SubscriptionOptions] = field(default_factory=dict)
+    client_side_refresh: bool = True
+    token_channels: frozenset[str] = frozenset()
+
+
+@dataclass(slots=True, kw_only=True)
+class RefreshDecision:
+    """Result of a client ``refresh``: new expiry (0 = none), new info (None = keep)."""
+
+    expire_at: int = 0
+    info: bytes | None = None
+    meta: bytes | None = None
+    token_channels: frozenset[str] | None = None
+
+
+class ClientHooks(Protocol):
+    """Permission and credential decisions for client commands."""
+
+    async def connect(self, client: ClientSession, req: ConnectRequest) -> ConnectDecision: ...
+
+    async def refresh(self, client: ClientSession, req: RefreshRequest) -> RefreshDecision: ...
+
+    async def subscribe(
+        self, client: ClientSession, req: SubscribeRequest
+    ) -> SubscriptionOptions: ...
+
+    async def sub_refresh(self, client: ClientSession, req: SubRefreshRequest) -> int:
+        """Validate a subscription refresh; return the new expire_at (0 = no expiry)."""
+        ...
+
+    async def publish(self, client: ClientSession, req: PublishRequest) -> PublishOptions: ...
+
+    async def presence(self, client: ClientSession, channel: str) -> None: ...
+
+    async def presence_stats(self, client: ClientSession, channel: str) -> None: ...
+
+    async def history(self, client: ClientSession, req: HistoryRequest) -> None: ...
+
+    async def rpc(self, client: ClientSession, req: RPCRequest) -> bytes: ...
+
+    def publish_options(self, channel: str) -> PublishOptions:
+        """History options of ``channel`` (used for history reads and recovery)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChannelCapabilities:
+    """What a channel's namespace enables, as the server API needs it."""
+
+    presence: bool
+    history: bool
+    publish: PublishOptions
+
+
+class ApiPolicy(Protocol):
+    """Channel rules for the server API (never restricted by permissions, spec §6.11)."""
+
+    def api_channel(self, channel: str) -> ChannelCapabilities:
+        """Raises ReplyError 107 for an empty channel and 102 for an unknown namespace."""
+        ...
+
+    def server_subscription(self, channel: str, override: dict[str, bool]) -> SubscriptionOptions:
+        """Namespace options for a server-side subscription with ``override`` applied.
+
+        ``override`` keys: presence, join_leave, force_push_join_leave, force_recovery,
+        force_positioning.
+        """
+        ...

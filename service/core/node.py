@@ -1,0 +1,561 @@
+"""The node: owns the hub, the engine, timers and the control plane.
+
+Every publication, whatever its source (client, HTTP/gRPC API, another node via the broker),
+reaches subscribers through ``handle_publication`` -> ``Hub.broadcast_publication``.
+User-targeted server API operations (subscribe, unsubscribe, disconnect, refresh) travel as
+control messages so that they reach the node holding the user's connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from ..protocol import codes as c
+from ..protocol import messages as m
+from . import control
+from .client import CONNECTED, ClientSession
+from .config import NodeConfig
+from .engine import (
+    Broker,
+    ClientInfo,
+    HistoryQuery,
+    PresenceManager,
+    Publication,
+    PublishOptions,
+    StreamPosition,
+)
+from .hooks import ClientHooks, SubscriptionOptions
+from .hub import Hub
+from .metrics import NodeMetrics, NullMetrics
+from .subscription import ChannelSub
+from .timers import TimerWheel
+from .writer import FlushLoop
+
+log = logging.getLogger("gyre.node")
+
+NODE_EXPIRE = 7.0
+
+
+@dataclass(slots=True)
+class NodeInfo:
+    """What one node reports about itself (server API ``info``)."""
+
+    uid: str
+    name: str
+    version: str
+    num_clients: int
+    num_users: int
+    num_channels: int
+    num_subs: int
+    uptime: int
+    updated: float
+
+
+class Node:
+    """One server process's view of the cluster."""
+
+    def __init__(
+        self,
+        *,
+        config: NodeConfig,
+        broker: Broker,
+        presence: PresenceManager,
+        hooks: ClientHooks,
+        metrics: NodeMetrics | None = None,
+    ) -> None:
+        self.config = config
+        self.broker = broker
+        self.presence = presence
+        self.hooks = hooks
+        self.metrics: NodeMetrics = metrics or NullMetrics()
+        self.id = str(uuid.uuid4())
+        self.name = config.name or f"{socket.gethostname()}_{os.getpid()}"
+        self.version = config.version
+        self.hub = Hub()
+        self.flush_loop = FlushLoop()
+        self.timers = TimerWheel()
+        self.nodes: dict[str, NodeInfo] = {}
+        self.started_at = time.time()
+        self.shutting_down = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._broker_subscribed: set[str] = set()
+        self._broker_subscribing: dict[str, asyncio.Future[None]] = {}
+        self._clients: set[ClientSession] = set()
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.broker.start(self, self.id)
+        self.timers.start()
+        self.nodes[self.id] = self._self_info()
+        self.spawn(self._periodic())
+
+    async def shutdown(self, timeout: float = 5.0) -> None:
+        """Disconnect every client with 3001 and stop background work."""
+        self.shutting_down = True
+        for client in list(self._clients):
+            client.disconnect(c.DISCONNECT_SHUTDOWN)
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self._tasks and asyncio.get_running_loop().time() < deadline:
+            pending = [t for t in self._tasks if not t.done() and t is not asyncio.current_task()]
+            periodic = [t for t in pending if t.get_name() == "gyre-periodic"]
+            if len(pending) == len(periodic):
+                break
+            await asyncio.sleep(0.01)
+        await self.close()
+
+    async def close(self) -> None:
+        await self.timers.close()
+        tasks = [t for t in self._tasks if t is not asyncio.current_task()]
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.broker.close()
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str | None = None) -> None:
+        """Run ``coro`` in the background; the node cancels it on close."""
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task failed", exc_info=task.exception())
+
+    async def _periodic(self) -> None:
+        asyncio.current_task().set_name("gyre-periodic")  # type: ignore[union-attr]
+        interval = self.config.client_presence_update_interval
+        info_interval = self.config.node_info_interval
+        next_presence = time.monotonic() + interval
+        while True:
+            await asyncio.sleep(min(info_interval, interval))
+            try:
+                await self._publish_node_info()
+            except Exception as e:  # engine down: keep going
+                log.debug("node info publish failed: %s", e)
+            now = time.monotonic()
+            if now >= next_presence:
+                next_presence = now + interval
+                await self._refresh_presence()
+
+    async def _refresh_presence(self) -> None:
+        for client in list(self._clients):
+            if client.state != CONNECTED:
+                continue
+            for sub in list(client.subs.values()):
+                if sub.options.presence:
+                    try:
+                        await self.presence.add_presence(
+                            sub.channel, client.id, client.client_info(sub.channel)
+                        )
+                    except Exception as e:
+                        log.debug("presence refresh failed: %s", e)
+
+    # --- metrics helpers ------------------------------------------------------------------
+
+    @staticmethod
+    def metrics_clock() -> float:
+        return time.perf_counter()
+
+    def observe_command(self, method: str, started: float, error: c.ErrorCode | None) -> None:
+        self.metrics.command(method, time.perf_counter() - started, error.code if error else 0)
+
+    def observe_recover(self, recovered: bool) -> None:
+        self.metrics.recover(recovered)
+
+    # --- client bookkeeping ---------------------------------------------------------------
+
+    def on_client_created(self, client: ClientSession) -> None:
+        self._clients.add(client)
+
+    def on_client_connected(self, client: ClientSession) -> None:
+        self.metrics.connect(client.transport.name)
+
+    def on_client_closed(
+        self, client: ClientSession, d: c.DisconnectCode, was_connected: bool
+    ) -> None:
+        self._clients.discard(client)
+        self.hub.remove_connection(client)
+        if d.code != c.DISCONNECT_CONNECTION_CLOSED.code:
+            self.metrics.disconnect(d.code)
+        subs = list(client.subs.values())
+        client.subs.clear()
+        if not subs:
+            return
+        for sub in subs:
+            if self.hub.remove_subscriber(sub.channel, client.id):
+                self._schedule_broker_unsubscribe(sub.channel)
+        self.spawn(self._cleanup_subs(client, subs))
+
+    async def _cleanup_subs(self, client: ClientSession, subs: list[ChannelSub]) -> None:
+        for sub in subs:
+            try:
+                if sub.options.presence:
+                    await self.presence.remove_presence(sub.channel, client.id)
+                if sub.options.join_leave and sub.buffer is None:
+                    await self.publish_leave(sub.channel, client.client_info_for(sub))
+            except Exception as e:
+                log.debug("cleanup of %s failed: %s", sub.channel, e)
+
+    # --- subscriptions --------------------------------------------------------------------
+
+    async def add_subscription(self, client: ClientSession, sub: ChannelSub) -> None:
+        """Register ``sub`` in the hub, make sure the broker delivers its channel, add presence."""
+        self.hub.add_subscriber(sub)
+        await self._ensure_broker_subscribed(sub.channel)
+        if sub.options.presence:
+            await self.presence.add_presence(sub.channel, client.id, client.client_info_for(sub))
+
+    async def remove_subscription(
+        self, client: ClientSession, sub: ChannelSub, *, leave: bool = True
+    ) -> None:
+        if self.hub.remove_subscriber(sub.channel, client.id):
+            self._schedule_broker_unsubscribe(sub.channel)
+        if sub.options.presence:
+            await self.presence.remove_presence(sub.channel, client.id)
+        if leave and sub.options.join_leave and sub.buffer is None:
+            await self.publish_leave(sub.channel, client.client_info_for(sub))
+
+    async def _ensure_broker_subscribed(self, channel: str) -> None:
+        if channel in self._broker_subscribed:
+            return
+        fut = self._broker_subscribing.get(channel)
+        if fut is not None:
+            await asyncio.shield(fut)
+            return
+        fut = asyncio.get_running_loop().create_future()
+        self._broker_subscribing[channel] = fut
+        try:
+            await self.broker.subscribe(channel)
+            self._broker_subscribed.add(channel)
+            fut.set_result(None)
+        except BaseException as e:
+            fut.set_exception(e)
+            fut.exception()  # mark retrieved
+            raise
+        finally:
+            del self._broker_subscribing[channel]
+
+    def _schedule_broker_unsubscribe(self, channel: str) -> None:
+        """Deferred unsubscribe (>= 1 s), skipped if a subscriber came back meanwhile."""
+
+        def check() -> None:
+            if self.hub.num_subscribers(channel) == 0 and channel in self._broker_subscribed:
+                self._broker_subscribed.discard(channel)
+                self.spawn(self._broker_unsubscribe(channel))
+
+        try:
+            self.timers.schedule(1.0, check)
+        except RuntimeError:
+            pass
+
+    async def _broker_unsubscribe(self, channel: str) -> None:
+        try:
+            await self.broker.unsubscribe(channel)
+        except Exception as e:
+            log.warning("broker unsubscribe %s failed: %s", channel, e)
+
+    # --- publishing -----------------------------------------------------------------------
+
+    async def publish(
+        self,
+        channel: str,
+        data: bytes,
+        *,
+        opts: PublishOptions,
+        info: ClientInfo | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> StreamPosition | None:
+        """Publish into ``channel``; returns the position when the channel keeps history."""
+        if opts.with_history and not opts.history_meta_ttl:
+            opts = PublishOptions(
+                history_size=opts.history_size,
+                history_ttl=opts.history_ttl,
+                history_meta_ttl=self.config.history_meta_ttl,
+            )
+        pub = Publication(data=data, info=info, tags=tags or None)
+        return await self.broker.publish(channel, pub, opts)
+
+    async def publish_join(self, channel: str, info: ClientInfo) -> None:
+        await self.broker.publish_join(channel, info)
+
+    async def publish_leave(self, channel: str, info: ClientInfo) -> None:
+        await self.broker.publish_leave(channel, info)
+
+    async def history(
+        self,
+        channel: str,
+        *,
+        limit: int,
+        since: StreamPosition | None,
+        reverse: bool,
+    ) -> tuple[list[Publication], StreamPosition]:
+        """Read history; raises ReplyError(112) when ``since.epoch`` is not the stream's epoch."""
+        opts = self.hooks.publish_options(channel)
+        meta_ttl = opts.history_meta_ttl or self.config.history_meta_ttl
+        res = await self.broker.history(
+            channel, HistoryQuery(since=since, limit=limit, reverse=reverse, meta_ttl=meta_ttl)
+        )
+        if since is not None and since.epoch and since.epoch != res.position.epoch:
+            raise c.ReplyError(c.ERROR_UNRECOVERABLE_POSITION)
+        return res.publications, res.position
+
+    # --- BrokerEventHandler ---------------------------------------------------------------
+
+    def handle_publication(
+        self, channel: str, pub: Publication, position: StreamPosition | None
+    ) -> None:
+        self.hub.broadcast_publication(channel, pub, position)
+
+    def handle_join(self, channel: str, info: ClientInfo) -> None:
+        self.hub.broadcast_join(channel, info)
+
+    def handle_leave(self, channel: str, info: ClientInfo) -> None:
+        self.hub.broadcast_leave(channel, info)
+
+    def handle_control(self, data: bytes) -> None:
+        try:
+            msg = control.decode(data)
+            self._apply_control(msg)
+        except Exception:
+            log.exception("bad control message")
+
+    # --- control plane --------------------------------------------------------------------
+
+    async def _send_control(self, op: str, **params: Any) -> None:
+        await self.broker.publish_control(control.encode(op, self.id, **params))
+
+    async def subscribe_user(
+        self,
+        user: str,
+        channel: str,
+        opts: SubscriptionOptions,
+        *,
+        client: str = "",
+        session: str = "",
+    ) -> None:
+        await self._send_control(
+            "subscribe",
+            user=user,
+            channel=channel,
+            client=client,
+            session=session,
+            options=control.options_to_dict(opts),
+        )
+
+    async def unsubscribe_user(
+        self, user: str, channel: str, *, client: str = "", session: str = ""
+    ) -> None:
+        await self._send_control(
+            "unsubscribe", user=user, channel=channel, client=client, session=session
+        )
+
+    async def disconnect_user(
+        self,
+        user: str,
+        disconnect: c.DisconnectCode,
+        *,
+        client: str = "",
+        session: str = "",
+        whitelist: list[str] | None = None,
+    ) -> None:
+        await self._send_control(
+            "disconnect",
+            user=user,
+            code=disconnect.code,
+            reason=disconnect.reason,
+            client=client,
+            session=session,
+            whitelist=whitelist or [],
+        )
+
+    async def refresh_user(
+        self,
+        user: str,
+        *,
+        client: str = "",
+        session: str = "",
+        expired: bool = False,
+        expire_at: int = 0,
+        info: bytes | None = None,
+    ) -> None:
+        await self._send_control(
+            "refresh",
+            user=user,
+            client=client,
+            session=session,
+            expired=expired,
+            expire_at=expire_at,
+            info=control.b64(info) if info is not None else None,
+        )
+
+    def _targets(self, msg: dict[str, Any]) -> list[ClientSession]:
+        out = []
+        client_id = msg.get("client") or ""
+        session = msg.get("session") or ""
+        for cl in self.hub.user_connections(str(msg.get("user", ""))):
+            if client_id and cl.id != client_id:
+                continue
+            if session and cl.session_id != session:
+                continue
+            out.append(cl)
+        return out
+
+    def _apply_control(self, msg: dict[str, Any]) -> None:
+        op = msg["op"]
+        if op == "node":
+            self._apply_node_info(msg)
+        elif op == "subscribe":
+            opts = control.options_from_dict(msg.get("options") or {})
+            for cl in self._targets(msg):
+                self.spawn(self._server_subscribe(cl, str(msg["channel"]), opts))
+        elif op == "unsubscribe":
+            code, reason = c.UNSUBSCRIBE_SERVER
+            for cl in self._targets(msg):
+                self.spawn(cl.unsubscribe(str(msg["channel"]), code, reason, push=True))
+        elif op == "disconnect":
+            d = c.disconnect_with_default_reason(int(msg["code"]), str(msg.get("reason", "")))
+            keep = set(msg.get("whitelist") or [])
+            for cl in self._targets(msg):
+                if cl.id not in keep:
+                    cl.disconnect(d)
+        elif op == "refresh":
+            for cl in self._targets(msg):
+                self._apply_refresh(cl, msg)
+        elif op == "shutdown":
+            self.nodes.pop(str(msg.get("uid")), None)
+
+    async def _server_subscribe(
+        self, client: ClientSession, channel: str, opts: SubscriptionOptions
+    ) -> None:
+        from .commands.subscribe import subscribe_channel
+
+        if client.state != CONNECTED or channel in client.subs:
+            return
+        limit = self.config.client_channel_limit
+        if limit > 0 and len(client.subs) >= limit:
+            client.disconnect(c.DISCONNECT_CHANNEL_LIMIT)
+            return
+        try:
+            sub, result = await subscribe_channel(
+                client,
+                channel,
+                opts,
+                server_side=True,
+                recover_since=opts.recover_since,
+            )
+        except c.ReplyError:
+            client.disconnect(c.DISCONNECT_SERVER_ERROR)
+            return
+        if client.state != CONNECTED:
+            return
+        client.write_push(
+            m.Push(
+                channel=channel,
+                subscribe=m.Subscribe(
+                    recoverable=result.recoverable,
+                    epoch=result.epoch,
+                    offset=result.offset,
+                    positioned=result.positioned,
+                    data=result.data,
+                ),
+            )
+        )
+        client.activate(sub)
+        client.schedule_sub_expiry_check(sub)
+
+    def _apply_refresh(self, client: ClientSession, msg: dict[str, Any]) -> None:
+        from .commands.connect import ttl_of
+
+        if msg.get("expired"):
+            client.disconnect(c.DISCONNECT_EXPIRED)
+            return
+        expire_at = int(msg.get("expire_at") or 0)
+        info = msg.get("info")
+        if info is not None:
+            client.info = control.unb64(info)
+        client.expire_at = expire_at
+        refresh = m.Refresh(expires=expire_at > 0, ttl=ttl_of(expire_at) if expire_at > 0 else 0)
+        client.write_push(m.Push(refresh=refresh))
+        client.schedule_expiry_check()
+
+    # --- node info and introspection ------------------------------------------------------
+
+    def _self_info(self) -> NodeInfo:
+        return NodeInfo(
+            uid=self.id,
+            name=self.name,
+            version=self.version,
+            num_clients=len(self.hub.conns),
+            num_users=self.hub.num_users(),
+            num_channels=len(self.hub.channels),
+            num_subs=self.hub.num_subscriptions(),
+            uptime=int(time.time() - self.started_at),
+            updated=time.monotonic(),
+        )
+
+    async def _publish_node_info(self) -> None:
+        info = self._self_info()
+        self.nodes[self.id] = info
+        await self._send_control(
+            "node",
+            name=info.name,
+            version=info.version,
+            num_clients=info.num_clients,
+            num_users=info.num_users,
+            num_channels=info.num_channels,
+            num_subs=info.num_subs,
+            uptime=info.uptime,
+        )
+        now = time.monotonic()
+        for uid, ni in list(self.nodes.items()):
+            if uid != self.id and now - ni.updated > NODE_EXPIRE:
+                del self.nodes[uid]
+
+    def _apply_node_info(self, msg: dict[str, Any]) -> None:
+        uid = str(msg["uid"])
+        if uid == self.id:
+            return
+        self.nodes[uid] = NodeInfo(
+            uid=uid,
+            name=str(msg.get("name", "")),
+            version=str(msg.get("version", "")),
+            num_clients=int(msg.get("num_clients", 0)),
+            num_users=int(msg.get("num_users", 0)),
+            num_channels=int(msg.get("num_channels", 0)),
+            num_subs=int(msg.get("num_subs", 0)),
+            uptime=int(msg.get("uptime", 0)),
+            updated=time.monotonic(),
+        )
+
+    def info(self) -> list[NodeInfo]:
+        """Live nodes (this one first, freshly computed)."""
+        self.nodes[self.id] = self._self_info()
+        now = time.monotonic()
+        others = [
+            n for uid, n in self.nodes.items() if uid != self.id and now - n.updated <= NODE_EXPIRE
+        ]
+        return [self.nodes[self.id], *others]
+
+    async def cluster_channels(self, pattern: str = "") -> dict[str, int]:
+        """Channels with subscribers on every node (the memory engine has only this one)."""
+        return self.channels(pattern)
+
+    def channels(self, pattern: str = "") -> dict[str, int]:
+        """Local channels with at least one subscriber and their subscriber counts."""
+        out: dict[str, int] = {}
+        for ch, subs in self.hub.channels.items():
+            if pattern and not fnmatch.fnmatchcase(ch, pattern):
+                continue
+            out[ch] = len(subs)
+        return out

@@ -1,0 +1,311 @@
+"""Centrifugo v4.1.5 permission rules plugged into the core (spec §6.1-§6.7, §7).
+
+Secure by default: every client capability is denied unless a token, a user-limited channel
+rule or an explicit ``allow_*`` namespace option grants it (or ``client_insecure``).
+``reload`` swaps rules and token keys atomically (SIGHUP).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..auth import SubscribeOverride, TokenExpired, TokenInvalid, TokenKeys, TokenVerifier
+from ..config import ChannelOptions, Config
+from ..core.engine import PublishOptions
+from ..core.hooks import (
+    ChannelCapabilities,
+    ConnectDecision,
+    RefreshDecision,
+    SubscriptionOptions,
+)
+from ..protocol import codes as c
+from ..protocol import messages as m
+from .channels import ChannelRules
+from .options import base_options, publish_options
+
+if TYPE_CHECKING:
+    from ..core.client import ClientSession
+
+
+def token_keys(cfg: Config) -> TokenKeys:
+    return TokenKeys(
+        hmac_secret_key=cfg.token_hmac_secret_key,
+        rsa_public_key=cfg.token_rsa_public_key,
+        ecdsa_public_key=cfg.token_ecdsa_public_key,
+        jwks_public_endpoint=cfg.token_jwks_public_endpoint,
+        audience=cfg.token_audience,
+        audience_regex=cfg.token_audience_regex,
+        issuer=cfg.token_issuer,
+        issuer_regex=cfg.token_issuer_regex,
+    )
+
+
+class CentrifugoHooks:
+    """``ClientHooks`` implementation with Centrifugo's rules."""
+
+    def __init__(self, cfg: Config, verifier: TokenVerifier | None = None) -> None:
+        self.verifier = verifier or TokenVerifier(token_keys(cfg))
+        self.cfg = cfg
+        self.rules = ChannelRules(cfg)
+
+    def reload(self, cfg: Config) -> None:
+        """Swap channel rules and token keys (both built before the swap)."""
+        rules = ChannelRules(cfg)
+        self.verifier.reload(token_keys(cfg))
+        self.cfg, self.rules = cfg, rules
+
+    async def close(self) -> None:
+        await self.verifier.close()
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def _can_history(self, client: ClientSession, channel: str, o: ChannelOptions) -> bool:
+        anon_ok = bool(client.user) or o.allow_history_for_anonymous
+        if o.allow_history_for_client and anon_ok:
+            return True
+        if o.allow_history_for_subscriber and channel in client.subs and anon_ok:
+            return True
+        return self.cfg.client_insecure
+
+    def _can_presence(self, client: ClientSession, channel: str, o: ChannelOptions) -> bool:
+        anon_ok = bool(client.user) or o.allow_presence_for_anonymous
+        if o.allow_presence_for_client and anon_ok:
+            return True
+        if o.allow_presence_for_subscriber and channel in client.subs and anon_ok:
+            return True
+        return self.cfg.client_insecure
+
+    # --- connect / refresh ----------------------------------------------------------------
+
+    async def connect(self, client: ClientSession, req: m.ConnectRequest) -> ConnectDecision:
+        cfg = self.cfg
+        rules = self.rules
+        subs: dict[str, SubscriptionOptions] = {}
+        token_channels: frozenset[str] = frozenset()
+        if req.token:
+            try:
+                tok = await self.verifier.verify_connect(req.token)
+            except TokenExpired:
+                raise c.ReplyError(c.ERROR_TOKEN_EXPIRED) from None
+            except TokenInvalid:
+                raise c.DisconnectError(c.DISCONNECT_INVALID_TOKEN) from None
+            if not tok.user_id and cfg.disallow_anonymous_connection_tokens:
+                raise c.DisconnectError(c.DISCONNECT_PERMISSION_DENIED)
+            if tok.b64info_error:
+                raise c.ReplyError(c.ERROR_INTERNAL)
+            user = tok.user_id
+            info = tok.info
+            expire_at = 0 if cfg.client_insecure else tok.expire_at
+            meta = tok.meta
+            if tok.subs:
+                for ch, so in tok.subs.items():
+                    resolved = rules.resolve(ch)
+                    o = base_options(resolved.options, so.override)
+                    o.chan_info = so.info
+                    o.data = so.data
+                    subs[ch] = o
+            else:
+                for ch in tok.channels:
+                    subs[ch] = base_options(rules.resolve(ch).options)
+            token_channels = frozenset(subs)
+        elif cfg.allow_anonymous_connect_without_token or cfg.client_insecure:
+            user, info, expire_at, meta = "", b"", 0, b""
+        else:
+            raise c.DisconnectError(c.DISCONNECT_BAD_REQUEST)
+
+        if cfg.user_subscribe_to_personal and user:
+            ch = rules.personal_channel(user, cfg.user_personal_channel_namespace)
+            if ch not in subs:
+                subs[ch] = base_options(rules.resolve(ch).options)
+
+        for ch in req.subs:
+            if ch in subs:
+                continue
+            client_opts = self._client_channel(user, ch)
+            if client_opts is not None:
+                subs[ch] = client_opts
+
+        return ConnectDecision(
+            user=user,
+            expire_at=expire_at,
+            info=info,
+            meta=meta,
+            subs=subs,
+            client_side_refresh=True,
+            token_channels=token_channels,
+        )
+
+    def _client_channel(self, user: str, ch: str) -> SubscriptionOptions | None:
+        """A channel the client asked for in ConnectRequest.subs, if it may have it (§6.3)."""
+        rules = self.rules
+        if rules.private_prefix and ch.startswith(rules.private_prefix):
+            return None
+        try:
+            resolved = rules.resolve(ch)
+        except c.ReplyError:
+            raise c.DisconnectError(c.DISCONNECT_BAD_REQUEST) from None
+        o = resolved.options
+        if o.proxy_subscribe or o.subscribe_proxy_name:
+            return None
+        if not rules.valid_name(ch, resolved):
+            return None
+        if resolved.user_limited:
+            allowed = user in resolved.allowed_users
+        else:
+            allowed = o.allow_subscribe_for_client and (
+                bool(user) or o.allow_subscribe_for_anonymous
+            )
+        if not allowed and not self.cfg.client_insecure:
+            return None
+        return base_options(o)
+
+    async def refresh(self, client: ClientSession, req: m.RefreshRequest) -> RefreshDecision:
+        try:
+            tok = await self.verifier.verify_connect(req.token)
+        except TokenExpired:
+            raise c.DisconnectError(c.DISCONNECT_EXPIRED) from None
+        except TokenInvalid:
+            raise c.DisconnectError(c.DISCONNECT_INVALID_TOKEN) from None
+        if tok.user_id != client.user:
+            raise c.DisconnectError(c.DISCONNECT_INVALID_TOKEN)
+        channels = frozenset(tok.subs) if tok.subs else frozenset(tok.channels)
+        return RefreshDecision(
+            expire_at=0 if self.cfg.client_insecure else tok.expire_at,
+            info=tok.info,
+            meta=tok.meta,
+            token_channels=channels,
+        )
+
+    # --- subscriptions --------------------------------------------------------------------
+
+    async def subscribe(
+        self, client: ClientSession, req: m.SubscribeRequest
+    ) -> SubscriptionOptions:
+        cfg = self.cfg
+        ch = req.channel
+        resolved = self.rules.check(ch)
+        o = resolved.options
+        if resolved.private and not req.token:
+            raise c.ReplyError(c.ERROR_PERMISSION_DENIED)
+        if req.token:
+            try:
+                tok = await self.verifier.verify_subscribe(req.token)
+            except TokenExpired:
+                raise c.ReplyError(c.ERROR_TOKEN_EXPIRED) from None
+            except TokenInvalid:
+                raise c.ReplyError(c.ERROR_PERMISSION_DENIED) from None
+            if tok.channel != ch:
+                raise c.DisconnectError(c.DISCONNECT_INVALID_TOKEN)
+            if not cfg.skip_user_check_in_subscription_token and tok.user_id != client.user:
+                raise c.DisconnectError(c.DISCONNECT_INVALID_TOKEN)
+            if tok.client and tok.client != client.id:
+                raise c.DisconnectError(c.DISCONNECT_INVALID_TOKEN)
+            opts = base_options(o, tok.override)
+            opts.expire_at = tok.expire_at
+            opts.chan_info = tok.info
+            opts.data = tok.data
+        else:
+            opts = base_options(o)
+            if resolved.user_limited and client.user in resolved.allowed_users:
+                pass
+            elif (o.proxy_subscribe or o.subscribe_proxy_name) and not resolved.user_limited:
+                raise c.ReplyError(c.ERROR_NOT_AVAILABLE)
+            elif (
+                o.allow_subscribe_for_client
+                and (client.user or o.allow_subscribe_for_anonymous)
+                and not resolved.user_limited
+            ):
+                pass
+            elif cfg.client_insecure:
+                pass
+            else:
+                raise c.ReplyError(c.ERROR_PERMISSION_DENIED)
+        history_ok = self._can_history(client, ch, o)
+        if req.positioned and (o.allow_positioning or history_ok):
+            opts.positioned = True
+        if req.recoverable and (o.allow_recovery or history_ok):
+            opts.recoverable = True
+            opts.positioned = True
+        if req.join_leave and o.join_leave and self._can_presence(client, ch, o):
+            opts.push_join_leave = True
+        return opts
+
+    async def sub_refresh(self, client: ClientSession, req: m.SubRefreshRequest) -> int:
+        try:
+            tok = await self.verifier.verify_subscribe(req.token)
+        except TokenExpired:
+            return 0  # v4.1.5 quirk (spec §6.7): accepted, the subscription stops expiring
+        except TokenInvalid:
+            raise c.DisconnectError(c.DISCONNECT_INVALID_TOKEN) from None
+        if tok.channel != req.channel:
+            raise c.DisconnectError(c.DISCONNECT_INVALID_TOKEN)
+        if not self.cfg.skip_user_check_in_subscription_token and tok.user_id != client.user:
+            raise c.DisconnectError(c.DISCONNECT_INVALID_TOKEN)
+        if tok.client and tok.client != client.id:
+            raise c.DisconnectError(c.DISCONNECT_INVALID_TOKEN)
+        return tok.expire_at
+
+    # --- other commands -------------------------------------------------------------------
+
+    async def publish(self, client: ClientSession, req: m.PublishRequest) -> PublishOptions:
+        ch = req.channel
+        resolved = self.rules.check(ch)
+        o = resolved.options
+        if o.proxy_publish or o.publish_proxy_name:
+            raise c.ReplyError(c.ERROR_NOT_AVAILABLE)
+        anon_ok = bool(client.user) or o.allow_publish_for_anonymous
+        allowed = (
+            (o.allow_publish_for_client and anon_ok)
+            or (o.allow_publish_for_subscriber and ch in client.subs and anon_ok)
+            or self.cfg.client_insecure
+        )
+        if not allowed:
+            raise c.ReplyError(c.ERROR_PERMISSION_DENIED)
+        return publish_options(o, self.cfg.history_meta_ttl)
+
+    async def presence(self, client: ClientSession, channel: str) -> None:
+        o = self.rules.check(channel).options
+        if not o.presence:
+            raise c.ReplyError(c.ERROR_NOT_AVAILABLE)
+        if not self._can_presence(client, channel, o):
+            raise c.ReplyError(c.ERROR_PERMISSION_DENIED)
+
+    async def presence_stats(self, client: ClientSession, channel: str) -> None:
+        await self.presence(client, channel)
+
+    async def history(self, client: ClientSession, req: m.HistoryRequest) -> None:
+        o = self.rules.check(req.channel).options
+        if o.history_size <= 0 or o.history_ttl <= 0:
+            raise c.ReplyError(c.ERROR_NOT_AVAILABLE)
+        if not self._can_history(client, req.channel, o):
+            raise c.ReplyError(c.ERROR_PERMISSION_DENIED)
+
+    async def rpc(self, client: ClientSession, req: m.RPCRequest) -> bytes:
+        raise c.ReplyError(c.ERROR_NOT_AVAILABLE)
+
+    def publish_options(self, channel: str) -> PublishOptions:
+        try:
+            o = self.rules.resolve(channel).options
+        except c.ReplyError:
+            return PublishOptions()
+        return publish_options(o, self.cfg.history_meta_ttl)
+
+    # --- ApiPolicy ------------------------------------------------------------------------
+
+    def api_channel(self, channel: str) -> ChannelCapabilities:
+        """Capabilities for a server API call: 107 for an empty channel, 102 unknown namespace."""
+        if not channel:
+            raise c.ReplyError(c.ERROR_BAD_REQUEST)
+        o = self.rules.resolve(channel).options
+        return ChannelCapabilities(
+            presence=o.presence,
+            history=o.history_size > 0 and o.history_ttl > 0,
+            publish=publish_options(o, self.cfg.history_meta_ttl),
+        )
+
+    def server_subscription(self, channel: str, override: dict[str, bool]) -> SubscriptionOptions:
+        o = self.rules.resolve(channel).options
+        ov = SubscribeOverride(**override) if override else None  # type: ignore[arg-type]
+        opts = base_options(o, ov)
+        opts.client_side_refresh = False
+        return opts

@@ -1,0 +1,102 @@
+"""JSON codec: golden frames, batching, raw JSON passthrough, malformed input."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.protocol import JSON, ProtocolError
+from service.protocol import messages as m
+
+
+def test_decode_batch_of_commands_keeps_raw_json_verbatim() -> None:
+    frame = (
+        b'{"id":1,"connect":{"token":"t","name":"js"}}\n'
+        b'{"id":2,"publish":{"channel":"news","data":{"a" : [1, 2.50]}}}'
+    )
+    cmds = JSON.decode_commands(frame)
+    assert [c.id for c in cmds] == [1, 2]
+    assert cmds[0].connect is not None and cmds[0].connect.token == "t"
+    assert cmds[1].publish is not None
+    assert bytes(cmds[1].publish.data) == b'{"a" : [1, 2.50]}'
+
+
+def test_unknown_keys_of_newer_sdks_are_ignored() -> None:
+    (cmd,) = JSON.decode_commands(
+        b'{"id":2,"subscribe":{"channel":"news","recoverable":true,"flag":1,"delta":"fossil","tf":{}}}'
+    )
+    assert cmd.subscribe is not None
+    assert cmd.subscribe.channel == "news" and cmd.subscribe.recoverable
+
+
+def test_trailing_newline_tolerated_empty_line_rejected() -> None:
+    assert len(JSON.decode_commands(b'{"id":1,"ping":{}}\n')) == 1
+    with pytest.raises(ProtocolError):
+        JSON.decode_commands(b'{"id":1,"ping":{}}\n\n{"id":2,"ping":{}}')
+    with pytest.raises(ProtocolError):
+        JSON.decode_commands(b"")
+    with pytest.raises(ProtocolError):
+        JSON.decode_commands(b"\n")
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [b"{", b"[]", b"null", b'{"id":"x"}', b'{"id":-1,"ping":{}}', b'{"id":1,"subscribe":5}'],
+)
+def test_malformed_commands(frame: bytes) -> None:
+    with pytest.raises(ProtocolError):
+        JSON.decode_commands(frame)
+
+
+def test_empty_command_is_pong() -> None:
+    (cmd,) = JSON.decode_commands(b"{}")
+    assert cmd == m.Command()
+
+
+def test_golden_replies() -> None:
+    enc = JSON.encode_reply
+    assert enc(m.Reply()) == b"{}"
+    assert enc(m.Reply(id=4, publish=m.PublishResult())) == b'{"id":4,"publish":{}}'
+    assert (
+        enc(m.Reply(id=3, error=m.Error(code=103, message="permission denied")))
+        == b'{"id":3,"error":{"code":103,"message":"permission denied"}}'
+    )
+    assert (
+        enc(m.Reply(id=5, error=m.Error(code=100, message="internal server error", temporary=True)))
+        == b'{"id":5,"error":{"code":100,"message":"internal server error","temporary":true}}'
+    )
+    assert (
+        enc(m.Reply(id=2, history=m.HistoryResult(publications=[], epoch="", offset=0)))
+        == b'{"id":2,"history":{"publications":[],"epoch":"","offset":0}}'
+    )
+    assert (
+        enc(m.Reply(id=1, presence_stats=m.PresenceStatsResult(num_clients=0, num_users=0)))
+        == b'{"id":1,"presence_stats":{"num_clients":0,"num_users":0}}'
+    )
+    assert enc(m.Reply(id=1, presence=m.PresenceResult(presence={}))) == (
+        b'{"id":1,"presence":{"presence":{}}}'
+    )
+
+
+def test_golden_publication_push_and_info_always_has_user_and_client() -> None:
+    pub = m.Publication(
+        data=m.raw(b'{"text":"hi"}'),
+        info=m.ClientInfo(user="", client="c1", conn_info=m.raw(b'{"n":1}')),
+        offset=18,
+        tags={"k": "v"},
+    )
+    out = JSON.encode_reply(m.Reply(push=m.Push(channel="news", pub=pub)))
+    assert out == (
+        b'{"push":{"channel":"news","pub":{"data":{"text":"hi"},'
+        b'"info":{"user":"","client":"c1","conn_info":{"n":1}},"offset":18,"tags":{"k":"v"}}}}'
+    )
+
+
+def test_raw_newlines_are_stripped_from_output() -> None:
+    pub = m.Publication(data=m.raw(b'{\n  "a": "x\\ny"\n}'))
+    out = JSON.encode_push(m.Push(channel="c", pub=pub))
+    assert b"\n" not in out
+    assert out == b'{"channel":"c","pub":{"data":{  "a": "x\\ny"}}}'
+
+
+def test_join_frames() -> None:
+    assert JSON.join_frames([b"{}", b'{"id":1}']) == b'{}\n{"id":1}'
