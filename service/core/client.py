@@ -165,6 +165,35 @@ class ClientSession:
             return False
         return await commands.run(self, cmd, handler)
 
+    async def connect_unidirectional(self, req: m.ConnectRequest) -> bool:
+        """Connect a unidirectional client from its bare ConnectRequest (spec §2.7).
+
+        Errors become disconnects: 109 → 3005, 111 → 3013, 103 → 3507, any other → 3004;
+        an explicit disconnect is kept.  Returns True when connected.
+        """
+        from . import commands
+
+        if self.state != NEW:
+            return False
+        try:
+            await commands.handle_connect(self, m.Command(id=0, connect=req))
+        except c.ReplyError as e:
+            mapping = {
+                c.ERROR_TOKEN_EXPIRED.code: c.DISCONNECT_EXPIRED,
+                c.ERROR_TOO_MANY_REQUESTS.code: c.DISCONNECT_TOO_MANY_REQUESTS,
+                c.ERROR_PERMISSION_DENIED.code: c.DISCONNECT_PERMISSION_DENIED,
+            }
+            self.disconnect(mapping.get(e.error.code, c.DISCONNECT_SERVER_ERROR))
+            return False
+        except c.DisconnectError as e:
+            self.disconnect(e.disconnect)
+            return False
+        except Exception:
+            log.exception("client %s: unidirectional connect failed", self.id)
+            self.disconnect(c.DISCONNECT_SERVER_ERROR)
+            return False
+        return self.state == CONNECTED
+
     def _handle_pong(self, cmd: m.Command) -> bool:
         if self.state != CONNECTED or self.transport.unidirectional:
             self.disconnect(c.DISCONNECT_BAD_REQUEST)

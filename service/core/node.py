@@ -432,6 +432,8 @@ class Node:
         elif op == "refresh":
             for cl in self._targets(msg):
                 self._apply_refresh(cl, msg)
+        elif op == "emulation":
+            self.spawn(self.handle_emulation(str(msg["session"]), control.unb64(str(msg["data"]))))
         elif op == "shutdown":
             self.nodes.pop(str(msg.get("uid")), None)
 
@@ -488,6 +490,32 @@ class Node:
         refresh = m.Refresh(expires=expire_at > 0, ttl=ttl_of(expire_at) if expire_at > 0 else 0)
         client.write_push(m.Push(refresh=refresh))
         client.schedule_expiry_check()
+
+    # --- emulation (http_stream / sse commands posted to /emulation) ----------------------
+
+    async def emulate(self, node_id: str, session: str, data: bytes) -> bool:
+        """Hand commands posted to /emulation to the connection with ``session``.
+
+        ``data`` is command bytes in that connection's encoding (JSON text or varint-framed
+        protobuf).  Returns False when ``node_id`` is not a live node (HTTP 404); commands for
+        an unknown session are dropped, as in v4 (the request still succeeds).
+        """
+        if not node_id or node_id == self.id:
+            await self.handle_emulation(session, data)
+            return True
+        if node_id not in self.nodes:
+            return False
+        await self.broker.publish_control(
+            control.encode("emulation", self.id, session=session, data=control.b64(data)),
+            node_id,
+        )
+        return True
+
+    async def handle_emulation(self, session: str, data: bytes) -> None:
+        client = self.hub.sessions.get(session)
+        if client is None or client.closed:
+            return
+        await client.handle_data_serialized(data)
 
     # --- node info and introspection ------------------------------------------------------
 

@@ -305,7 +305,7 @@ class CentrifugoHooks:
 
     def server_subscription(self, channel: str, override: dict[str, bool]) -> SubscriptionOptions:
         o = self.rules.resolve(channel).options
-        ov = SubscribeOverride(**override) if override else None  # type: ignore[arg-type]
+        ov = SubscribeOverride(**override) if override else None
         opts = base_options(o, ov)
         opts.client_side_refresh = False
         return opts
