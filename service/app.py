@@ -7,9 +7,14 @@ and shuts down gracefully (clients get 3001, ``shutdown_timeout`` bounds the wai
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
+import os
 import signal
+import ssl
 import sys
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,10 +92,30 @@ class Server:
         if self.closing:
             return
         self.closing = True
+        self.begin_shutdown()
         await self.node.shutdown(timeout=min(self.cfg.shutdown_timeout, 5.0))
         for runner in self.runners:
             await runner.cleanup()
+        for closer in self.closers:
+            await closer()
         await self.hooks.close()
+
+    def begin_shutdown(self) -> None:
+        """Health goes down and new connections are refused (idempotent)."""
+        if self.node.shutting_down:
+            return
+        self.node.shutting_down = True
+        for hook in self.on_shutdown_start:
+            hook()
+
+    def reload(self, cfg: Config) -> None:
+        """Swap channel/namespace options and token keys (SIGHUP); connections stay."""
+        self.hooks.reload(cfg)
+        self.cfg = cfg
+        log.info("configuration reloaded")
+
+    on_shutdown_start: list[Callable[[], None]] = field(default_factory=list)
+    closers: list[Callable[[], Any]] = field(default_factory=list)
 
 
 async def start_server(cfg: Config) -> Server:
@@ -149,7 +174,18 @@ async def start_server(cfg: Config) -> Server:
     for name, app, address, port in listeners:
         runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
-        site = web.TCPSite(runner, address or None, port, reuse_address=True)
+        tls = cfg.tls and (name == "external" or not cfg.tls_external)
+        site = web.TCPSite(
+            runner,
+            address or None,
+            port,
+            reuse_address=True,
+            ssl_context=_server_ssl_context(
+                cfg.tls_cert, cfg.tls_key, cfg.tls_cert_pem, cfg.tls_key_pem
+            )
+            if tls
+            else None,
+        )
         await site.start()
         server.runners.append(runner)
         sockets = getattr(site._server, "sockets", None) or []
@@ -157,6 +193,24 @@ async def start_server(cfg: Config) -> Server:
     if "internal" not in server.ports:
         server.ports["internal"] = server.ports["external"]
     return server
+
+
+def _server_ssl_context(
+    cert: str, key: str, cert_pem: str = "", key_pem: str = ""
+) -> ssl.SSLContext:
+    """TLS server context from file paths or inline PEM strings (``tls_cert_pem``...)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    if cert_pem and key_pem:
+        with tempfile.TemporaryDirectory() as d:
+            cp, kp = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+            with open(cp, "w") as f:
+                f.write(cert_pem)
+            with open(kp, "w") as f:
+                f.write(key_pem)
+            ctx.load_cert_chain(cp, kp)
+    else:
+        ctx.load_cert_chain(cert, key)
+    return ctx
 
 
 def _setup_logging(cfg: Config) -> None:
@@ -171,8 +225,10 @@ def _setup_logging(cfg: Config) -> None:
     root.setLevel(level)
 
 
-async def _main(cfg: Config) -> int:
+async def _main(cfg: Config, reloader: Callable[[], Config] | None) -> int:
     server = await start_server(cfg)
+    gc.collect()
+    gc.freeze()  # long-lived startup objects leave the GC's young generations
     log.info(
         "gyre %s serving on %s:%s (engine %s, node %s)",
         __version__,
@@ -185,8 +241,13 @@ async def _main(cfg: Config) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    if reloader is not None:
+        loop.add_signal_handler(signal.SIGHUP, lambda: _reload(server, reloader))
     await stop.wait()
     log.info("shutting down")
+    server.begin_shutdown()  # health goes 503, new connections are refused
+    if cfg.shutdown_termination_delay > 0:
+        await asyncio.sleep(cfg.shutdown_termination_delay)
     try:
         await asyncio.wait_for(server.stop(), timeout=cfg.shutdown_timeout)
     except TimeoutError:
@@ -194,8 +255,20 @@ async def _main(cfg: Config) -> int:
     return 0
 
 
-def serve(cfg: Config) -> int:
-    """Run the server until SIGTERM/SIGINT; returns the process exit code."""
+def _reload(server: Server, reloader: Callable[[], Config]) -> None:
+    """SIGHUP: load and validate the config again; an invalid one is refused, old one kept."""
+    try:
+        cfg = reloader()
+        server.reload(cfg)
+    except Exception as e:
+        log.error("reload refused, keeping the running configuration: %s", e)
+
+
+def serve(cfg: Config, *, reloader: Callable[[], Config] | None = None) -> int:
+    """Run the server until SIGTERM/SIGINT; returns the process exit code.
+
+    ``reloader`` (given by the CLI) re-reads file, env and flags for SIGHUP reloads.
+    """
     _setup_logging(cfg)
     try:
         import uvloop
@@ -204,7 +277,7 @@ def serve(cfg: Config) -> int:
     except ImportError:  # pragma: no cover
         pass
     try:
-        return asyncio.run(_main(cfg))
+        return asyncio.run(_main(cfg, reloader))
     except OSError as e:
         log.error("cannot start: %s", e)
         return 1
