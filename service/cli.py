@@ -127,7 +127,13 @@ def _cmd_run(ns: argparse.Namespace) -> int:
         return 1
     from service.app import serve
 
-    return serve(cfg)
+    def reloader() -> Config:
+        """SIGHUP: re-read file, env and the same flags; ConfigError refuses the reload."""
+        new_cfg, warnings = load_config(ns.config, flags=flags)
+        _warn(warnings)
+        return new_cfg
+
+    return serve(cfg, reloader=reloader)
 
 
 def _cmd_version(ns: argparse.Namespace) -> int:
