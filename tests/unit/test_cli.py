@@ -8,6 +8,7 @@ import sys
 import time
 import tomllib
 import types
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -202,8 +203,9 @@ def fake_serve(monkeypatch: pytest.MonkeyPatch) -> list[Config]:
     calls: list[Config] = []
     module = types.ModuleType("service.app")
 
-    def serve(cfg: Config) -> int:
+    def serve(cfg: Config, *, reloader: Callable[[], Config] | None = None) -> int:
         calls.append(cfg)
+        assert reloader is not None and reloader() == cfg  # SIGHUP re-reads the same sources
         return 0
 
     module.serve = serve  # type: ignore[attr-defined]
