@@ -223,7 +223,7 @@ class ClientSession:
             if pub.offset <= sub.offset and position.epoch == sub.epoch:
                 return  # already delivered by recovery
             if pub.offset != sub.offset + 1 or position.epoch != sub.epoch:
-                self._position_lost(sub)
+                self.position_lost(sub)
                 return
             sub.offset = pub.offset
         enc = encoded_publication(sub.channel, pub)
@@ -244,9 +244,9 @@ class ClientSession:
         if self.variant in (JSON_REPLY, JSON_PUSH) and enc.get(self.variant) is INVALID:
             self.disconnect(c.DISCONNECT_INAPPROPRIATE_PROTOCOL)
             return
-        self._position_lost(sub)
+        self.position_lost(sub)
 
-    def _position_lost(self, sub: ChannelSub) -> None:
+    def position_lost(self, sub: ChannelSub) -> None:
         """Stream continuity broken: 2500 for client-side subs, 3010 for server-side (§6.9)."""
         if sub.server_side:
             self.disconnect(c.DISCONNECT_INSUFFICIENT_STATE)

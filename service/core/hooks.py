@@ -52,7 +52,9 @@ class ConnectDecision:
     """Credentials and server-side subscriptions granted on connect (spec §6.1, §6.3).
 
     ``token_channels`` is the set of channels derived from the connection token; a refresh
-    whose token yields another set disconnects with 3010.
+    whose token yields another set disconnects with 3010.  ``single_connection``: other
+    connections of the user are disconnected with 3504 after this one connects
+    (``user_personal_single_connection``).
     """
 
     user: str
@@ -63,6 +65,7 @@ class ConnectDecision:
     subs: dict[str, SubscriptionOptions] = field(default_factory=dict)
     client_side_refresh: bool = True
     token_channels: frozenset[str] = frozenset()
+    single_connection: bool = False
 
 
 @dataclass(slots=True, kw_only=True)

@@ -137,6 +137,7 @@ class Node:
         interval = self.config.client_presence_update_interval
         info_interval = self.config.node_info_interval
         next_presence = time.monotonic() + interval
+        next_position_check = time.monotonic() + self.config.client_channel_position_check_delay
         while True:
             await asyncio.sleep(min(info_interval, interval))
             try:
@@ -147,6 +148,9 @@ class Node:
             if now >= next_presence:
                 next_presence = now + interval
                 await self._refresh_presence()
+                if now >= next_position_check:
+                    next_position_check = now + self.config.client_channel_position_check_delay
+                    await self.check_positions()
 
     async def _refresh_presence(self) -> None:
         for client in list(self._clients):
@@ -160,6 +164,49 @@ class Node:
                         )
                     except Exception as e:
                         log.debug("presence refresh failed: %s", e)
+
+    async def check_positions(self, grace: float = 1.0) -> None:
+        """Compare positioned subscriptions with their stream tops (spec §6.9).
+
+        A subscriber behind the top or on another epoch has lost publications: client-side
+        subscriptions get unsubscribe 2500, server-side ones disconnect 3010.  Also called
+        after the broker reconnects (messages may have been lost meanwhile).
+        """
+        tops: dict[str, StreamPosition | None] = {}
+        suspects: list[tuple[ChannelSub, StreamPosition]] = []
+        for channel, subs in list(self.hub.channels.items()):
+            positioned = [s for s in subs.values() if s.options.positioned and s.buffer is None]
+            if not positioned:
+                continue
+            if channel not in tops:
+                opts = self.hooks.publish_options(channel)
+                try:
+                    res = await self.broker.history(
+                        channel,
+                        HistoryQuery(
+                            limit=0, meta_ttl=opts.history_meta_ttl or self.config.history_meta_ttl
+                        ),
+                    )
+                    tops[channel] = res.position
+                except Exception as e:
+                    log.debug("position check of %s failed: %s", channel, e)
+                    tops[channel] = None
+            top = tops[channel]
+            if top is None:
+                continue
+            for sub in positioned:
+                if sub.offset < top.offset or sub.epoch != top.epoch:
+                    suspects.append((sub, top))
+        if not suspects:
+            return
+        # a publication may be stored but still on its way through PUB/SUB: look again later
+        await asyncio.sleep(grace)
+        for sub, top in suspects:
+            client = sub.client
+            if client.state != CONNECTED or client.subs.get(sub.channel) is not sub:
+                continue
+            if sub.offset < top.offset or sub.epoch != top.epoch:
+                client.position_lost(sub)
 
     # --- metrics helpers ------------------------------------------------------------------
 

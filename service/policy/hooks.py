@@ -133,6 +133,7 @@ class CentrifugoHooks:
             subs=subs,
             client_side_refresh=True,
             token_channels=token_channels,
+            single_connection=cfg.user_personal_single_connection,
         )
 
     def _client_channel(self, user: str, ch: str) -> SubscriptionOptions | None:

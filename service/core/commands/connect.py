@@ -105,4 +105,8 @@ async def handle_connect(client: ClientSession, cmd: m.Command) -> m.Reply | Non
         client.schedule_sub_expiry_check(sub)
     client.start_timers()
     node.on_client_connected(client)
+    if decision.single_connection and client.user:
+        node.spawn(
+            node.disconnect_user(client.user, c.DISCONNECT_CONNECTION_LIMIT, whitelist=[client.id])
+        )
     return reply

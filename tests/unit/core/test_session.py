@@ -11,6 +11,7 @@ import pytest
 from service.auth import generate_token
 from service.core.engine import PublishOptions
 from service.core.node import Node
+from service.protocol.codes import DISCONNECT_FORCE_RECONNECT
 
 from .harness import SECRET, client, make_config, make_node, send
 
@@ -183,12 +184,14 @@ async def test_publish_delivers_with_client_info_and_join_leave(node: Node) -> N
         {"id": 2, "subscribe": {"channel": "chat:j"}},
         {"id": 3, "publish": {"channel": "chat:j", "data": {"hello": "world"}}},
     )
-    join = await ta.wait_for(lambda m: m.get("push", {}).get("join", {}).get("info", {}).get("user") == "b")
+    join = await ta.wait_for(
+        lambda m: m.get("push", {}).get("join", {}).get("info", {}).get("user") == "b"
+    )
     assert join["push"]["channel"] == "chat:j"
     pub = await ta.wait_for(lambda m: "pub" in m.get("push", {}))
     assert pub["push"]["pub"]["data"] == {"hello": "world"}
     assert pub["push"]["pub"]["info"]["user"] == "b"
-    b.disconnect(__import__("service.protocol.codes", fromlist=["x"]).DISCONNECT_FORCE_RECONNECT)
+    b.disconnect(DISCONNECT_FORCE_RECONNECT)
     leave = await ta.wait_for(lambda m: "leave" in m.get("push", {}))
     assert leave["push"]["leave"]["info"]["user"] == "b"
 
@@ -206,7 +209,9 @@ async def test_expired_token_is_109_and_bad_token_is_3500(node: Node) -> None:
 
 async def test_slow_client_disconnected_with_3008(node: Node) -> None:
     c, t = client(node)
-    await send(c, {"id": 1, "connect": {"token": token()}}, {"id": 2, "subscribe": {"channel": "chat:s"}})
+    await send(
+        c, {"id": 1, "connect": {"token": token()}}, {"id": 2, "subscribe": {"channel": "chat:s"}}
+    )
     await t.wait_for(lambda m: m.get("id") == 2)
     t.pending = 10 * 1024 * 1024  # the peer stopped reading
     await node.publish("chat:s", b"{}", opts=PublishOptions())
@@ -215,7 +220,11 @@ async def test_slow_client_disconnected_with_3008(node: Node) -> None:
 
 async def test_presence_and_stats(node: Node) -> None:
     a, ta = client(node)
-    await send(a, {"id": 1, "connect": {"token": token("u1")}}, {"id": 2, "subscribe": {"channel": "chat:p"}})
+    await send(
+        a,
+        {"id": 1, "connect": {"token": token("u1")}},
+        {"id": 2, "subscribe": {"channel": "chat:p"}},
+    )
     b, tb = client(node)
     await send(
         b,
@@ -228,3 +237,44 @@ async def test_presence_and_stats(node: Node) -> None:
     assert {v["user"] for v in pres.values()} == {"u1", "u2"}
     stats = (await tb.wait_for(lambda m: m.get("id") == 4))["presence_stats"]
     assert stats == {"num_clients": 2, "num_users": 2}
+
+
+async def test_position_check_unsubscribes_lagging_client_side_subscription(node: Node) -> None:
+    c, t = client(node)
+    await send(
+        c,
+        {"id": 1, "connect": {"token": token()}},
+        {"id": 2, "subscribe": {"channel": "chat:pc", "recoverable": True}},
+    )
+    await t.wait_for(lambda m: m.get("id") == 2)
+    await node.publish("chat:pc", b"{}", opts=PublishOptions(history_size=10, history_ttl=300))
+    c.subs["chat:pc"].offset = 0  # as if that delivery had been lost on its way (PUB/SUB)
+    await node.check_positions(grace=0.01)
+    push = await t.wait_for(lambda m: "unsubscribe" in m.get("push", {}))
+    assert push["push"] == {
+        "channel": "chat:pc",
+        "unsubscribe": {"code": 2500, "reason": "insufficient state"},
+    }
+
+
+async def test_single_connection_disconnects_previous_connection(tmp_path: Path) -> None:
+    ns = {"name": "personal", "presence": True}
+    n = await make_node(
+        make_config(
+            tmp_path,
+            namespaces=[ns],
+            user_subscribe_to_personal=True,
+            user_personal_channel_namespace="personal",
+            user_personal_single_connection=True,
+        )
+    )
+    try:
+        a, ta = client(n)
+        await send(a, {"id": 1, "connect": {"token": token("7")}})
+        await ta.wait_for(lambda m: m.get("id") == 1)
+        b, tb = client(n)
+        await send(b, {"id": 1, "connect": {"token": token("7")}})
+        assert (await ta.wait_closed()).code == 3504  # type: ignore[union-attr]
+        assert tb.closed is None
+    finally:
+        await n.close()
