@@ -171,7 +171,7 @@ async def test_errors_keep_connection(node: Node) -> None:
 
 async def test_publish_delivers_with_client_info_and_join_leave(node: Node) -> None:
     a, ta = client(node)
-    b, tb = client(node)
+    b, _tb = client(node)
     await send(
         a,
         {"id": 1, "connect": {"token": token("a")}},
@@ -219,13 +219,13 @@ async def test_slow_client_disconnected_with_3008(node: Node) -> None:
 
 
 async def test_presence_and_stats(node: Node) -> None:
-    a, ta = client(node)
+    a, _ta = client(node)
     await send(
         a,
         {"id": 1, "connect": {"token": token("u1")}},
         {"id": 2, "subscribe": {"channel": "chat:p"}},
     )
-    b, tb = client(node)
+    b, _tb = client(node)
     await send(
         b,
         {"id": 1, "connect": {"token": token("u2")}},
