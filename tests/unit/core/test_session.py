@@ -225,7 +225,7 @@ async def test_presence_and_stats(node: Node) -> None:
         {"id": 1, "connect": {"token": token("u1")}},
         {"id": 2, "subscribe": {"channel": "chat:p"}},
     )
-    b, _tb = client(node)
+    b, tb = client(node)
     await send(
         b,
         {"id": 1, "connect": {"token": token("u2")}},
