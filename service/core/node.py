@@ -9,20 +9,18 @@ control messages so that they reach the node holding the user's connections.
 from __future__ import annotations
 
 import asyncio
-import fnmatch
 import logging
 import os
 import socket
 import time
 import uuid
 from collections.abc import Coroutine
-from dataclasses import dataclass
 from typing import Any
 
 from ..protocol import codes as c
-from ..protocol import messages as m
-from . import control
+from ..protocol import control
 from .client import CONNECTED, ClientSession
+from .cluster import OP_EMULATION, Cluster, NodeInfo
 from .config import NodeConfig
 from .engine import (
     Broker,
@@ -41,23 +39,6 @@ from .timers import TimerWheel
 from .writer import FlushLoop
 
 log = logging.getLogger("gyre.node")
-
-NODE_EXPIRE = 7.0
-
-
-@dataclass(slots=True)
-class NodeInfo:
-    """What one node reports about itself (server API ``info``)."""
-
-    uid: str
-    name: str
-    version: str
-    num_clients: int
-    num_users: int
-    num_channels: int
-    num_subs: int
-    uptime: int
-    updated: float
 
 
 class Node:
@@ -83,7 +64,7 @@ class Node:
         self.hub = Hub()
         self.flush_loop = FlushLoop()
         self.timers = TimerWheel()
-        self.nodes: dict[str, NodeInfo] = {}
+        self.cluster = Cluster(self)
         self.started_at = time.time()
         self.shutting_down = False
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -96,7 +77,7 @@ class Node:
     async def start(self) -> None:
         await self.broker.start(self, self.id)
         self.timers.start()
-        self.nodes[self.id] = self._self_info()
+        self.cluster.nodes[self.id] = self.cluster.self_info()
         self.spawn(self._periodic())
 
     async def shutdown(self, timeout: float = 5.0) -> None:
@@ -114,6 +95,10 @@ class Node:
         await self.close()
 
     async def close(self) -> None:
+        try:
+            await asyncio.wait_for(self.cluster.announce_shutdown(), 1.0)
+        except Exception as e:
+            log.debug("shutdown announcement failed: %s", e)
         await self.timers.close()
         tasks = [t for t in self._tasks if t is not asyncio.current_task()]
         for t in tasks:
@@ -141,7 +126,7 @@ class Node:
         while True:
             await asyncio.sleep(min(info_interval, interval))
             try:
-                await self._publish_node_info()
+                await self.cluster.publish_node_info()
             except Exception as e:  # engine down: keep going
                 log.debug("node info publish failed: %s", e)
             now = time.monotonic()
@@ -371,16 +356,9 @@ class Node:
         self.hub.broadcast_leave(channel, info)
 
     def handle_control(self, data: bytes) -> None:
-        try:
-            msg = control.decode(data)
-            self._apply_control(msg)
-        except Exception:
-            log.exception("bad control message")
+        self.cluster.handle(data)
 
-    # --- control plane --------------------------------------------------------------------
-
-    async def _send_control(self, op: str, **params: Any) -> None:
-        await self.broker.publish_control(control.encode(op, self.id, **params))
+    # --- control plane (see cluster.py) -----------------------------------------------------
 
     async def subscribe_user(
         self,
@@ -391,21 +369,13 @@ class Node:
         client: str = "",
         session: str = "",
     ) -> None:
-        await self._send_control(
-            "subscribe",
-            user=user,
-            channel=channel,
-            client=client,
-            session=session,
-            options=control.options_to_dict(opts),
-        )
+        """Server-side subscribe of ``user``'s connections on every node."""
+        await self.cluster.subscribe_user(user, channel, opts, client=client, session=session)
 
     async def unsubscribe_user(
         self, user: str, channel: str, *, client: str = "", session: str = ""
     ) -> None:
-        await self._send_control(
-            "unsubscribe", user=user, channel=channel, client=client, session=session
-        )
+        await self.cluster.unsubscribe_user(user, channel, client=client, session=session)
 
     async def disconnect_user(
         self,
@@ -416,14 +386,8 @@ class Node:
         session: str = "",
         whitelist: list[str] | None = None,
     ) -> None:
-        await self._send_control(
-            "disconnect",
-            user=user,
-            code=disconnect.code,
-            reason=disconnect.reason,
-            client=client,
-            session=session,
-            whitelist=whitelist or [],
+        await self.cluster.disconnect_user(
+            user, disconnect, client=client, session=session, whitelist=whitelist or []
         )
 
     async def refresh_user(
@@ -436,107 +400,14 @@ class Node:
         expire_at: int = 0,
         info: bytes | None = None,
     ) -> None:
-        await self._send_control(
-            "refresh",
-            user=user,
+        await self.cluster.refresh_user(
+            user,
             client=client,
             session=session,
             expired=expired,
             expire_at=expire_at,
-            info=control.b64(info) if info is not None else None,
+            info=info,
         )
-
-    def _targets(self, msg: dict[str, Any]) -> list[ClientSession]:
-        out = []
-        client_id = msg.get("client") or ""
-        session = msg.get("session") or ""
-        for cl in self.hub.user_connections(str(msg.get("user", ""))):
-            if client_id and cl.id != client_id:
-                continue
-            if session and cl.session_id != session:
-                continue
-            out.append(cl)
-        return out
-
-    def _apply_control(self, msg: dict[str, Any]) -> None:
-        op = msg["op"]
-        if op == "node":
-            self._apply_node_info(msg)
-        elif op == "subscribe":
-            opts = control.options_from_dict(msg.get("options") or {})
-            for cl in self._targets(msg):
-                self.spawn(self._server_subscribe(cl, str(msg["channel"]), opts))
-        elif op == "unsubscribe":
-            code, reason = c.UNSUBSCRIBE_SERVER
-            for cl in self._targets(msg):
-                self.spawn(cl.unsubscribe(str(msg["channel"]), code, reason, push=True))
-        elif op == "disconnect":
-            d = c.disconnect_with_default_reason(int(msg["code"]), str(msg.get("reason", "")))
-            keep = set(msg.get("whitelist") or [])
-            for cl in self._targets(msg):
-                if cl.id not in keep:
-                    cl.disconnect(d)
-        elif op == "refresh":
-            for cl in self._targets(msg):
-                self._apply_refresh(cl, msg)
-        elif op == "emulation":
-            self.spawn(self.handle_emulation(str(msg["session"]), control.unb64(str(msg["data"]))))
-        elif op == "shutdown":
-            self.nodes.pop(str(msg.get("uid")), None)
-
-    async def _server_subscribe(
-        self, client: ClientSession, channel: str, opts: SubscriptionOptions
-    ) -> None:
-        from .commands.subscribe import subscribe_channel
-
-        if client.state != CONNECTED or channel in client.subs:
-            return
-        limit = self.config.client_channel_limit
-        if limit > 0 and len(client.subs) >= limit:
-            client.disconnect(c.DISCONNECT_CHANNEL_LIMIT)
-            return
-        try:
-            sub, result = await subscribe_channel(
-                client,
-                channel,
-                opts,
-                server_side=True,
-                recover_since=opts.recover_since,
-            )
-        except c.ReplyError:
-            client.disconnect(c.DISCONNECT_SERVER_ERROR)
-            return
-        if client.state != CONNECTED:
-            return
-        client.write_push(
-            m.Push(
-                channel=channel,
-                subscribe=m.Subscribe(
-                    recoverable=result.recoverable,
-                    epoch=result.epoch,
-                    offset=result.offset,
-                    positioned=result.positioned,
-                    data=result.data,
-                ),
-            )
-        )
-        client.activate(sub)
-        client.schedule_sub_expiry_check(sub)
-
-    def _apply_refresh(self, client: ClientSession, msg: dict[str, Any]) -> None:
-        from .commands.connect import ttl_of
-
-        if msg.get("expired"):
-            client.disconnect(c.DISCONNECT_EXPIRED)
-            return
-        expire_at = int(msg.get("expire_at") or 0)
-        info = msg.get("info")
-        if info is not None:
-            client.info = control.unb64(info)
-        client.expire_at = expire_at
-        refresh = m.Refresh(expires=expire_at > 0, ttl=ttl_of(expire_at) if expire_at > 0 else 0)
-        client.write_push(m.Push(refresh=refresh))
-        client.schedule_expiry_check()
 
     # --- emulation (http_stream / sse commands posted to /emulation) ----------------------
 
@@ -545,92 +416,40 @@ class Node:
 
         ``data`` is command bytes in that connection's encoding (JSON text or varint-framed
         protobuf).  Returns False when ``node_id`` is not a live node (HTTP 404); commands for
-        an unknown session are dropped, as in v4 (the request still succeeds).
+        an unknown session are dropped, as in v4 (the request still succeeds).  Raises
+        ``SurveyError`` when the owning node does not answer in time (HTTP 500).
         """
         if not node_id or node_id == self.id:
             await self.handle_emulation(session, data)
             return True
-        if node_id not in self.nodes:
+        if not self.cluster.is_live(node_id):
             return False
-        await self.broker.publish_control(
-            control.encode("emulation", self.id, session=session, data=control.b64(data)),
-            node_id,
-        )
+        payload = control.encode_emulation_request(node_id, session, data)
+        await self.cluster.survey(OP_EMULATION, payload, node_id)
         return True
 
-    async def handle_emulation(self, session: str, data: bytes) -> None:
+    async def handle_emulation(self, session: str, data: bytes) -> bool:
+        """Feed ``data`` to the local connection with ``session``; False if there is none."""
         client = self.hub.sessions.get(session)
         if client is None or client.closed:
-            return
+            return False
         await client.handle_data_serialized(data)
+        return True
 
     # --- node info and introspection ------------------------------------------------------
 
-    def _self_info(self) -> NodeInfo:
-        return NodeInfo(
-            uid=self.id,
-            name=self.name,
-            version=self.version,
-            num_clients=len(self.hub.conns),
-            num_users=self.hub.num_users(),
-            num_channels=len(self.hub.channels),
-            num_subs=self.hub.num_subscriptions(),
-            uptime=int(time.time() - self.started_at),
-            updated=time.monotonic(),
-        )
-
-    async def _publish_node_info(self) -> None:
-        info = self._self_info()
-        self.nodes[self.id] = info
-        await self._send_control(
-            "node",
-            name=info.name,
-            version=info.version,
-            num_clients=info.num_clients,
-            num_users=info.num_users,
-            num_channels=info.num_channels,
-            num_subs=info.num_subs,
-            uptime=info.uptime,
-        )
-        now = time.monotonic()
-        for uid, ni in list(self.nodes.items()):
-            if uid != self.id and now - ni.updated > NODE_EXPIRE:
-                del self.nodes[uid]
-
-    def _apply_node_info(self, msg: dict[str, Any]) -> None:
-        uid = str(msg["uid"])
-        if uid == self.id:
-            return
-        self.nodes[uid] = NodeInfo(
-            uid=uid,
-            name=str(msg.get("name", "")),
-            version=str(msg.get("version", "")),
-            num_clients=int(msg.get("num_clients", 0)),
-            num_users=int(msg.get("num_users", 0)),
-            num_channels=int(msg.get("num_channels", 0)),
-            num_subs=int(msg.get("num_subs", 0)),
-            uptime=int(msg.get("uptime", 0)),
-            updated=time.monotonic(),
-        )
+    @property
+    def nodes(self) -> dict[str, NodeInfo]:
+        return self.cluster.nodes
 
     def info(self) -> list[NodeInfo]:
         """Live nodes (this one first, freshly computed)."""
-        self.nodes[self.id] = self._self_info()
-        now = time.monotonic()
-        others = [
-            n for uid, n in self.nodes.items() if uid != self.id and now - n.updated <= NODE_EXPIRE
-        ]
-        return [self.nodes[self.id], *others]
+        return self.cluster.live_nodes()
 
     async def cluster_channels(self, pattern: str = "") -> dict[str, int]:
-        """Channels with subscribers on every node (the memory engine has only this one)."""
-        return self.channels(pattern)
+        """Channels with subscribers on every node and their subscriber counts."""
+        return await self.cluster.channels(pattern)
 
     def channels(self, pattern: str = "") -> dict[str, int]:
         """Local channels with at least one subscriber and their subscriber counts."""
-        out: dict[str, int] = {}
-        for ch, subs in self.hub.channels.items():
-            if pattern and not fnmatch.fnmatchcase(ch, pattern):
-                continue
-            out[ch] = len(subs)
-        return out
+        return self.cluster.local_channels(pattern)
