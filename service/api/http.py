@@ -41,6 +41,8 @@ class V4Reply(msgspec.Struct, omit_defaults=True):
 
 
 _v4_decoder = msgspec.json.Decoder(V4Command)
+# RecursionError: JSON nested deeper than the interpreter's recursion limit (→ 400, not 500)
+_UNDECODABLE = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
 
 
 class ApiHandler:
@@ -83,7 +85,7 @@ class ApiHandler:
             return _ERR_NOT_FOUND
         try:
             req = msgspec.json.decode(params or b"{}", type=m.request)
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except _UNDECODABLE:
             return _ERR_BAD_REQUEST
         started = time.perf_counter()
         res = await self.executor.call(method, req)
@@ -113,7 +115,7 @@ class ApiHandler:
         for doc in commands:
             try:
                 cmd = _v4_decoder.decode(doc)
-            except (msgspec.DecodeError, msgspec.ValidationError):
+            except _UNDECODABLE:
                 return web.Response(status=400, text="Bad Request")
             decoded.append(cmd)
         replies: list[bytes] = []
@@ -143,7 +145,7 @@ class ApiHandler:
         m = self.executor.methods[method]
         try:
             req = msgspec.json.decode(body or b"{}", type=m.request)
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except _UNDECODABLE:
             return web.Response(status=400, text="Bad Request")
         started = time.perf_counter()
         res = await self.executor.call(method, req)
@@ -155,7 +157,7 @@ class ApiHandler:
     async def _batch(self, body: bytes) -> web.StreamResponse:
         try:
             batch = msgspec.json.decode(body or b"{}", type=BatchBody)
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except _UNDECODABLE:
             return web.Response(status=400, text="Bad Request")
         replies: list[bytes] = []
         for cmd in batch.commands:

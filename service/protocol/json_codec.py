@@ -33,6 +33,8 @@ def decode_commands(data: bytes) -> list[Command]:
             cmd = _command_decoder.decode(line)
         except (msgspec.DecodeError, msgspec.ValidationError) as e:
             raise ProtocolError(f"malformed command: {e}") from None
+        except RecursionError:  # nesting deeper than the interpreter's recursion limit
+            raise ProtocolError("malformed command: nested too deeply") from None
         if cmd.id < 0:
             raise ProtocolError("negative command id")
         out.append(cmd)
@@ -56,10 +58,13 @@ def encode_push(push: Push) -> bytes:
 
 
 def is_valid_json(data: bytes) -> bool:
-    """True when ``data`` is one valid JSON document (checked before sending to JSON clients)."""
+    """True when ``data`` is one valid JSON document (checked before sending to JSON clients).
+
+    A document nested deeper than the recursion limit counts as not JSON (never raises).
+    """
     try:
         _validator.decode(data)
-    except (msgspec.DecodeError, UnicodeDecodeError):
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         return False
     return True
 

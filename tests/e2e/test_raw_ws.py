@@ -3,6 +3,8 @@ and pong-less connections, oversize frames, slow readers, and isolation between 
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import json
 from typing import Any
 
@@ -15,6 +17,8 @@ from .helpers import API_KEY, RawWS, SubEvents, dec, enc, token, uid
 from .server import base_config
 
 SIZE_LIMIT = 4096
+# JSON nested deeper than Python's recursion limit (fits in SIZE_LIMIT)
+DEEP = "[" * 1500 + "]" * 1500
 CONFIG = base_config(
     ping_interval="2s",
     pong_timeout="1s",
@@ -248,8 +252,9 @@ async def test_misbehaving_clients_do_not_affect_others(
         await abuse("x" * (SIZE_LIMIT * 2), connect=True),
         await abuse(b"\x7f\x01", protocols=("centrifuge-protobuf",)),
         await abuse('{"id":2,"subscribe":{}}', connect=True),
+        await abuse('{"id":1,"connect":{"data":' + DEEP + "}}"),
     ]
-    assert codes == [3501, 3501, 3501, 3501, 1009, 3501, 3501]
+    assert codes == [3501, 3501, 3501, 3501, 1009, 3501, 3501, 3501]
 
     await api_publish_many(server, ch, [{"still": "fine"}])
     got = await sub_ev.publications(1)
@@ -427,3 +432,85 @@ async def test_reply_errors_keep_connection(raw: Any) -> None:
     reply = await ws.command(subscribe={"channel": "unknown:x"})
     assert reply["error"] == {"code": 102, "message": "unknown channel"}
     assert "subscribe" in await ws.command(subscribe={"channel": "chat:still-alive"})
+
+
+async def test_deeply_nested_json_frame_3501(server: Any, raw: Any) -> None:
+    """Regression: a frame nested deeper than the recursion limit crashed the connection's
+    handler (no close frame, traceback logged) instead of a 3501 bad request."""
+    ws = await raw()
+    await ws.send('{"id":1,"connect":{"data":' + DEEP + "}}")
+    assert (await ws.closed()).code == 3501
+    ws = await raw()
+    await ws.connect(token(uid()))
+    await ws.send('{"id":2,"publish":{"channel":"chat:x","data":' + DEEP + "}}")
+    assert (await ws.closed()).code == 3501
+    assert "RecursionError" not in server.log()
+
+
+async def test_deeply_nested_api_body_400(server: Any) -> None:
+    """Regression: deeply nested JSON made the HTTP API answer 500 instead of 400."""
+    headers = {"X-API-Key": API_KEY}
+    async with aiohttp.ClientSession() as s:
+        body = '{"method":"publish","params":{"channel":"chat:x","data":' + DEEP + "}}"
+        async with s.post(server.api_url, data=body, headers=headers) as r:
+            assert r.status == 400
+        body = '{"channel":"chat:x","data":' + DEEP + "}"
+        async with s.post(f"{server.api_url}/publish", data=body, headers=headers) as r:
+            assert r.status == 400
+        body = '{"commands":[{"publish":{"channel":"chat:x","data":' + DEEP + "}}]}"
+        async with s.post(f"{server.api_url}/batch", data=body, headers=headers) as r:
+            assert r.status == 400
+    assert "RecursionError" not in server.log()
+
+
+async def test_deeply_nested_binary_payload(server: Any, raw: Any) -> None:
+    """Regression: a b64data payload that is JSON nested too deeply to validate made the
+    whole broadcast fail, so no subscriber, protobuf ones included, received it."""
+    ch = f"chat:{uid()}"
+    js = await raw()
+    await js.connect(token(uid()))
+    assert "subscribe" in await js.command(subscribe={"channel": ch})
+    pb = await raw(protocols=("centrifuge-protobuf",))
+    # Command{id=1, connect=ConnectRequest{token}}, then Command{id=2, subscribe={channel}}
+    await pb.ws.send_bytes(_pb_command(1, 4, _pb_field(1, token(uid()).encode())))
+    await pb.ws.receive()  # connect reply
+    await pb.ws.send_bytes(_pb_command(2, 5, _pb_field(1, ch.encode())))
+    await pb.ws.receive()  # subscribe reply
+
+    payload = DEEP.encode()
+    async with (
+        aiohttp.ClientSession() as s,
+        s.post(
+            f"{server.api_url}/publish",
+            json={"channel": ch, "b64data": base64.b64encode(payload).decode()},
+            headers={"X-API-Key": API_KEY},
+        ) as r,
+    ):
+        assert r.status == 200
+    msg = await asyncio.wait_for(pb.ws.receive(), 5)
+    assert msg.type == aiohttp.WSMsgType.BINARY and payload in msg.data
+    c = await js.closed()
+    assert (c.code, c.reason) == (3506, "inappropriate protocol")
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def _pb_field(number: int, value: bytes) -> bytes:
+    """A length-delimited protobuf field."""
+    return _varint(number << 3 | 2) + _varint(len(value)) + value
+
+
+def _pb_command(cmd_id: int, request_field: int, request: bytes) -> bytes:
+    """One varint-delimited Command{id, <request_field>=request} (client.proto numbers)."""
+    body = _varint(1 << 3) + _varint(cmd_id) + _pb_field(request_field, request)
+    return _varint(len(body)) + body
