@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from prometheus_client import CollectorRegistry
 
 from . import __version__
 from .api.executor import Executor
@@ -28,6 +29,7 @@ from .core.config import NodeConfig
 from .core.engine import Broker, PresenceManager
 from .core.node import Node
 from .engines.memory import MemoryBroker, MemoryPresenceManager
+from .metrics import Metrics, NodeState, metrics_handler
 from .policy.hooks import CentrifugoHooks
 from .servers.http import HttpRoutes, build_apps
 from .transports.limits import ConnectionLimiter
@@ -82,6 +84,7 @@ class Server:
     node: Node
     hooks: CentrifugoHooks
     executor: Executor
+    metrics: Metrics | None = None
     runners: list[web.AppRunner] = field(default_factory=list)
     ports: dict[str, int] = field(default_factory=dict)
     closing: bool = False
@@ -122,15 +125,29 @@ async def start_server(cfg: Config) -> Server:
     """Build and start every listener; ports of ``0`` are resolved into ``Server.ports``."""
     broker, presence = build_engine(cfg)
     hooks = CentrifugoHooks(cfg)
-    node = Node(config=node_config(cfg), broker=broker, presence=presence, hooks=hooks)
+    metrics = Metrics(registry=CollectorRegistry(), version=__version__) if cfg.prometheus else None
+    node = Node(
+        config=node_config(cfg), broker=broker, presence=presence, hooks=hooks, metrics=metrics
+    )
+    if metrics is not None:
+        metrics.set_node_state(
+            NodeState(
+                num_clients=lambda: len(node.hub.conns),
+                num_users=lambda: len(node.hub.users),
+                num_subscriptions=node.hub.num_subscriptions,
+                num_channels=lambda: len(node.hub.channels),
+                num_nodes=lambda: len(node.info()),
+            )
+        )
     await node.start()
     executor = Executor(node, hooks)
-    server = Server(cfg=cfg, node=node, hooks=hooks, executor=executor)
+    server = Server(cfg=cfg, node=node, hooks=hooks, executor=executor, metrics=metrics)
 
     limiter = ConnectionLimiter(
         limit=cfg.client_connection_limit,
         rate=cfg.client_connection_rate_limit,
         count=lambda: len(node.hub.conns),
+        on_limit=metrics.connection_limit_reached if metrics is not None else None,
     )
     origins = OriginChecker(cfg.allowed_origins)
     ws = None
@@ -151,6 +168,7 @@ async def start_server(cfg: Config) -> Server:
             api_key=cfg.api_key,
             insecure=cfg.api_insecure,
             is_shutting_down=lambda: node.shutting_down,
+            observe=metrics.api_observer("http") if metrics is not None else None,
         )
     routes = HttpRoutes(
         websocket=ws,
@@ -162,6 +180,14 @@ async def start_server(cfg: Config) -> Server:
         health_path=cfg.health_handler_prefix,
         is_healthy=lambda: not node.shutting_down and node.broker.healthy(),
     )
+    if metrics is not None:
+        routes.extra_internal.append(
+            (
+                "*",
+                cfg.prometheus_handler_prefix.rstrip("/") or "/",
+                metrics_handler(metrics.registry),
+            )
+        )
     separate = bool(cfg.internal_port) and (
         str(cfg.internal_port) != str(cfg.port) or cfg.internal_address != cfg.address
     )

@@ -73,6 +73,7 @@ class Cluster:
     # --- sending --------------------------------------------------------------------------
 
     async def _send(self, params: ctl.Params, node_id: str = "") -> None:
+        self.node.metrics.message_sent("control")
         await self.node.broker.publish_control(ctl.encode(self.node.id, params), node_id)
 
     # --- user operations (server API) -----------------------------------------------------
@@ -360,6 +361,7 @@ class Cluster:
         remote = [t for t in targets if t != self.node.id]
         if not remote:
             return results
+        started = time.perf_counter()
         sid = next(self._survey_ids)
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._surveys[sid] = (fut, results, len(results) + len(remote))
@@ -374,6 +376,7 @@ class Cluster:
             raise SurveyError(f"survey {op} timed out") from None
         finally:
             self._surveys.pop(sid, None)
+            self.node.metrics.observe_survey(op, time.perf_counter() - started)
         return results
 
     def _survey_answer(self, uid: str, resp: ctl.SurveyResponse) -> None:

@@ -20,6 +20,12 @@ class NodeMetrics(Protocol):
 
     def message_received(self, kind: str) -> None: ...
 
+    def transport_sent(self, transport: str, count: int = 1) -> None: ...
+
+    def inc_action(self, action: str, count: int = 1) -> None: ...
+
+    def observe_survey(self, op: str, seconds: float) -> None: ...
+
 
 class NullMetrics:
     """Metrics sink that records nothing."""
@@ -40,4 +46,13 @@ class NullMetrics:
         pass
 
     def message_received(self, kind: str) -> None:
+        pass
+
+    def transport_sent(self, transport: str, count: int = 1) -> None:
+        pass
+
+    def inc_action(self, action: str, count: int = 1) -> None:
+        pass
+
+    def observe_survey(self, op: str, seconds: float) -> None:
         pass

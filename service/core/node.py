@@ -62,7 +62,7 @@ class Node:
         self.name = config.name or f"{socket.gethostname()}_{os.getpid()}"
         self.version = config.version
         self.hub = Hub()
-        self.flush_loop = FlushLoop()
+        self.flush_loop = FlushLoop(self.metrics.transport_sent)
         self.timers = TimerWheel()
         self.cluster = Cluster(self)
         self.started_at = time.time()
@@ -212,12 +212,15 @@ class Node:
 
     def on_client_connected(self, client: ClientSession) -> None:
         self.metrics.connect(client.transport.name)
+        self.metrics.inc_action("add_client")
 
     def on_client_closed(
         self, client: ClientSession, d: c.DisconnectCode, was_connected: bool
     ) -> None:
         self._clients.discard(client)
         self.hub.remove_connection(client)
+        if was_connected:
+            self.metrics.inc_action("remove_client")
         if d.code != c.DISCONNECT_CONNECTION_CLOSED.code:
             self.metrics.disconnect(d.code)
         subs = list(client.subs.values())
@@ -244,6 +247,7 @@ class Node:
     async def add_subscription(self, client: ClientSession, sub: ChannelSub) -> None:
         """Register ``sub`` in the hub, make sure the broker delivers its channel, add presence."""
         self.hub.add_subscriber(sub)
+        self.metrics.inc_action("add_subscription")
         await self._ensure_broker_subscribed(sub.channel)
         if sub.options.presence:
             await self.presence.add_presence(sub.channel, client.id, client.client_info_for(sub))
@@ -253,6 +257,7 @@ class Node:
     ) -> None:
         if self.hub.remove_subscriber(sub.channel, client.id):
             self._schedule_broker_unsubscribe(sub.channel)
+        self.metrics.inc_action("remove_subscription")
         if sub.options.presence:
             await self.presence.remove_presence(sub.channel, client.id)
         if leave and sub.options.join_leave and sub.buffer is None:
@@ -316,12 +321,15 @@ class Node:
                 history_meta_ttl=self.config.history_meta_ttl,
             )
         pub = Publication(data=data, info=info, tags=tags or None)
+        self.metrics.message_sent("publication")
         return await self.broker.publish(channel, pub, opts)
 
     async def publish_join(self, channel: str, info: ClientInfo) -> None:
+        self.metrics.message_sent("join")
         await self.broker.publish_join(channel, info)
 
     async def publish_leave(self, channel: str, info: ClientInfo) -> None:
+        self.metrics.message_sent("leave")
         await self.broker.publish_leave(channel, info)
 
     async def history(
@@ -335,6 +343,7 @@ class Node:
         """Read history; raises ReplyError(112) when ``since.epoch`` is not the stream's epoch."""
         opts = self.hooks.publish_options(channel)
         meta_ttl = opts.history_meta_ttl or self.config.history_meta_ttl
+        self.metrics.inc_action("history")
         res = await self.broker.history(
             channel, HistoryQuery(since=since, limit=limit, reverse=reverse, meta_ttl=meta_ttl)
         )
@@ -347,15 +356,19 @@ class Node:
     def handle_publication(
         self, channel: str, pub: Publication, position: StreamPosition | None
     ) -> None:
+        self.metrics.message_received("publication")
         self.hub.broadcast_publication(channel, pub, position)
 
     def handle_join(self, channel: str, info: ClientInfo) -> None:
+        self.metrics.message_received("join")
         self.hub.broadcast_join(channel, info)
 
     def handle_leave(self, channel: str, info: ClientInfo) -> None:
+        self.metrics.message_received("leave")
         self.hub.broadcast_leave(channel, info)
 
     def handle_control(self, data: bytes) -> None:
+        self.metrics.message_received("control")
         self.cluster.handle(data)
 
     # --- control plane (see cluster.py) -----------------------------------------------------

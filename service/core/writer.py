@@ -20,9 +20,10 @@ log = logging.getLogger("gyre.writer")
 class FlushLoop:
     """Schedules one flush callback per loop tick for every writer with pending data."""
 
-    __slots__ = ("_dirty", "_loop", "_scheduled")
+    __slots__ = ("_dirty", "_loop", "_scheduled", "on_sent")
 
-    def __init__(self) -> None:
+    def __init__(self, on_sent: Callable[[str, int], None] | None = None) -> None:
+        self.on_sent = on_sent  # (transport name, messages written) once per name per tick
         self._dirty: list[Writer] = []
         self._scheduled = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -40,11 +41,20 @@ class FlushLoop:
         self._scheduled = False
         dirty = self._dirty
         self._dirty = []
+        counts: dict[str, int] = {}
         for w in dirty:
             try:
-                w.flush()
+                n = w.flush()
             except Exception:  # a broken transport must not stop other writers
                 log.exception("flush failed")
+                continue
+            if n:
+                name = w.transport.name
+                counts[name] = counts.get(name, 0) + n
+        on_sent = self.on_sent
+        if on_sent is not None:
+            for name, n in counts.items():
+                on_sent(name, n)
 
 
 class Writer:
@@ -78,17 +88,18 @@ class Writer:
             self._flush_loop.mark(self)
         self.pending.append(message)
 
-    def flush(self) -> None:
-        """Write everything pending as one transport frame now."""
+    def flush(self) -> int:
+        """Write everything pending as one transport frame now; returns the message count."""
         if self.closed or not self.pending:
             self.pending = []
-            return
+            return 0
         messages = self.pending
         self.pending = []
         self.transport.write(messages)
         if self.max_queue > 0 and self.transport.buffered() > self.max_queue:
             self.closed = True
             self.on_overflow()
+        return len(messages)
 
     def discard(self) -> None:
         """Drop pending messages and stop accepting new ones."""

@@ -9,7 +9,15 @@ from collections.abc import Callable
 class ConnectionLimiter:
     """Checks a new client connection against the node-wide count and a per-second rate."""
 
-    def __init__(self, *, limit: int, rate: int, count: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        *,
+        limit: int,
+        rate: int,
+        count: Callable[[], int],
+        on_limit: Callable[[], None] | None = None,
+    ) -> None:
+        self.on_limit = on_limit  # called when client_connection_limit refuses a connection
         self.limit = limit
         self.rate = rate
         self.count = count
@@ -18,6 +26,8 @@ class ConnectionLimiter:
 
     def allow(self) -> bool:
         if self.limit > 0 and self.count() >= self.limit:
+            if self.on_limit is not None:
+                self.on_limit()
             return False
         if self.rate > 0:
             now = time.monotonic()

@@ -73,6 +73,7 @@ async def _recover(
     meta_ttl: float,
 ) -> None:
     node = client.node
+    node.metrics.inc_action("history_recover")
     limit = node.config.client_recovery_max_publication_limit
     hist = await node.broker.history(
         sub.channel,
