@@ -1,0 +1,22 @@
+"""Redis engine: ``RedisBroker`` + ``RedisPresenceManager`` sharing a Redis with Centrifugo v4
+nodes (spec §12): standalone, client-side sharded, Sentinel or Cluster.
+
+Build it with ``build_redis_engine(shards=shard_configs(...), prefix=..., presence_ttl=...)``.
+"""
+
+from .broker import RedisBroker
+from .factory import build_redis_engine, build_shard
+from .options import Address, RedisShardConfig, TLSOptions, parse_address, shard_configs
+from .presence import RedisPresenceManager
+
+__all__ = [
+    "Address",
+    "RedisBroker",
+    "RedisPresenceManager",
+    "RedisShardConfig",
+    "TLSOptions",
+    "build_redis_engine",
+    "build_shard",
+    "parse_address",
+    "shard_configs",
+]

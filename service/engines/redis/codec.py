@@ -1,0 +1,158 @@
+"""Redis key / PUB/SUB channel names and payload formats, byte-compatible with Centrifugo v4
+(spec §12.2 to §12.4).
+
+Payloads on ``P.client.<ch>``:
+* publication without history: protobuf ``Publication`` (``data``, ``info``, ``tags``);
+* with history: ``__p1:<offset>:<epoch>__`` + protobuf ``Publication`` (no offset inside);
+  the legacy ``__<offset>__`` prefix is accepted on input;
+* join: ``__j__`` + protobuf ``ClientInfo``; leave: ``__l__`` + protobuf ``ClientInfo``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from centrifugal.centrifuge.protocol import client_pb2  # generated/, on sys.path via service
+
+from service.core.engine import ClientInfo, Publication, StreamPosition
+
+_PB_PUBLICATION: Any = client_pb2.Publication
+_PB_CLIENT_INFO: Any = client_pb2.ClientInfo
+
+JOIN_PREFIX = b"__j__"
+LEAVE_PREFIX = b"__l__"
+HISTORY_PREFIX = b"__p1:"
+
+
+@dataclass(frozen=True, slots=True)
+class Names:
+    """Key and channel names for prefix ``P``; ``cluster`` adds the ``{ch}`` hash tag to keys."""
+
+    prefix: str
+    cluster: bool = False
+
+    def client_channel(self, channel: str) -> bytes:
+        """PUB/SUB channel ``P.client.<ch>``."""
+        return f"{self.prefix}.client.{channel}".encode()
+
+    @property
+    def client_channel_prefix(self) -> bytes:
+        return f"{self.prefix}.client.".encode()
+
+    @property
+    def control_channel(self) -> bytes:
+        """``P.control``: control messages for every node."""
+        return f"{self.prefix}.control".encode()
+
+    def node_channel(self, node_id: str) -> bytes:
+        """``P.node.<nodeID>``: control messages for one node."""
+        return f"{self.prefix}.node.{node_id}".encode()
+
+    def shard_channel(self, index: int = 0) -> bytes:
+        """``P.shard.<i>``: never published to, subscribed to bring PUB/SUB up."""
+        return f"{self.prefix}.shard.{index}".encode()
+
+    def _key(self, kind: str, channel: str) -> bytes:
+        if self.cluster:
+            return f"{self.prefix}.{kind}.{{{channel}}}".encode()
+        return f"{self.prefix}.{kind}.{channel}".encode()
+
+    def stream_key(self, channel: str) -> bytes:
+        """STREAM ``P.stream.<ch>`` (cluster ``P.stream.{<ch>}``)."""
+        return self._key("stream", channel)
+
+    def meta_key(self, channel: str) -> bytes:
+        """HASH ``P.stream.meta.<ch>`` with fields ``s`` (top offset) and ``e`` (epoch)."""
+        return self._key("stream.meta", channel)
+
+    def presence_data_key(self, channel: str) -> bytes:
+        """HASH ``P.presence.data.<ch>``: client ID → protobuf ``ClientInfo``."""
+        return self._key("presence.data", channel)
+
+    def presence_expire_key(self, channel: str) -> bytes:
+        """ZSET ``P.presence.expire.<ch>``: client ID scored by expiry (unix seconds)."""
+        return self._key("presence.expire", channel)
+
+
+def _info_pb(info: ClientInfo) -> Any:
+    return _PB_CLIENT_INFO(
+        user=info.user, client=info.client, conn_info=info.conn_info, chan_info=info.chan_info
+    )
+
+
+def encode_info(info: ClientInfo) -> bytes:
+    """Protobuf ``ClientInfo`` bytes."""
+    data: bytes = _info_pb(info).SerializeToString()
+    return data
+
+
+def _info_from_pb(pb: Any) -> ClientInfo:
+    return ClientInfo(
+        user=pb.user, client=pb.client, conn_info=pb.conn_info, chan_info=pb.chan_info
+    )
+
+
+def decode_info(data: bytes) -> ClientInfo:
+    """Parse protobuf ``ClientInfo`` bytes (raises ``google.protobuf`` ``DecodeError``)."""
+    return _info_from_pb(_PB_CLIENT_INFO.FromString(data))
+
+
+def encode_publication(pub: Publication) -> bytes:
+    """Protobuf ``Publication`` without offset (``data``, ``info``, ``tags``)."""
+    pb = _PB_PUBLICATION(data=pub.data)
+    if pub.info is not None:
+        pb.info.CopyFrom(_info_pb(pub.info))
+    if pub.tags:
+        pb.tags.update(pub.tags)
+    data: bytes = pb.SerializeToString()
+    return data
+
+
+def decode_publication(data: bytes, offset: int = 0) -> Publication:
+    """Parse protobuf ``Publication`` bytes; ``offset`` comes from the prefix or entry ID."""
+    pb = _PB_PUBLICATION.FromString(data)
+    return Publication(
+        data=pb.data,
+        info=_info_from_pb(pb.info) if pb.HasField("info") else None,
+        offset=offset,
+        tags=dict(pb.tags) or None,
+    )
+
+
+def history_payload(offset: int, epoch: str, pub_bytes: bytes) -> bytes:
+    """What the publish script sends: ``__p1:<offset>:<epoch>__`` + protobuf Publication."""
+    return b"__p1:%d:%s__%s" % (offset, epoch.encode(), pub_bytes)
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A decoded ``P.client.<ch>`` payload: exactly one of ``publication``/``join``/``leave``."""
+
+    publication: Publication | None = None
+    position: StreamPosition | None = None
+    join: ClientInfo | None = None
+    leave: ClientInfo | None = None
+
+
+def decode_message(data: bytes) -> Message:
+    """Decode a ``P.client.<ch>`` payload (raises ``ValueError`` on a malformed prefix and
+    ``DecodeError`` on bad protobuf)."""
+    if data[:2] != b"__":
+        return Message(publication=decode_publication(data))
+    if data.startswith(HISTORY_PREFIX):
+        end = data.index(b"__", 5)
+        offset_text, _, epoch = data[5:end].partition(b":")
+        offset = int(offset_text)
+        pub = decode_publication(data[end + 2 :], offset)
+        return Message(publication=pub, position=StreamPosition(offset, epoch.decode()))
+    if data.startswith(JOIN_PREFIX):
+        return Message(join=decode_info(data[5:]))
+    if data.startswith(LEAVE_PREFIX):
+        return Message(leave=decode_info(data[5:]))
+    end = data.index(b"__", 2)  # legacy "__<offset>__" (no epoch)
+    offset = int(data[2:end])
+    return Message(
+        publication=decode_publication(data[end + 2 :], offset),
+        position=StreamPosition(offset, ""),
+    )
