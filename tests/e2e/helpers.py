@@ -56,11 +56,17 @@ class Recorder:
 
     def __init__(self) -> None:
         self.events: list[tuple[str, Any]] = []
+        self.times: dict[int, float] = {}  # id(ctx) -> wall-clock time it was recorded
         self._changed = asyncio.Event()
 
     def add(self, kind: str, ctx: Any) -> None:
         self.events.append((kind, ctx))
+        self.times[id(ctx)] = time.time()
         self._changed.set()
+
+    def at(self, ctx: Any) -> float:
+        """When ``ctx`` was recorded (wall clock, like JWT times)."""
+        return self.times[id(ctx)]
 
     def of(self, kind: str) -> list[Any]:
         return [c for k, c in self.events if k == kind]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import time
 from typing import Any
 
 import aiohttp
@@ -13,7 +14,7 @@ import pytest
 from centrifuge import ClientState
 
 from .conftest import server_fixture
-from .helpers import API_KEY, RawWS, SubEvents, dec, enc, token, uid
+from .helpers import API_KEY, Closed, RawWS, SubEvents, dec, enc, token, uid
 from .server import base_config
 
 SIZE_LIMIT = 4096
@@ -137,18 +138,35 @@ async def test_invalid_protobuf_3501(raw: Any) -> None:
 
 
 async def test_stale_connection_3502(raw: Any) -> None:
+    opened = time.monotonic()
     ws = await raw()
     c = await ws.closed(timeout=5)  # client_stale_close_delay is 1s
     assert (c.code, c.reason) == (3502, "stale")
+    assert time.monotonic() - opened >= 0.9
+
+
+async def test_connected_client_is_not_stale(raw: Any) -> None:
+    ws = await raw()
+    await ws.connect(token(uid()))
+    while ws.pings < 1:  # ping within 2s; the stale delay (1s) is over by then
+        await ws.recv(timeout=5)
+    assert "subscribe" in await ws.command(subscribe={"channel": "chat:fresh"})
 
 
 async def test_no_pong_3012(raw: Any) -> None:
     ws = await raw()
     ws.auto_pong = False
     await ws.connect(token(uid()))
-    c = await ws.closed(timeout=6)  # first ping within 2s, then 1s pong_timeout
-    assert (c.code, c.reason) == (3012, "no pong")
+    first_ping = 0.0
+    try:
+        while True:  # first ping within 2s, then 1s pong_timeout
+            await ws.recv(timeout=6)
+            if ws.pings and not first_ping:
+                first_ping = time.monotonic()
+    except Closed as c:
+        assert (c.code, c.reason) == (3012, "no pong")
     assert ws.pings >= 1
+    assert time.monotonic() - first_ping >= 0.9  # pong_timeout after the ping
 
 
 async def test_answered_pings_keep_connection(raw: Any) -> None:

@@ -43,6 +43,7 @@ async def test_connection_refresh_keeps_client_connected(
     started = time.time()
     fresh, ev_fresh = clients(server, user, token=token(user, ttl=TTL), get_token=get_token)
     # the same kind of token, but no get_token: the SDK cannot refresh
+    lazy_exp = int(time.time() + TTL)
     lazy, ev_lazy = clients(server, lazy_user, token=token(lazy_user, ttl=TTL))
     await asyncio.gather(fresh.connect(), lazy.connect())
     await asyncio.gather(fresh.ready(), lazy.ready())
@@ -50,7 +51,8 @@ async def test_connection_refresh_keeps_client_connected(
     # without refresh the server closes at exp + client_expired_close_delay (1 s)
     ctx = await ev_lazy.wait("connecting", lambda c: c.code >= 3000, timeout=TTL + 5)
     assert (ctx.code, ctx.reason) == (3005, "connection expired")
-    assert time.time() >= started + TTL - 1
+    # not before exp + client_expired_close_delay (1s); allow for whole-second clocks
+    assert ev_lazy.at(ctx) >= lazy_exp + 1 - 0.5
     # the SDK comes back with the same, now expired token: 109 and nothing to refresh with
     await ev_lazy.wait("disconnected")
     assert lazy.state == ClientState.DISCONNECTED
@@ -146,6 +148,8 @@ async def test_subscription_refresh(server: Any, clients: Any, proto: bool) -> N
     # resubscribes with its expired token, gets 109 and, without get_token, gives up
     ctx = await ev_lazy.wait("subscribing", lambda s: s.code == 2501, timeout=TTL + 5)
     assert ctx.reason == "subscription expired"
+    # not before exp + client_expired_sub_close_delay (1s)
+    assert ev_lazy.at(ctx) >= int(started + TTL) + 1 - 0.5
     await ev_lazy.wait("unsubscribed")
     assert lazy.state == SubscriptionState.UNSUBSCRIBED
 
