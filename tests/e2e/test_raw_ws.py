@@ -532,3 +532,11 @@ def _pb_command(cmd_id: int, request_field: int, request: bytes) -> bytes:
     """One varint-delimited Command{id, <request_field>=request} (client.proto numbers)."""
     body = _varint(1 << 3) + _varint(cmd_id) + _pb_field(request_field, request)
     return _varint(len(body)) + body
+
+
+async def test_any_origin_refused_without_allowed_origins(server: Any) -> None:
+    """With empty ``allowed_origins`` a request carrying Origin fails; without Origin passes."""
+    async with aiohttp.ClientSession() as s:
+        with pytest.raises(aiohttp.WSServerHandshakeError) as e:
+            await s.ws_connect(server.ws_url, headers={"Origin": "http://localhost"})
+        assert e.value.status == 403

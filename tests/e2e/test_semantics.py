@@ -38,6 +38,13 @@ CONFIG = base_config(
         },
         {"name": "dialog", "allow_user_limited_channels": True},
         {
+            "name": "tiny",
+            "allow_subscribe_for_client": True,
+            "force_recovery": True,
+            "history_size": 3,
+            "history_ttl": "60s",
+        },
+        {
             "name": "room",
             "allow_subscribe_for_client": True,
             "presence": True,
@@ -231,3 +238,25 @@ async def test_connect_request_subs_become_server_side_subscriptions(server: Any
         assert (await raw.closed()).code == 3501
     finally:
         await raw.close()
+
+
+async def test_recovery_impossible_when_stream_was_trimmed(
+    server: Any, clients: Any, api: Api
+) -> None:
+    """More missed publications than history_size (3): recovered=False, nothing replayed,
+    the SDK restarts from the current top and live delivery goes on."""
+    ch = f"tiny:{uid()}"
+    c, _ = await connected(clients, server, uid())
+    _, ev = await subscribed(c, ch)
+    await api("publish", ch, {"n": 0})
+    await ev.publications(1)
+    await c.disconnect()
+    for i in range(1, 6):
+        await api("publish", ch, {"n": i})
+    await c.connect()
+    ctx = await ev.wait("subscribed", n=2)
+    assert ctx.was_recovering and not ctx.recovered
+    assert ctx.stream_position is not None and ctx.stream_position.offset == 6
+    await api("publish", ch, {"n": 6})
+    pubs = await ev.publications(2)
+    assert [(p.pub.offset, dec(p.pub.data)) for p in pubs] == [(1, {"n": 0}), (7, {"n": 6})]
