@@ -1,0 +1,289 @@
+"""In-process server with the HTTP client transports, plus raw HTTP clients for byte checks.
+
+Until ``service.app`` wires ``client_routes`` itself, :func:`running` does what the
+composition root will do: ``start_server(cfg)`` for the node/executor, then an aiohttp app on
+127.0.0.1:0 serving ``client_routes(...)`` (built by :func:`transport_options`, the same code
+that goes into ``app.py``) and ``POST /api``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import socket
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import jwt
+from aiohttp import web
+
+from service.api.http import ApiHandler
+from service.app import Server, start_server
+from service.config import Config, load_config
+from service.transports.http_routes import ClientTransportOptions, client_routes
+from service.transports.limits import ConnectionLimiter
+from service.transports.origin import OriginChecker
+
+SECRET = "transports-secret-0123456789abcdef"
+API_KEY = "transports-api-key"
+TIMEOUT = 5.0
+
+
+def token(user: str, **claims: Any) -> str:
+    body: dict[str, Any] = {"sub": user, "exp": int(time.time()) + 3600}
+    body.update(claims)
+    return jwt.encode(body, SECRET, algorithm="HS256")
+
+
+def transport_options(cfg: Config) -> ClientTransportOptions:
+    """What ``service/app.py`` builds from the config (keep in sync with the wiring note)."""
+    return ClientTransportOptions(
+        http_stream=cfg.http_stream,
+        http_stream_handler_prefix=cfg.http_stream_handler_prefix,
+        http_stream_max_request_body_size=cfg.http_stream_max_request_body_size,
+        sse=cfg.sse,
+        sse_handler_prefix=cfg.sse_handler_prefix,
+        sse_max_request_body_size=cfg.sse_max_request_body_size,
+        emulation_handler_prefix=cfg.emulation_handler_prefix,
+        emulation_max_request_body_size=cfg.emulation_max_request_body_size,
+        uni_websocket=cfg.uni_websocket,
+        uni_websocket_handler_prefix=cfg.uni_websocket_handler_prefix,
+        uni_websocket_message_size_limit=cfg.uni_websocket_message_size_limit,
+        uni_websocket_ping_interval=cfg.uni_websocket_ping_interval,
+        uni_sse=cfg.uni_sse,
+        uni_sse_handler_prefix=cfg.uni_sse_handler_prefix,
+        uni_sse_max_request_body_size=cfg.uni_sse_max_request_body_size,
+        uni_http_stream=cfg.uni_http_stream,
+        uni_http_stream_handler_prefix=cfg.uni_http_stream_handler_prefix,
+        uni_http_stream_max_request_body_size=cfg.uni_http_stream_max_request_body_size,
+    )
+
+
+def base_config(**overrides: Any) -> dict[str, Any]:
+    cfg: dict[str, Any] = {
+        "token_hmac_secret_key": SECRET,
+        "api_key": API_KEY,
+        "address": "127.0.0.1",
+        "port": 0,
+        "log_level": "error",
+        "shutdown_timeout": "2s",
+        "http_stream": True,
+        "sse": True,
+        "uni_websocket": True,
+        "uni_sse": True,
+        "uni_http_stream": True,
+        "allowed_origins": ["https://*.example.com"],
+        "namespaces": [
+            {
+                "name": "news",
+                "allow_subscribe_for_client": True,
+                "allow_publish_for_client": True,
+                "allow_presence_for_client": True,
+                "allow_history_for_client": True,
+                "presence": True,
+                "history_size": 50,
+                "history_ttl": "300s",
+                "force_recovery": True,
+            },
+            {"name": "plain", "allow_subscribe_for_client": True},
+        ],
+    }
+    cfg.update(overrides)
+    return cfg
+
+
+@dataclass
+class Harness:
+    server: Server
+    port: int
+    http: aiohttp.ClientSession
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def node_id(self) -> str:
+        return self.server.node.id
+
+    async def api(self, method: str, **params: Any) -> dict[str, Any]:
+        async with self.http.post(
+            f"{self.base}/api",
+            data=json.dumps({"method": method, "params": params}, separators=(",", ":")),
+            headers={"Authorization": f"apikey {API_KEY}"},
+        ) as r:
+            assert r.status == 200, r.status
+            body: dict[str, Any] = json.loads(await r.read())
+            assert "error" not in body, body
+            return body
+
+    async def publish(self, channel: str, data: Any) -> dict[str, Any]:
+        return await self.api("publish", channel=channel, data=data)
+
+
+@contextlib.asynccontextmanager
+async def running(tmp_path: Path, **overrides: Any) -> AsyncIterator[Harness]:
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(base_config(**overrides)))
+    cfg, _ = load_config(str(path), env={})
+    server = await start_server(cfg)
+    node = server.node
+    limiter = ConnectionLimiter(
+        limit=cfg.client_connection_limit,
+        rate=cfg.client_connection_rate_limit,
+        count=lambda: len(node.hub.conns),
+    )
+    app = web.Application()
+    for method, route, handler in client_routes(
+        node, transport_options(cfg), limiter, OriginChecker(cfg.allowed_origins)
+    ):
+        app.router.add_route(method, route, handler)  # type: ignore[arg-type]
+    api = ApiHandler(
+        server.executor, api_key=API_KEY, insecure=False, is_shutting_down=lambda: False
+    )
+    app.router.add_route("*", "/api", api.handle_v4)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    http = aiohttp.ClientSession()
+    try:
+        yield Harness(server=server, port=port, http=http)
+    finally:
+        await http.close()
+        await server.stop()
+        await runner.cleanup()
+
+
+# --- raw HTTP/1.1 client --------------------------------------------------------------------
+
+
+class RawResponse:
+    """A raw HTTP/1.1 response read incrementally (chunked bodies decoded by hand)."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.status = 0
+        self.headers: dict[str, str] = {}
+        self.chunked = False
+        self.buf = b""  # decoded body bytes not consumed yet
+        self.ended = False
+
+    async def read_head(self) -> None:
+        head = await asyncio.wait_for(self.reader.readuntil(b"\r\n\r\n"), TIMEOUT)
+        lines = head.decode().split("\r\n")
+        self.status = int(lines[0].split()[1])
+        for line in lines[1:]:
+            if ":" in line:
+                k, v = line.split(":", 1)
+                self.headers[k.strip().lower()] = v.strip()
+        self.chunked = self.headers.get("transfer-encoding") == "chunked"
+
+    async def chunk(self) -> bytes:
+        """The next chunk's data exactly as framed by the server; b"" at the end."""
+        assert self.chunked
+        size_line = await asyncio.wait_for(self.reader.readuntil(b"\r\n"), TIMEOUT)
+        size = int(size_line.strip(), 16)
+        data = await asyncio.wait_for(self.reader.readexactly(size + 2), TIMEOUT)
+        assert data.endswith(b"\r\n")
+        if size == 0:
+            self.ended = True
+        return data[:-2]
+
+    async def more(self) -> bool:
+        if self.ended:
+            return False
+        if self.chunked:
+            data = await self.chunk()
+            if not data:
+                return False
+        else:
+            data = await asyncio.wait_for(self.reader.read(65536), TIMEOUT)
+            if not data:
+                self.ended = True
+                return False
+        self.buf += data
+        return True
+
+    async def until(self, sep: bytes) -> bytes:
+        """Body bytes up to and including ``sep``."""
+        while sep not in self.buf:
+            if not await self.more():
+                raise EOFError(self.buf)
+        i = self.buf.index(sep) + len(sep)
+        out, self.buf = self.buf[:i], self.buf[i:]
+        return out
+
+    async def exactly(self, n: int) -> bytes:
+        while len(self.buf) < n:
+            if not await self.more():
+                raise EOFError(self.buf)
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    async def rest(self) -> bytes:
+        """Everything until the body ends."""
+        while await self.more():
+            pass
+        out, self.buf = self.buf, b""
+        return out
+
+    async def json_line(self) -> Any:
+        return json.loads(await self.until(b"\n"))
+
+    async def sse_event(self) -> dict[str, str]:
+        """Next SSE event as {field: value} (``data`` joined)."""
+        raw = await self.until(b"\n\n")
+        out: dict[str, str] = {}
+        for line in raw.decode().split("\n"):
+            if not line:
+                continue
+            k, _, v = line.partition(":")
+            out[k] = v[1:] if v.startswith(" ") else v
+        return out
+
+    async def sse_json(self) -> Any:
+        return json.loads((await self.sse_event())["data"])
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def raw_request(
+    port: int,
+    method: str,
+    path: str,
+    *,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+    rcvbuf: int = 0,
+) -> RawResponse:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if rcvbuf:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
+    reader, writer = await asyncio.open_connection(sock=sock, limit=1 << 22)
+    hdrs = {"Host": f"127.0.0.1:{port}", **(headers or {})}
+    if body or method in ("POST", "PUT"):
+        hdrs["Content-Length"] = str(len(body))
+    head = f"{method} {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in hdrs.items())
+    writer.write(head.encode() + b"\r\n" + body)
+    resp = RawResponse(reader, writer)
+    await resp.read_head()
+    return resp
+
+
+async def wait_for(pred: Any, timeout: float = TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met")
+        await asyncio.sleep(0.01)
