@@ -1,0 +1,504 @@
+#!/usr/bin/env python3
+"""gRPC throughput of gyre against bare grpc.aio floors (spec/performance.md §3.4, §4: S7, S8).
+
+Scenarios, each run as gyre vs its baseline in the same invocation, interleaved round by
+round (the first round is a warm-up and is discarded):
+
+* ``bidi_stream``: K publications delivered to one ``CentrifugoStream.Communicate``
+  subscriber;
+* ``uni_stream``: K publications delivered to one ``CentrifugoUniStream.Consume`` subscriber;
+  (both triggered by one server API ``Batch`` call holding K ``publish`` commands, 100-byte
+  JSON payloads) vs **bare**: a grpc.aio server-stream writing the same pre-encoded Reply /
+  Push bytes K times with ``await context.write`` (same shape, raw bytes);
+* ``unary_publish``: N ``CentrifugoApi.Publish`` calls (64 in flight, grpc.aio client) vs a
+  bare grpc.aio unary handler on the same method path (generated (de)serializers, fixed
+  response).
+
+Every server runs in its own process, pinned to CPU 0 when the box has two or more CPUs; the
+load generator (this process) is pinned to CPU 1.  Loopback only; every wait is bounded and
+the whole run stops at ``--max-seconds``.  Reported per run: wall rate and deliveries per
+server CPU-second (``/proc/<pid>/stat`` utime+stime).  Output: JSON lines (one per
+measurement, then one summary per scenario with the median and min-max of gyre/bare), then a
+markdown table.
+
+    .venv/bin/python bench/grpc_bench.py            # K=3000, N=2000, 6 rounds
+    .venv/bin/python bench/grpc_bench.py --quick    # K=300, N=300, 3 rounds (smoke)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import math
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "generated")]  # service/ and the generated stubs
+
+import grpc  # noqa: E402
+from centrifugal.centrifuge.protocol import client_pb2  # noqa: E402
+from centrifugal.centrifugo.api import api_pb2, api_pb2_grpc  # noqa: E402
+
+SECRET = "bench-secret"
+BARE_STREAM = "/bench.Bare/Stream"
+COMMUNICATE = "/centrifugal.centrifugo.stream.CentrifugoStream/Communicate"
+CONSUME = "/centrifugal.centrifugo.unistream.CentrifugoUniStream/Consume"
+PUBLISH = "/centrifugal.centrifugo.api.CentrifugoApi/Publish"
+CH_BIDI, CH_UNI, CH_UNARY = "bench_bidi", "bench_uni", "bench_unary"
+IN_FLIGHT = 64
+
+
+def payload() -> bytes:
+    """100-byte JSON ``{"ts":…,"pad":…}`` (spec/performance.md §4.2)."""
+    head = b'{"ts":%d,"pad":"' % time.monotonic_ns()
+    return head + b"x" * (100 - len(head) - 2) + b'"}'
+
+
+def wire_messages(channel: str) -> tuple[bytes, bytes]:
+    """The exact protobuf Reply and Push bytes gyre sends for one publication."""
+    from service.protocol import messages as m
+    from service.protocol import pb_codec
+
+    push = m.Push(channel=channel, pub=m.Publication(data=m.raw(payload())))
+    return pb_codec.encode_reply(m.Reply(push=push)), pb_codec.encode_push(push)
+
+
+# --- server roles (subprocesses) -------------------------------------------------------------
+
+
+async def serve_gyre() -> None:
+    from service.app import start_server
+    from service.config import Config
+    from service.servers.grpc import GrpcOptions, ListenerOptions, start_grpc_servers
+
+    cfg = Config(
+        address="127.0.0.1",
+        port=0,
+        token_hmac_secret_key=SECRET,
+        allow_subscribe_for_client=True,
+        client_queue_max_size=256 << 20,
+        log_level="error",
+    )
+    server = await start_server(cfg)
+    lo = dict(enabled=True, address="127.0.0.1", port=0)
+    grpc_servers = await start_grpc_servers(
+        GrpcOptions(
+            api=ListenerOptions(**lo, max_receive_message_size=64 << 20),  # type: ignore[arg-type]
+            uni=ListenerOptions(**lo),  # type: ignore[arg-type]
+            stream=ListenerOptions(**lo),  # type: ignore[arg-type]
+        ),
+        server.node,
+        server.executor,
+    )
+    gc.collect()
+    gc.freeze()
+    print(json.dumps({"pid": os.getpid(), **grpc_servers.ports}), flush=True)
+    await _wait_for_sigterm()
+    await server.stop()
+    await grpc_servers.stop(0)
+
+
+async def serve_bare() -> None:
+    reply, push = wire_messages(CH_BIDI)
+    response = api_pb2.PublishResponse(result=api_pb2.PublishResult())
+
+    async def stream(request: bytes, context: Any) -> None:
+        count, kind = request.split(b":")
+        msg = reply if kind == b"r" else push
+        write = context.write
+        for _ in range(int(count)):
+            await write(msg)
+
+    async def unary(request: Any, context: Any) -> Any:
+        return response
+
+    server = grpc.aio.server()
+    server.add_generic_rpc_handlers(
+        (
+            grpc.method_handlers_generic_handler(
+                "bench.Bare",
+                {
+                    "Stream": grpc.unary_stream_rpc_method_handler(
+                        stream, request_deserializer=None, response_serializer=None
+                    )
+                },
+            ),
+            grpc.method_handlers_generic_handler(
+                "centrifugal.centrifugo.api.CentrifugoApi",
+                {
+                    "Publish": grpc.unary_unary_rpc_method_handler(
+                        unary,
+                        request_deserializer=api_pb2.PublishRequest.FromString,
+                        response_serializer=api_pb2.PublishResponse.SerializeToString,
+                    )
+                },
+            ),
+        )
+    )
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    gc.collect()
+    gc.freeze()
+    print(json.dumps({"pid": os.getpid(), "port": port}), flush=True)
+    await _wait_for_sigterm()
+    await server.stop(0)
+
+
+async def _wait_for_sigterm() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+# --- load generator ----------------------------------------------------------------------------
+
+
+def _cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _pin(pid: int, cpu: int) -> None:
+    if (os.cpu_count() or 1) >= 2 and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(pid, {cpu})
+
+
+@dataclass
+class Proc:
+    popen: subprocess.Popen[str]
+    info: dict[str, int]
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(10)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+
+
+def spawn(role: str) -> Proc:
+    popen = subprocess.Popen(
+        [sys.executable, __file__, "--role", role],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    _pin(popen.pid, 0)
+    assert popen.stdout is not None
+    line = popen.stdout.readline()
+    if not line:
+        popen.kill()
+        raise RuntimeError(f"{role} server did not start")
+    return Proc(popen, json.loads(line))
+
+
+class Counter:
+    """Counts non-empty messages of one stream (pings are empty and skipped)."""
+
+    def __init__(self, call: Any) -> None:
+        self.call = call
+        self.n = 0
+        self.target = -1
+        self.done = asyncio.Event()
+        self.task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        read = self.call.read
+        while True:
+            msg = await read()
+            if msg is grpc.aio.EOF:
+                return
+            if msg:
+                self.n += 1
+                if self.n == self.target:
+                    self.done.set()
+
+    def expect(self, k: int) -> None:
+        self.n = 0
+        self.target = k
+        self.done.clear()
+
+    async def close(self) -> None:
+        self.call.cancel()
+        self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)
+
+
+@dataclass
+class Sample:
+    scenario: str
+    impl: str
+    round: int
+    count: int
+    secs: float
+    server_cpu: float
+
+    @property
+    def rate(self) -> float:
+        return self.count / self.secs if self.secs else 0.0
+
+    @property
+    def per_cpu(self) -> float:
+        return self.count / self.server_cpu if self.server_cpu > 0 else float("nan")
+
+    def json(self) -> str:
+        return json.dumps(
+            {
+                "scenario": self.scenario,
+                "impl": self.impl,
+                "round": self.round,
+                "count": self.count,
+                "secs": round(self.secs, 4),
+                "rate": round(self.rate, 1),
+                "server_cpu_s": round(self.server_cpu, 3),
+                "per_server_cpu_s": round(self.per_cpu, 1),
+            }
+        )
+
+
+@dataclass
+class Bench:
+    k: int
+    n: int
+    timeout: float
+    samples: list[Sample] = field(default_factory=list)
+
+    async def timed(self, pid: int, coro: Any) -> tuple[float, float]:
+        cpu0, t0 = _cpu_seconds(pid), time.perf_counter()
+        await asyncio.wait_for(coro, self.timeout)
+        return time.perf_counter() - t0, _cpu_seconds(pid) - cpu0
+
+    def add(self, s: Sample) -> None:
+        self.samples.append(s)
+        print(s.json(), flush=True)
+
+
+async def _publish_batch(api: Any, channel: str, k: int) -> None:
+    data = payload()
+    cmds = [
+        api_pb2.Command(publish=api_pb2.PublishRequest(channel=channel, data=data))
+        for _ in range(k)
+    ]
+    resp = await api.Batch(api_pb2.BatchRequest(commands=cmds))
+    assert not any(r.HasField("error") for r in resp.replies), resp.replies[0]
+
+
+async def _deliver(bench: Bench, pid: int, counter: Counter, trigger: Any) -> tuple[float, float]:
+    counter.expect(bench.k)
+
+    async def run() -> None:
+        await trigger()
+        await counter.done.wait()
+
+    return await bench.timed(pid, run())
+
+
+async def _unary(stub: Any, n: int) -> None:
+    req = api_pb2.PublishRequest(channel=CH_UNARY, data=payload())
+    left = [n]
+
+    async def worker() -> None:
+        while left[0] > 0:
+            left[0] -= 1
+            resp = await stub.Publish(req)
+            assert not resp.HasField("error")
+
+    await asyncio.gather(*(worker() for _ in range(IN_FLIGHT)))
+
+
+async def run_rounds(args: argparse.Namespace, gyre: Proc, bare: Proc) -> Bench:
+    from service.auth import generate_token
+
+    bench = Bench(k=args.k, n=args.n, timeout=args.timeout)
+    g_api_ch = grpc.aio.insecure_channel(f"127.0.0.1:{gyre.info['grpc_api']}")
+    g_stream_ch = grpc.aio.insecure_channel(f"127.0.0.1:{gyre.info['grpc_stream']}")
+    g_uni_ch = grpc.aio.insecure_channel(f"127.0.0.1:{gyre.info['uni_grpc']}")
+    b_ch = grpc.aio.insecure_channel(f"127.0.0.1:{bare.info['port']}")
+    g_api = api_pb2_grpc.CentrifugoApiStub(g_api_ch)
+    b_api = api_pb2_grpc.CentrifugoApiStub(b_ch)
+
+    # bidi subscriber: connect + subscribe, then count raw Reply messages
+    bidi = g_stream_ch.stream_stream(
+        COMMUNICATE, request_serializer=None, response_deserializer=None
+    )()
+    tok = generate_token(secret=SECRET, user="bench", ttl=3600)
+    await bidi.write(
+        client_pb2.Command(id=1, connect=client_pb2.ConnectRequest(token=tok)).SerializeToString()
+    )
+    await bidi.read()
+    await bidi.write(
+        client_pb2.Command(
+            id=2, subscribe=client_pb2.SubscribeRequest(channel=CH_BIDI)
+        ).SerializeToString()
+    )
+    await bidi.read()
+    bidi_counter = Counter(bidi)
+    # uni subscriber: server-side subscription from the token
+    uni_tok = generate_token(
+        secret=SECRET, user="bench-uni", ttl=3600, extra={"channels": [CH_UNI]}
+    )
+    uni = g_uni_ch.unary_stream(CONSUME, request_serializer=None, response_deserializer=None)(
+        client_pb2.ConnectRequest(token=uni_tok).SerializeToString()
+    )
+    await uni.read()  # connect push
+    uni_counter = Counter(uni)
+
+    deadline = time.monotonic() + args.max_seconds
+    try:
+        for rnd in range(args.rounds):
+            if time.monotonic() > deadline:
+                print(json.dumps({"warning": "max-seconds reached", "round": rnd}), flush=True)
+                break
+            # (a) deliveries: gyre bidi, bare (Reply bytes), gyre uni, bare (Push bytes)
+            secs, cpu = await _deliver(
+                bench, gyre.pid, bidi_counter, lambda: _publish_batch(g_api, CH_BIDI, bench.k)
+            )
+            bench.add(Sample("bidi_stream", "gyre", rnd, bench.k, secs, cpu))
+            for kind, scenario in ((b"r", "bidi_stream"), (b"p", "uni_stream")):
+                call = b_ch.unary_stream(
+                    BARE_STREAM, request_serializer=None, response_deserializer=None
+                )(b"%d:%s" % (bench.k, kind))
+                counter = Counter(call)
+                secs, cpu = await _deliver(bench, bare.pid, counter, _noop)
+                await counter.close()
+                bench.add(Sample(scenario, "bare", rnd, bench.k, secs, cpu))
+                if scenario == "bidi_stream":
+                    secs, cpu = await _deliver(
+                        bench, gyre.pid, uni_counter, lambda: _publish_batch(g_api, CH_UNI, bench.k)
+                    )
+                    bench.add(Sample("uni_stream", "gyre", rnd, bench.k, secs, cpu))
+            # (b) unary publish
+            secs, cpu = await bench.timed(bare.pid, _unary(b_api, bench.n))
+            bench.add(Sample("unary_publish", "bare", rnd, bench.n, secs, cpu))
+            secs, cpu = await bench.timed(gyre.pid, _unary(g_api, bench.n))
+            bench.add(Sample("unary_publish", "gyre", rnd, bench.n, secs, cpu))
+    finally:
+        await bidi_counter.close()
+        await uni_counter.close()
+        for ch in (g_api_ch, g_stream_ch, g_uni_ch, b_ch):
+            await ch.close()
+    return bench
+
+
+async def _noop() -> None:
+    return None
+
+
+GOALS = {  # spec/performance.md §4.4: (text, min gyre/bare ratio, min gyre rate)
+    "bidi_stream": ("≥ 0.7x bare", 0.7, 0.0),
+    "uni_stream": ("≥ 0.7x bare, ≥ 5k/s", 0.7, 5000.0),
+    "unary_publish": ("≥ 0.7x bare, ≥ 1.5k/s", 0.7, 1500.0),
+}
+
+
+def summarize(bench: Bench, rounds_run: int) -> list[dict[str, Any]]:
+    out = []
+    for scenario in ("bidi_stream", "uni_stream", "unary_publish"):
+        rows = {(s.impl, s.round): s for s in bench.samples if s.scenario == scenario}
+        used = [r for r in range(1, rounds_run) if ("gyre", r) in rows and ("bare", r) in rows]
+        if not used:  # single round: keep it rather than report nothing
+            used = [r for r in range(rounds_run) if ("gyre", r) in rows and ("bare", r) in rows]
+        if not used:
+            continue
+        ratios = [rows["gyre", r].rate / rows["bare", r].rate for r in used]
+        cpu_ratios = [rows["gyre", r].per_cpu / rows["bare", r].per_cpu for r in used]
+        cpu_ratios = [x for x in cpu_ratios if math.isfinite(x)]  # CPU ticks are 10 ms
+        gyre_rate = statistics.median(rows["gyre", r].rate for r in used)
+        text, min_ratio, min_rate = GOALS[scenario]
+        summary = {
+            "summary": scenario,
+            "rounds": len(used),
+            "gyre_rate_median": round(gyre_rate, 1),
+            "bare_rate_median": round(statistics.median(rows["bare", r].rate for r in used), 1),
+            "ratio_median": round(statistics.median(ratios), 3),
+            "ratio_min": round(min(ratios), 3),
+            "ratio_max": round(max(ratios), 3),
+            "per_cpu_ratio_median": round(statistics.median(cpu_ratios), 3) if cpu_ratios else None,
+            "goal": text,
+            "pass": statistics.median(ratios) >= min_ratio and gyre_rate >= min_rate,
+        }
+        out.append(summary)
+        print(json.dumps(summary), flush=True)
+    return out
+
+
+def markdown(summaries: list[dict[str, Any]], args: argparse.Namespace) -> str:
+    unit = {"bidi_stream": "pubs/s", "uni_stream": "pubs/s", "unary_publish": "calls/s"}
+    lines = [
+        f"gRPC bench: K={args.k} publications, N={args.n} unary calls ({IN_FLIGHT} in flight), "
+        f"{args.rounds} rounds (first discarded), cpus={os.cpu_count()}",
+        "",
+        "| scenario | gyre (median) | bare grpc.aio (median) | gyre/bare median (min-max) "
+        "| per server CPU-s ratio | goal | pass |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for s in summaries:
+        u = unit[s["summary"]]
+        lines.append(
+            f"| {s['summary']} | {s['gyre_rate_median']:.0f} {u} | {s['bare_rate_median']:.0f} {u} "
+            f"| {s['ratio_median']:.2f} ({s['ratio_min']:.2f}-{s['ratio_max']:.2f}) "
+            f"| {_fmt(s['per_cpu_ratio_median'])} | {s['goal']} | {'yes' if s['pass'] else 'no'} |"
+        )
+    return "\n".join(lines)
+
+
+def _fmt(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.2f}"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--role", choices=("gyre", "bare"), help=argparse.SUPPRESS)
+    ap.add_argument("--quick", action="store_true", help="smoke run: K=300, N=300, 3 rounds")
+    ap.add_argument("--k", type=int, default=3000, help="publications per delivery run")
+    ap.add_argument("--n", type=int, default=2000, help="unary calls per run")
+    ap.add_argument("--rounds", type=int, default=6, help="rounds (the first is a warm-up)")
+    ap.add_argument("--timeout", type=float, default=120.0, help="bound of one measurement (s)")
+    ap.add_argument("--max-seconds", type=float, default=540.0, help="bound of the whole run")
+    args = ap.parse_args()
+    if args.role == "gyre":
+        asyncio.run(serve_gyre())
+        return 0
+    if args.role == "bare":
+        asyncio.run(serve_bare())
+        return 0
+    if args.quick:
+        args.k, args.n, args.rounds, args.timeout = 300, 300, 3, 30.0
+    _pin(os.getpid(), 1)
+    gyre = spawn("gyre")
+    try:
+        bare = spawn("bare")
+        try:
+            bench = asyncio.run(run_rounds(args, gyre, bare))
+        finally:
+            bare.stop()
+    finally:
+        gyre.stop()
+    rounds_run = 1 + max((s.round for s in bench.samples), default=0)
+    summaries = summarize(bench, rounds_run)
+    print()
+    print(markdown(summaries, args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,214 @@
+"""gRPC server API ``centrifugal.centrifugo.api.CentrifugoApi`` (spec §8.3-§8.5).
+
+A thin adapter over the shared ``Executor``: each OSS method converts its request to the API
+Struct (``pb_to_struct``), calls ``Executor.call`` and copies the result or the domain error
+into ``XResponse.result`` / ``XResponse.error`` (status OK, as v4).  PRO-only methods answer
+gRPC ``UNIMPLEMENTED`` like v4 OSS.
+
+Auth (v4): with an API key configured every call needs the metadata
+``authorization: apikey <key>`` (exact value); otherwise the call fails with
+``UNAUTHENTICATED`` "unauthenticated" before anything runs.
+
+``Batch`` runs ``BatchRequest.commands`` in order: the first typed request field of each
+``Command`` (``publish`` (4) ... ``channels`` (16)) selects the method and the result goes into
+the ``Reply`` field of the same name; a Command with only ``method`` + JSON ``params`` (the v4
+HTTP envelope) is accepted too, its result then is the raw JSON ``Reply.result``.  Unknown or
+PRO-only commands get error 104.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import grpc
+import msgspec
+from centrifugal.centrifugo.api import api_pb2, api_pb2_grpc
+
+from ..protocol import codes as c
+from ..protocol.pb_convert import pb_to_struct, struct_to_pb
+from . import messages as a
+from .executor import METHOD_NUMBERS, PRO_METHODS, Executor
+
+log = logging.getLogger("gyre.api.grpc")
+
+SERVICE_NAME = "centrifugal.centrifugo.api.CentrifugoApi"
+
+_json = msgspec.json.Encoder()
+_ERR_NOT_FOUND = a.Error(
+    code=c.ERROR_METHOD_NOT_FOUND.code, message=c.ERROR_METHOD_NOT_FOUND.message
+)
+_ERR_BAD_REQUEST = a.Error(code=c.ERROR_BAD_REQUEST.code, message=c.ERROR_BAD_REQUEST.message)
+_FIRST_TYPED_FIELD = 4  # Command.publish; 1-3 are id/method/params
+
+
+def _pro_only(name: str) -> Callable[[CentrifugoApiService, Any, Any], Awaitable[None]]:
+    async def method(self: CentrifugoApiService, request: Any, context: Any) -> None:
+        await self._authorize(context)
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"method {name} not implemented")
+
+    method.__name__ = name
+    return method
+
+
+class CentrifugoApiService:
+    """Servicer for ``api_pb2_grpc.add_CentrifugoApiServicer_to_server``."""
+
+    def __init__(self, executor: Executor, *, api_key: str = "") -> None:
+        self.executor = executor
+        self.api_key = api_key
+
+    def add_to_server(self, server: Any) -> None:
+        api_pb2_grpc.add_CentrifugoApiServicer_to_server(self, server)
+
+    # --- OSS methods: one call each into the shared executor --------------------------------
+
+    async def Publish(self, request: Any, context: Any) -> Any:
+        return await self._call("publish", request, context, api_pb2.PublishResponse)
+
+    async def Broadcast(self, request: Any, context: Any) -> Any:
+        return await self._call("broadcast", request, context, api_pb2.BroadcastResponse)
+
+    async def Subscribe(self, request: Any, context: Any) -> Any:
+        return await self._call("subscribe", request, context, api_pb2.SubscribeResponse)
+
+    async def Unsubscribe(self, request: Any, context: Any) -> Any:
+        return await self._call("unsubscribe", request, context, api_pb2.UnsubscribeResponse)
+
+    async def Disconnect(self, request: Any, context: Any) -> Any:
+        return await self._call("disconnect", request, context, api_pb2.DisconnectResponse)
+
+    async def Presence(self, request: Any, context: Any) -> Any:
+        return await self._call("presence", request, context, api_pb2.PresenceResponse)
+
+    async def PresenceStats(self, request: Any, context: Any) -> Any:
+        return await self._call("presence_stats", request, context, api_pb2.PresenceStatsResponse)
+
+    async def History(self, request: Any, context: Any) -> Any:
+        return await self._call("history", request, context, api_pb2.HistoryResponse)
+
+    async def HistoryRemove(self, request: Any, context: Any) -> Any:
+        return await self._call("history_remove", request, context, api_pb2.HistoryRemoveResponse)
+
+    async def Info(self, request: Any, context: Any) -> Any:
+        return await self._call("info", request, context, api_pb2.InfoResponse)
+
+    async def RPC(self, request: Any, context: Any) -> Any:
+        return await self._call("rpc", request, context, api_pb2.RPCResponse)
+
+    async def Refresh(self, request: Any, context: Any) -> Any:
+        return await self._call("refresh", request, context, api_pb2.RefreshResponse)
+
+    async def Channels(self, request: Any, context: Any) -> Any:
+        return await self._call("channels", request, context, api_pb2.ChannelsResponse)
+
+    async def Batch(self, request: Any, context: Any) -> Any:
+        await self._authorize(context)
+        out = api_pb2.BatchResponse()
+        for cmd in request.commands:
+            await self._batch_command(cmd, out.replies.add())
+        return out
+
+    # --- PRO-only methods: UNIMPLEMENTED as in v4 OSS ---------------------------------------
+
+    Connections = _pro_only("Connections")
+    UpdateUserStatus = _pro_only("UpdateUserStatus")
+    GetUserStatus = _pro_only("GetUserStatus")
+    DeleteUserStatus = _pro_only("DeleteUserStatus")
+    BlockUser = _pro_only("BlockUser")
+    UnblockUser = _pro_only("UnblockUser")
+    RevokeToken = _pro_only("RevokeToken")
+    InvalidateUserTokens = _pro_only("InvalidateUserTokens")
+    DeviceRegister = _pro_only("DeviceRegister")
+    DeviceUpdate = _pro_only("DeviceUpdate")
+    DeviceRemove = _pro_only("DeviceRemove")
+    DeviceList = _pro_only("DeviceList")
+    DeviceTopicList = _pro_only("DeviceTopicList")
+    DeviceTopicUpdate = _pro_only("DeviceTopicUpdate")
+    UserTopicList = _pro_only("UserTopicList")
+    UserTopicUpdate = _pro_only("UserTopicUpdate")
+    SendPushNotification = _pro_only("SendPushNotification")
+    UpdatePushStatus = _pro_only("UpdatePushStatus")
+
+    # --- internals --------------------------------------------------------------------------
+
+    def authorized(self, context: Any) -> bool:
+        """v4: metadata ``authorization`` must equal ``apikey <key>`` when a key is set."""
+        key = self.api_key
+        if not key:
+            return True
+        expected = f"apikey {key}".encode()
+        for k, v in context.invocation_metadata() or ():
+            if k == "authorization":
+                given = v.encode() if isinstance(v, str) else bytes(v)
+                return hmac.compare_digest(given, expected)
+        return False
+
+    async def _authorize(self, context: Any) -> None:
+        if not self.authorized(context):
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "unauthenticated")
+
+    async def _call(self, method: str, request: Any, context: Any, response_cls: Any) -> Any:
+        await self._authorize(context)
+        req = pb_to_struct(request, self.executor.methods[method].request)
+        res = await self.executor.call(method, req)
+        out = response_cls()
+        _fill(out, res)
+        return out
+
+    async def _batch_command(self, cmd: Any, reply: Any) -> None:
+        if cmd.id:
+            reply.id = cmd.id
+        typed = None
+        for field, value in cmd.ListFields():
+            if field.number >= _FIRST_TYPED_FIELD:
+                typed = (field.name, value)
+                break
+        if typed is not None:
+            name, value = typed
+            m = self.executor.methods.get(name)
+            if m is None:  # PRO-only command
+                struct_to_pb(_ERR_NOT_FOUND, reply.error)
+                return
+            res = await self.executor.call(name, pb_to_struct(value, m.request))
+            if isinstance(res, a.Error):
+                struct_to_pb(res, reply.error)
+            else:
+                target = getattr(reply, name)
+                target.SetInParent()
+                struct_to_pb(res, target)
+            return
+        await self._batch_v4_envelope(cmd, reply)
+
+    async def _batch_v4_envelope(self, cmd: Any, reply: Any) -> None:
+        """``method`` + JSON ``params`` (v4 HTTP envelope); the result is raw JSON."""
+        name = METHOD_NUMBERS.get(cmd.method) or PRO_METHODS.get(cmd.method)
+        m = self.executor.methods.get(name or "")
+        if m is None or (not cmd.params and not cmd.method):
+            struct_to_pb(_ERR_NOT_FOUND, reply.error)
+            return
+        try:
+            req = msgspec.json.decode(cmd.params or b"{}", type=m.request)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            struct_to_pb(_ERR_BAD_REQUEST, reply.error)
+            return
+        res = await self.executor.call(m.name, req)
+        if isinstance(res, a.Error):
+            struct_to_pb(res, reply.error)
+        else:
+            reply.result = _json.encode(res)
+
+
+def _fill(out: Any, res: msgspec.Struct | a.Error) -> None:
+    """Put ``res`` into ``XResponse.error`` or ``XResponse.result`` (always present)."""
+    if isinstance(res, a.Error):
+        out.error.SetInParent()
+        struct_to_pb(res, out.error)
+    else:
+        out.result.SetInParent()
+        struct_to_pb(res, out.result)
+
+
+__all__ = ["SERVICE_NAME", "CentrifugoApiService"]
