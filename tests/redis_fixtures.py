@@ -191,8 +191,10 @@ class SentinelGroup:
 
 
 def _start_sentinel_group(factory: RedisFactory) -> SentinelGroup:
-    master = factory.server()
-    replica = factory.server("--replicaof", HOST, str(master.port))
+    master = factory.server("--repl-diskless-sync-delay", "0")
+    replica = factory.server(
+        "--replicaof", HOST, str(master.port), "--repl-diskless-sync-delay", "0"
+    )
     wait_until(
         lambda: b"master_link_status:up" in replica.command("INFO", "replication"),
         10,

@@ -31,8 +31,10 @@ from service.core.engine import (
 )
 
 from .codec import (
+    JOIN,
     JOIN_PREFIX,
     LEAVE_PREFIX,
+    PUBLICATION,
     Names,
     decode_message,
     decode_publication,
@@ -114,7 +116,8 @@ class RedisBroker:
     async def start(self, handler: BrokerEventHandler, node_id: str) -> None:
         """Connect every shard's PUB/SUB (control channels included) and deliver to ``handler``.
 
-        Raises ``EngineError`` when some shard is not subscribed within ``start_timeout``.
+        Raises ``EngineError`` when the first connection attempt of some shard fails or does
+        not complete within ``start_timeout`` (Centrifugo also refuses to start then).
         Calling it again only replaces the handler.
         """
         if self._closed:
@@ -141,11 +144,13 @@ class RedisBroker:
         try:
             async with asyncio.timeout(self._start_timeout):
                 for pubsub in self._pubsubs:
-                    await pubsub.wait_ready()
-        except TimeoutError:
+                    await pubsub.wait_first_attempt()
+        except (TimeoutError, EngineError) as e:
             for pubsub in self._pubsubs:
                 await pubsub.close()
             self._pubsubs = []
+            if isinstance(e, EngineError):
+                raise
             raise EngineError(
                 f"redis broker: PUB/SUB not connected within {self._start_timeout}s"
             ) from None
@@ -295,16 +300,16 @@ class RedisBroker:
         if redis_channel.startswith(prefix):
             channel = redis_channel[len(prefix) :].decode()
             try:
-                msg = decode_message(data)
+                kind, value, position = decode_message(data)
             except Exception as e:
                 logger.warning("redis broker: bad payload on %r: %s", redis_channel, e)
                 return
-            if msg.publication is not None:
-                handler.handle_publication(channel, msg.publication, msg.position)
-            elif msg.join is not None:
-                handler.handle_join(channel, msg.join)
-            elif msg.leave is not None:
-                handler.handle_leave(channel, msg.leave)
+            if kind == PUBLICATION:
+                handler.handle_publication(channel, value, position)
+            elif kind == JOIN:
+                handler.handle_join(channel, value)
+            else:
+                handler.handle_leave(channel, value)
         elif redis_channel == self._control or redis_channel == self._node_channel:
             handler.handle_control(data)
 

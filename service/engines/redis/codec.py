@@ -116,7 +116,7 @@ def decode_publication(data: bytes, offset: int = 0) -> Publication:
         data=pb.data,
         info=_info_from_pb(pb.info) if pb.HasField("info") else None,
         offset=offset,
-        tags=dict(pb.tags) or None,
+        tags=dict(pb.tags) if len(pb.tags) else None,
     )
 
 
@@ -125,34 +125,27 @@ def history_payload(offset: int, epoch: str, pub_bytes: bytes) -> bytes:
     return b"__p1:%d:%s__%s" % (offset, epoch.encode(), pub_bytes)
 
 
-@dataclass(frozen=True, slots=True)
-class Message:
-    """A decoded ``P.client.<ch>`` payload: exactly one of ``publication``/``join``/``leave``."""
-
-    publication: Publication | None = None
-    position: StreamPosition | None = None
-    join: ClientInfo | None = None
-    leave: ClientInfo | None = None
+PUBLICATION, JOIN, LEAVE = 0, 1, 2
 
 
-def decode_message(data: bytes) -> Message:
-    """Decode a ``P.client.<ch>`` payload (raises ``ValueError`` on a malformed prefix and
-    ``DecodeError`` on bad protobuf)."""
+def decode_message(data: bytes) -> tuple[int, Any, StreamPosition | None]:
+    """Decode a ``P.client.<ch>`` payload into ``(kind, value, position)``:
+    ``(PUBLICATION, Publication, StreamPosition | None)``, ``(JOIN, ClientInfo, None)`` or
+    ``(LEAVE, ClientInfo, None)``.  Raises ``ValueError`` on a malformed prefix and
+    ``DecodeError`` on bad protobuf.  (A tuple, not an object: this runs per message.)
+    """
     if data[:2] != b"__":
-        return Message(publication=decode_publication(data))
+        return PUBLICATION, decode_publication(data), None
     if data.startswith(HISTORY_PREFIX):
         end = data.index(b"__", 5)
         offset_text, _, epoch = data[5:end].partition(b":")
         offset = int(offset_text)
         pub = decode_publication(data[end + 2 :], offset)
-        return Message(publication=pub, position=StreamPosition(offset, epoch.decode()))
+        return PUBLICATION, pub, StreamPosition(offset, epoch.decode())
     if data.startswith(JOIN_PREFIX):
-        return Message(join=decode_info(data[5:]))
+        return JOIN, decode_info(data[5:]), None
     if data.startswith(LEAVE_PREFIX):
-        return Message(leave=decode_info(data[5:]))
+        return LEAVE, decode_info(data[5:]), None
     end = data.index(b"__", 2)  # legacy "__<offset>__" (no epoch)
     offset = int(data[2:end])
-    return Message(
-        publication=decode_publication(data[end + 2 :], offset),
-        position=StreamPosition(offset, ""),
-    )
+    return PUBLICATION, decode_publication(data[end + 2 :], offset), StreamPosition(offset, "")

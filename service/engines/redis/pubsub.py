@@ -71,7 +71,7 @@ class PubSub:
         self._flush_scheduled = False
         self._conn: RespConnection | None = None
         self._healthy = False
-        self._ready = asyncio.Event()
+        self._first: asyncio.Future[None] | None = None
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -86,14 +86,18 @@ class PubSub:
 
     def start(self) -> None:
         if self._task is None:
+            self._first = asyncio.get_running_loop().create_future()
             self._task = asyncio.get_running_loop().create_task(
                 self._run(), name=f"redis-pubsub {self._shard.name}"
             )
             self._task.add_done_callback(_retrieve)
 
-    async def wait_ready(self) -> None:
-        """Return once the first connection is up and subscribed."""
-        await self._ready.wait()
+    async def wait_first_attempt(self) -> None:
+        """Return once the first connection is up and subscribed; raise ``EngineError`` if
+        that first attempt failed (the task keeps retrying until ``close``)."""
+        if self._first is None:
+            raise EngineError("PUB/SUB is not started")
+        await asyncio.shield(self._first)
 
     async def close(self) -> None:
         task, self._task = self._task, None
@@ -211,7 +215,7 @@ class PubSub:
                     conn.send((b"SUBSCRIBE", *channels[i : i + BATCH]))
                 await self._ping(conn)
                 self._healthy = True
-                self._ready.set()
+                self._resolve_first(None)
                 failures = 0
                 if was_up:
                     logger.info("redis %s: PUB/SUB reconnected", self._shard.name)
@@ -228,13 +232,24 @@ class PubSub:
             except EngineError as e:
                 level = logging.WARNING if self._healthy or failures == 0 else logging.DEBUG
                 logger.log(level, "redis %s: PUB/SUB down: %s", self._shard.name, e)
-            except Exception:
+                self._resolve_first(e)
+            except Exception as e:
                 logger.exception("redis %s: PUB/SUB failure", self._shard.name)
+                self._resolve_first(EngineError(f"redis {self._shard.name}: {e!r}"))
             finally:
                 self._drop_connection()
             delay = min(self._backoff_max, self._backoff_min * 2**failures)
             failures = min(failures + 1, 30)
             await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+
+    def _resolve_first(self, error: EngineError | None) -> None:
+        first = self._first
+        if first is not None and not first.done():
+            if error is None:
+                first.set_result(None)
+            else:
+                first.set_exception(error)
+                first.exception()  # retrieved: nobody may be waiting
 
     def _drop_connection(self) -> None:
         """Mark unhealthy, close the connection, fail pending subscribes and pings."""
