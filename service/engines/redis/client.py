@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from service.core.engine import EngineError
 
 from .connection import Command, ReplyError, RespConnection
 
 Connector = Callable[[], Awaitable[RespConnection]]
+T = TypeVar("T")
 
 # Error replies after which the connection must not be reused: we talk to a replica (after
 # a failover) or to a server that is still loading its data set.
@@ -50,7 +51,7 @@ class NodeClient:
             task = asyncio.get_running_loop().create_task(self._open())
             task.add_done_callback(_retrieve)
             self._connecting = task
-        return await asyncio.shield(task)
+        return await await_shared(task, self.name)
 
     async def _open(self) -> RespConnection:
         try:
@@ -100,6 +101,19 @@ class NodeClient:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+async def await_shared(task: asyncio.Task[T], name: str) -> T:
+    """Await a task shared by several callers without letting one caller's cancellation
+    cancel it; when the task itself was cancelled (``close``), raise ``EngineError`` rather
+    than a ``CancelledError`` the caller would mistake for its own cancellation."""
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if task.cancelled() and (current is None or not current.cancelling()):
+            raise EngineError(f"redis {name}: closed") from None
+        raise
 
 
 def _retrieve(task: asyncio.Task[Any]) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 
 from service.core.engine import EngineError
 
-from .client import NodeClient, _retrieve
+from .client import NodeClient, _retrieve, await_shared
 from .connection import Command, ReplyError, RespConnection, open_connection
 from .hashing import SLOTS, key_slot
 from .options import Address, ConnectSettings, RedisShardConfig, parse_address
@@ -88,7 +88,7 @@ class ClusterShard(Shard):
             task = asyncio.get_running_loop().create_task(self._fetch_slots())
             task.add_done_callback(_retrieve)
             self._refreshing = task
-        return await asyncio.shield(task)
+        return await await_shared(task, self._name)
 
     def _refresh_soon(self) -> None:
         if self._refreshing is None and not self._closed:

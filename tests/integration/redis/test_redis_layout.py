@@ -310,7 +310,13 @@ async def test_evalsha_falls_back_to_eval_after_script_flush(
 
 async def test_commands_of_one_tick_are_pipelined(engine: Any, channel: str) -> None:
     broker, _, _ = engine
+    await broker.publish(channel, Publication(b"warm-up"), HISTORY)
+    conn = broker._shards[0]._client._conn
+    writes = []
+    original = conn._transport.write
+    conn._transport.write = lambda data: (writes.append(len(data)), original(data))
     results = await asyncio.gather(
         *(broker.publish(channel, Publication(b"%d" % i), HISTORY) for i in range(200))
     )
-    assert sorted(p.offset for p in results if p is not None) == list(range(1, 201))
+    assert sorted(p.offset for p in results if p is not None) == list(range(2, 202))
+    assert len(writes) == 1  # 200 EVALSHA commands in one write
