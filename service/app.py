@@ -29,8 +29,10 @@ from .core.config import NodeConfig
 from .core.engine import Broker, PresenceManager
 from .core.node import Node
 from .engines.memory import MemoryBroker, MemoryPresenceManager
+from .grpc_options import grpc_options
 from .metrics import Metrics, NodeState, metrics_handler
 from .policy.hooks import CentrifugoHooks
+from .servers.grpc import GrpcServers, start_grpc_servers
 from .servers.http import HttpRoutes, build_apps
 from .transports.limits import ConnectionLimiter
 from .transports.origin import OriginChecker
@@ -85,6 +87,7 @@ class Server:
     hooks: CentrifugoHooks
     executor: Executor
     metrics: Metrics | None = None
+    grpc: GrpcServers | None = None
     runners: list[web.AppRunner] = field(default_factory=list)
     ports: dict[str, int] = field(default_factory=dict)
     closing: bool = False
@@ -197,27 +200,37 @@ async def start_server(cfg: Config) -> Server:
         listeners.append(
             ("internal", internal, cfg.internal_address or cfg.address, int(cfg.internal_port))
         )
-    for name, app, address, port in listeners:
-        runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
-        await runner.setup()
-        tls = cfg.tls and (name == "external" or not cfg.tls_external)
-        site = web.TCPSite(
-            runner,
-            address or None,
-            port,
-            reuse_address=True,
-            ssl_context=_server_ssl_context(
-                cfg.tls_cert, cfg.tls_key, cfg.tls_cert_pem, cfg.tls_key_pem
+    try:
+        for name, app, address, port in listeners:
+            runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
+            await runner.setup()
+            server.runners.append(runner)
+            tls = cfg.tls and (name == "external" or not cfg.tls_external)
+            ssl_ctx = (
+                _server_ssl_context(cfg.tls_cert, cfg.tls_key, cfg.tls_cert_pem, cfg.tls_key_pem)
+                if tls
+                else None
             )
-            if tls
-            else None,
-        )
-        await site.start()
-        server.runners.append(runner)
-        sockets = getattr(site._server, "sockets", None) or []
-        server.ports[name] = sockets[0].getsockname()[1] if sockets else port
-    if "internal" not in server.ports:
-        server.ports["internal"] = server.ports["external"]
+            site = web.TCPSite(
+                runner, address or None, port, reuse_address=True, ssl_context=ssl_ctx
+            )
+            await site.start()
+            sockets = getattr(site._server, "sockets", None) or []
+            server.ports[name] = sockets[0].getsockname()[1] if sockets else port
+        if "internal" not in server.ports:
+            server.ports["internal"] = server.ports["external"]
+        grpc_servers = await start_grpc_servers(grpc_options(cfg), node, executor, limiter=limiter)
+    except BaseException:
+        # a listener failed (port in use, bad certificate...): release what was started
+        for runner in server.runners:
+            await runner.cleanup()
+        await node.close()
+        await hooks.close()
+        raise
+    server.grpc = grpc_servers
+    server.ports.update(grpc_servers.ports)
+    server.on_shutdown_start.append(grpc_servers.set_not_serving)
+    server.closers.append(lambda: grpc_servers.stop(grace=min(cfg.shutdown_timeout, 5.0)))
     return server
 
 

@@ -67,7 +67,8 @@ async def handle_connect(client: ClientSession, cmd: m.Command) -> m.Reply | Non
     expires = client.expire_at > 0 and client.client_side_refresh
     ttl = ttl_of(client.expire_at) if expires else 0
     transport = client.transport
-    ping = int(cfg.ping_interval) if transport.app_ping and cfg.ping_interval > 0 else 0
+    # whole seconds on the wire; a sub-second interval is advertised as 1 s (pings still come)
+    ping = max(1, round(cfg.ping_interval)) if transport.app_ping and cfg.ping_interval > 0 else 0
     pong = (not transport.unidirectional) and cfg.pong_timeout > 0 and ping > 0
     if transport.unidirectional:
         push = m.Push(

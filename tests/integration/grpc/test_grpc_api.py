@@ -396,8 +396,9 @@ async def test_only_enabled_servers_start(start: Callable[..., Awaitable[Gyre]])
 
 
 async def test_port_in_use_fails_cleanly(gyre: Gyre) -> None:
-    from gyre_grpc_support import grpc_options, make_config
+    from gyre_grpc_support import make_config
 
+    from service.grpc_options import grpc_options
     from service.servers.grpc import start_grpc_servers
 
     taken = gyre.grpc.ports["grpc_stream"]
