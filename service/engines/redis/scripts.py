@@ -2,9 +2,10 @@
 
 All scripts are run with ``EVALSHA`` and fall back to ``EVAL`` on ``NOSCRIPT`` (which also
 caches them); see ``Shard.script``.  Keys of one script always share a cluster slot (``{ch}``).
-Differences from v4, both only where v4 would break: when meta is missing (expired) and a new
-epoch is created, a leftover stream of the old epoch is deleted, so ``XADD`` never fails on a
-smaller ID and old-epoch publications are never served under the new epoch.
+One difference from v4, only where v4 would break: when the meta hash is missing (expired
+before the stream, i.e. history_meta_ttl < history_ttl) a leftover stream of the old epoch is
+deleted, so ``XADD`` never fails on a smaller ID and old-epoch publications are never served
+under the new epoch.
 """
 
 from __future__ import annotations
@@ -32,11 +33,12 @@ PUBLISH_HISTORY = Script("""
 local epoch
 if redis.call("exists", KEYS[2]) ~= 0 then
   epoch = redis.call("hget", KEYS[2], "e")
+else
+  redis.call("del", KEYS[1])
 end
 if epoch == false or epoch == nil then
   epoch = ARGV[6]
   redis.call("hset", KEYS[2], "e", epoch)
-  redis.call("del", KEYS[1])
 end
 local offset = redis.call("hincrby", KEYS[2], "s", 1)
 if ARGV[5] ~= "0" then
@@ -59,11 +61,12 @@ local offset = redis.call("hget", KEYS[2], "s")
 local epoch
 if redis.call("exists", KEYS[2]) ~= 0 then
   epoch = redis.call("hget", KEYS[2], "e")
+else
+  redis.call("del", KEYS[1])
 end
 if epoch == false or epoch == nil then
   epoch = ARGV[6]
   redis.call("hset", KEYS[2], "e", epoch)
-  redis.call("del", KEYS[1])
 end
 if ARGV[5] ~= "0" then
   redis.call("expire", KEYS[2], ARGV[5])

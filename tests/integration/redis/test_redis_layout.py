@@ -320,3 +320,19 @@ async def test_commands_of_one_tick_are_pipelined(engine: Any, channel: str) -> 
     )
     assert sorted(p.offset for p in results if p is not None) == list(range(2, 202))
     assert len(writes) == 1  # 200 EVALSHA commands in one write
+
+
+async def test_lost_meta_starts_a_new_epoch_without_old_publications(
+    engine: Any, raw: RedisProcess, channel: str
+) -> None:
+    broker, _, _ = engine
+    first = await broker.publish(channel, Publication(b"1"), HISTORY)
+    await broker.publish(channel, Publication(b"2"), HISTORY)
+    meta = f"centrifugo.stream.meta.{channel}"
+    raw.command("HSET", meta, "e", "1", "s", "0")  # meta present: it is authoritative
+    assert (await broker.history(channel, HistoryQuery())).position == StreamPosition(0, "1")
+    raw.command("DEL", meta)  # as if history_meta_ttl expired before history_ttl
+    pos = await broker.publish(channel, Publication(b"3"), HISTORY)
+    assert pos is not None and first is not None and pos.offset == 1
+    result = await broker.history(channel, HistoryQuery(limit=-1))
+    assert [(p.offset, p.data) for p in result.publications] == [(1, b"3")]
