@@ -26,9 +26,8 @@ from .api.executor import Executor
 from .api.http import ApiHandler
 from .config import Config
 from .core.config import NodeConfig
-from .core.engine import Broker, PresenceManager
 from .core.node import Node
-from .engines.memory import MemoryBroker, MemoryPresenceManager
+from .engine_options import build_engine
 from .grpc_options import grpc_options
 from .metrics import Metrics, NodeState, metrics_handler
 from .policy.hooks import CentrifugoHooks
@@ -70,12 +69,6 @@ def node_config(cfg: Config) -> NodeConfig:
         channel_max_length=cfg.channel_max_length,
         history_meta_ttl=cfg.history_meta_ttl,
     )
-
-
-def build_engine(cfg: Config) -> tuple[Broker, PresenceManager]:
-    if cfg.engine == "memory":
-        return MemoryBroker(), MemoryPresenceManager(presence_ttl=cfg.presence_ttl)
-    raise ValueError(f"engine {cfg.engine!r} is not available yet")
 
 
 @dataclass

@@ -75,6 +75,10 @@ class Node:
     # --- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
+        set_cb = getattr(self.broker, "set_reconnect_callback", None)
+        if set_cb is not None:
+            # PUB/SUB came back: publications may have been lost meanwhile (spec §6.9)
+            set_cb(lambda: self.spawn(self.check_positions()))
         await self.broker.start(self, self.id)
         self.timers.start()
         self.cluster.nodes[self.id] = self.cluster.self_info()

@@ -40,6 +40,11 @@ async def subscribe_channel(
     client.subs[channel] = sub
     try:
         await node.add_subscription(client, sub)
+    except EngineError:
+        # the broker could not subscribe (PUB/SUB down): v4 disconnects with 3004
+        await _rollback(client, sub)
+        raise c.DisconnectError(c.DISCONNECT_SERVER_ERROR) from None
+    try:
         result = m.SubscribeResult(data=m.raw(opts.data))
         if opts.expire_at > 0 and opts.client_side_refresh and not server_side:
             result.expires = True
@@ -59,10 +64,18 @@ async def subscribe_channel(
                 sub.offset = top.offset
                 sub.epoch = top.epoch
     except EngineError:
-        client.subs.pop(channel, None)
-        await node.remove_subscription(client, sub, leave=False)
+        await _rollback(client, sub)
         raise c.ReplyError(c.ERROR_INTERNAL) from None
     return sub, result
+
+
+async def _rollback(client: ClientSession, sub: ChannelSub) -> None:
+    """Undo a half-made subscription; the engine may still be failing."""
+    client.subs.pop(sub.channel, None)
+    try:
+        await client.node.remove_subscription(client, sub, leave=False)
+    except EngineError:
+        pass
 
 
 async def _recover(
