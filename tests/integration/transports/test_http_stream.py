@@ -150,9 +150,9 @@ async def test_http_stream_protobuf_framing(tmp_path: Path) -> None:
 
 
 async def test_http_stream_ping_and_pong(tmp_path: Path) -> None:
-    async with running(tmp_path, ping_interval="1s", pong_timeout="500ms") as h:
+    async with running(tmp_path, ping_interval="2s", pong_timeout="1500ms") as h:
         r, res = await open_json_stream(h, "pinger")
-        assert res["ping"] == 1
+        assert res["ping"] == 2
         assert await r.chunk() == b"{}\n"  # ping = empty Reply
         assert await emulate(h, res["session"], res["node"], {}) == 204  # pong
         assert await r.chunk() == b"{}\n"  # still connected: the next ping

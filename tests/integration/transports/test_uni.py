@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from .harness import TIMEOUT, Harness, raw_request, running, token
+from .harness import TIMEOUT, Harness, raw_request, running, token, wait_for
 
 
 async def ws_push(ws: aiohttp.ClientWebSocketResponse) -> Any:
@@ -50,24 +50,37 @@ async def test_uni_websocket(tmp_path: Path) -> None:
             connect = json.loads(msg.data)["connect"]
             assert connect["session"] and connect["ping"] == 25 and "pong" not in connect
 
-            async def recv() -> Any:
-                while True:
-                    m = await asyncio.wait_for(ws.receive(), TIMEOUT)
-                    if m.type == aiohttp.WSMsgType.PING:
-                        await ws.pong(m.data)
-                        continue
-                    assert m.type == aiohttp.WSMsgType.TEXT
-                    return json.loads(m.data)
+            # a reader answers WebSocket pings at once (the server's heartbeat wants a pong
+            # within half the interval) and queues text messages
+            texts: asyncio.Queue[Any] = asyncio.Queue()
+            pings = 0
 
-            # WebSocket-level ping frames every uni_websocket_ping_interval
-            m = await asyncio.wait_for(ws.receive(), TIMEOUT)
-            assert m.type == aiohttp.WSMsgType.PING
-            await ws.pong(m.data)
-            await server_side_cycle(h, connect["session"], "uw", recv)
-            await h.api("disconnect", user="uw")
-            assert await recv() == {"disconnect": {"code": 3503, "reason": "force disconnect"}}
-            m = await asyncio.wait_for(ws.receive(), TIMEOUT)
-            assert m.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSE)
+            async def read() -> None:
+                nonlocal pings
+                async for m in ws:
+                    if m.type == aiohttp.WSMsgType.PING:
+                        pings += 1
+                        await ws.pong(m.data)
+                    elif m.type == aiohttp.WSMsgType.TEXT:
+                        assert "\n" not in m.data
+                        texts.put_nowait(json.loads(m.data))
+                texts.put_nowait(None)
+
+            reader = asyncio.create_task(read())
+
+            async def recv() -> Any:
+                return await asyncio.wait_for(texts.get(), TIMEOUT)
+
+            try:
+                await server_side_cycle(h, connect["session"], "uw", recv)
+                # WebSocket-level ping frames every uni_websocket_ping_interval
+                await wait_for(lambda: pings >= 2)
+                await h.api("disconnect", user="uw")
+                assert await recv() == {"disconnect": {"code": 3503, "reason": "force disconnect"}}
+                assert await recv() is None  # then the connection is closed
+                await asyncio.wait_for(reader, TIMEOUT)
+            finally:
+                reader.cancel()
 
 
 async def test_uni_websocket_app_ping_and_bad_connect(tmp_path: Path) -> None:
