@@ -33,6 +33,7 @@ from .metrics import Metrics, NodeState, metrics_handler
 from .policy.hooks import CentrifugoHooks
 from .servers.grpc import GrpcServers, start_grpc_servers
 from .servers.http import HttpRoutes, build_apps
+from .transports.http_routes import ClientTransportOptions, client_routes
 from .transports.limits import ConnectionLimiter
 from .transports.origin import OriginChecker
 from .transports.websocket import WebSocketHandler, WebSocketOptions
@@ -68,6 +69,30 @@ def node_config(cfg: Config) -> NodeConfig:
         client_recovery_max_publication_limit=cfg.client_recovery_max_publication_limit,
         channel_max_length=cfg.channel_max_length,
         history_meta_ttl=cfg.history_meta_ttl,
+    )
+
+
+def client_transport_options(cfg: Config) -> ClientTransportOptions:
+    """HTTP-streaming, SSE, /emulation and the unidirectional transports (spec §2.2-§2.7)."""
+    return ClientTransportOptions(
+        http_stream=cfg.http_stream,
+        http_stream_handler_prefix=cfg.http_stream_handler_prefix,
+        http_stream_max_request_body_size=cfg.http_stream_max_request_body_size,
+        sse=cfg.sse,
+        sse_handler_prefix=cfg.sse_handler_prefix,
+        sse_max_request_body_size=cfg.sse_max_request_body_size,
+        emulation_handler_prefix=cfg.emulation_handler_prefix,
+        emulation_max_request_body_size=cfg.emulation_max_request_body_size,
+        uni_websocket=cfg.uni_websocket,
+        uni_websocket_handler_prefix=cfg.uni_websocket_handler_prefix,
+        uni_websocket_message_size_limit=cfg.uni_websocket_message_size_limit,
+        uni_websocket_ping_interval=cfg.uni_websocket_ping_interval,
+        uni_sse=cfg.uni_sse,
+        uni_sse_handler_prefix=cfg.uni_sse_handler_prefix,
+        uni_sse_max_request_body_size=cfg.uni_sse_max_request_body_size,
+        uni_http_stream=cfg.uni_http_stream,
+        uni_http_stream_handler_prefix=cfg.uni_http_stream_handler_prefix,
+        uni_http_stream_max_request_body_size=cfg.uni_http_stream_max_request_body_size,
     )
 
 
@@ -175,6 +200,9 @@ async def start_server(cfg: Config) -> Server:
         health=cfg.health,
         health_path=cfg.health_handler_prefix,
         is_healthy=lambda: not node.shutting_down and node.broker.healthy(),
+    )
+    routes.extra_external.extend(
+        client_routes(node, client_transport_options(cfg), limiter, origins)
     )
     if metrics is not None:
         routes.extra_internal.append(

@@ -4,12 +4,9 @@ Each scenario runs ``tests/e2e/js/scenario.mjs`` (connect, subscribe, a publicat
 server API, a client publish, presence, history) over one transport list: WebSocket,
 HTTP-streaming alone, SSE alone, fallbacks from a broken WebSocket endpoint, and the protobuf
 build over WebSocket and HTTP-streaming.  ``scripts/ensure_node_deps.sh`` installs the npm
-packages (``npm ci``); without Node the tests are skipped.
+packages (``npm ci``); a machine without them fails these tests rather than skipping them.
 
-The server is the real process (``python -m service -c config.json``).  While
-``service/app.py`` does not mount the HTTP client transports yet, the process answers 404 on
-``/connection/http_stream``; the fixture then starts ``tests/e2e/js/serve_with_client_routes.py``
-(the same CLI plus the routes) instead, and says so in the test report.
+The server is the real process (``python -m service -c config.json``).
 """
 
 from __future__ import annotations
@@ -125,11 +122,9 @@ class JsServer:
 
 @pytest.fixture(scope="module")
 def node_ready() -> None:
-    if shutil.which("node") is None:
-        pytest.skip("node is not installed")
     subprocess.run(["bash", str(REPO / "scripts" / "ensure_node_deps.sh")], check=True)
-    if not (JS / "node_modules" / "centrifuge").is_dir():
-        pytest.skip("npm packages unavailable")
+    assert shutil.which("node") is not None, "node is not installed"
+    assert (JS / "node_modules" / "centrifuge").is_dir(), "npm packages are not installed"
 
 
 @pytest.fixture(scope="module")
@@ -139,13 +134,6 @@ def js_server(node_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Ite
     cfg_path.write_text(json.dumps(CONFIG, indent=2))
     server = JsServer([sys.executable, "-m", "service", "-c", str(cfg_path)], workdir)
     server.start()
-    if server.status("OPTIONS", "/connection/http_stream") == 404:
-        # app.py does not mount the HTTP client transports yet: same CLI plus the routes
-        server.stop()
-        shim = JS / "serve_with_client_routes.py"
-        server = JsServer([sys.executable, str(shim), "-c", str(cfg_path)], workdir)
-        server.start()
-        print("NOTE: served by tests/e2e/js/serve_with_client_routes.py (routes not wired)")
     try:
         yield server
     finally:
