@@ -1,0 +1,58 @@
+"""Hand-written protobuf encoding of the fan-out pushes (publication, join, leave).
+
+Byte-identical to serializing the generated ``Push`` / ``Reply`` classes (fields in number
+order, proto3 zero values omitted), without building protobuf objects: this runs once per
+publication for every protobuf subscriber group, so it is on the hot path.
+Field numbers (spec §1.3-§1.6): Reply.push=4; Push.channel=2, pub=4, join=5, leave=6;
+Publication.data=4, info=5, offset=6, tags=7; ClientInfo.user=1, client=2, conn_info=3,
+chan_info=4; Join/Leave.info=1; map entries key=1, value=2.
+"""
+
+from __future__ import annotations
+
+from .varint import encode_varint
+
+
+def ld(tag: int, payload: bytes) -> bytes:
+    """A length-delimited field (``tag`` is the full key byte)."""
+    return bytes((tag,)) + encode_varint(len(payload)) + payload
+
+
+def _str(tag: int, value: str) -> bytes:
+    return ld(tag, value.encode()) if value else b""
+
+
+def client_info(user: str, client: str, conn_info: bytes, chan_info: bytes) -> bytes:
+    out = _str(0x0A, user) + _str(0x12, client)
+    if conn_info:
+        out += ld(0x1A, conn_info)
+    if chan_info:
+        out += ld(0x22, chan_info)
+    return out
+
+
+def publication(data: bytes, info: bytes | None, offset: int, tags: dict[str, str] | None) -> bytes:
+    """Publication bytes; ``info`` is already-encoded ClientInfo (None = absent)."""
+    out = ld(0x22, data) if data else b""
+    if info is not None:
+        out += ld(0x2A, info)
+    if offset:
+        out += b"\x30" + encode_varint(offset)
+    if tags:
+        # map entries always carry key and value (as upb writes them); entry order is free
+        for k, v in tags.items():
+            out += ld(0x3A, ld(0x0A, k.encode()) + ld(0x12, v.encode()))
+    return out
+
+
+def push(channel: str, field_tag: int, body: bytes) -> bytes:
+    """Push{channel, <field>: body}; ``field_tag`` 0x22 pub, 0x2A join, 0x32 leave."""
+    return _str(0x12, channel) + ld(field_tag, body)
+
+
+def reply_with_push(push_bytes: bytes) -> bytes:
+    """Reply{push} around encoded Push bytes."""
+    return ld(0x22, push_bytes)
+
+
+PUB, JOIN, LEAVE = 0x22, 0x2A, 0x32
