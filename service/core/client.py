@@ -84,6 +84,8 @@ class ClientSession:
             node.flush_loop,
             max_queue=node.config.client_queue_max_size,
             on_overflow=self._on_overflow,
+            write_timeout=getattr(transport, "write_timeout", 0.0),
+            on_write_timeout=self._on_write_timeout,
         )
         self._lock: asyncio.Lock | None = None
         node.on_client_created(self)
@@ -344,6 +346,9 @@ class ClientSession:
 
     def _on_overflow(self) -> None:
         self.disconnect(c.DISCONNECT_SLOW)
+
+    def _on_write_timeout(self) -> None:
+        self.disconnect(c.DISCONNECT_WRITE_ERROR)
 
     def disconnect(self, d: c.DisconnectCode) -> None:
         """Close the connection with ``d`` (idempotent); cleanup continues in background."""

@@ -22,6 +22,8 @@ class Transport(Protocol):
     * ``disconnect_push``: a disconnect is sent as a ``disconnect`` push before closing
       (everything but WebSocket, which uses a close frame).
     * ``app_ping``: the server sends app-level pings (all but uni_grpc).
+    * optional ``write_timeout`` (seconds, 0 = none): unsent bytes that make no progress
+      for this long disconnect the client with 3009 (``websocket_write_timeout``).
     """
 
     name: str

@@ -3,7 +3,8 @@
 Writing never creates a Task, Future or Queue: ``Writer.write`` appends encoded bytes to a
 list; the node's ``FlushLoop`` runs one ``call_soon`` callback per tick that hands every dirty
 writer's messages to its transport as one frame (coalescing, spec/performance §5).
-A connection whose unsent bytes exceed ``client_queue_max_size`` is disconnected as slow (3008).
+A connection whose unsent bytes exceed ``client_queue_max_size`` is disconnected as slow (3008);
+one whose unsent bytes make no progress for its transport's ``write_timeout`` gets 3009.
 """
 
 from __future__ import annotations
@@ -20,13 +21,17 @@ log = logging.getLogger("gyre.writer")
 class FlushLoop:
     """Schedules one flush callback per loop tick for every writer with pending data."""
 
-    __slots__ = ("_dirty", "_loop", "_scheduled", "on_sent")
+    __slots__ = ("_dirty", "_loop", "_scheduled", "_stalled", "_watching", "on_sent")
+
+    WATCH_INTERVAL = 0.25
 
     def __init__(self, on_sent: Callable[[str, int], None] | None = None) -> None:
         self.on_sent = on_sent  # (transport name, messages written) once per name per tick
         self._dirty: list[Writer] = []
         self._scheduled = False
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._stalled: set[Writer] = set()
+        self._watching = False
 
     def mark(self, writer: Writer) -> None:
         self._dirty.append(writer)
@@ -36,6 +41,39 @@ class FlushLoop:
             if loop is None:
                 loop = self._loop = asyncio.get_running_loop()
             loop.call_soon(self._flush_all)
+
+    def watch(self, writer: Writer) -> None:
+        """Watch a writer whose transport still holds unsent bytes (write timeout)."""
+        self._stalled.add(writer)
+        if not self._watching:
+            self._watching = True
+            loop = self._loop or asyncio.get_running_loop()
+            loop.call_later(self.WATCH_INTERVAL, self._check_stalled)
+
+    def _check_stalled(self) -> None:
+        self._watching = False
+        loop = self._loop or asyncio.get_running_loop()
+        now = loop.time()
+        for w in list(self._stalled):
+            pending = 0 if w.closed else w.transport.buffered()
+            if pending == 0:
+                self._stalled.discard(w)
+                w.stall_since = 0.0
+            elif pending < w.stall_bytes:  # the peer is reading: progress
+                w.stall_since = now
+                w.stall_bytes = pending
+            elif now - w.stall_since >= w.write_timeout:
+                self._stalled.discard(w)
+                w.closed = True
+                try:
+                    w.on_write_timeout()
+                except Exception:
+                    log.exception("write timeout handling failed")
+            else:
+                w.stall_bytes = pending
+        if self._stalled:
+            self._watching = True
+            loop.call_later(self.WATCH_INTERVAL, self._check_stalled)
 
     def _flush_all(self) -> None:
         self._scheduled = False
@@ -63,7 +101,18 @@ class Writer:
     ``on_overflow`` is called (once) when the transport's unsent bytes exceed ``max_queue``.
     """
 
-    __slots__ = ("_flush_loop", "closed", "max_queue", "on_overflow", "pending", "transport")
+    __slots__ = (
+        "_flush_loop",
+        "closed",
+        "max_queue",
+        "on_overflow",
+        "on_write_timeout",
+        "pending",
+        "stall_bytes",
+        "stall_since",
+        "transport",
+        "write_timeout",
+    )
 
     def __init__(
         self,
@@ -72,12 +121,18 @@ class Writer:
         *,
         max_queue: int,
         on_overflow: Callable[[], None],
+        write_timeout: float = 0.0,
+        on_write_timeout: Callable[[], None] | None = None,
     ) -> None:
         self.transport = transport
         self.pending: list[bytes] = []
         self._flush_loop = flush_loop
         self.max_queue = max_queue
         self.on_overflow = on_overflow
+        self.write_timeout = write_timeout
+        self.on_write_timeout = on_write_timeout or on_overflow
+        self.stall_since = 0.0
+        self.stall_bytes = 0
         self.closed = False
 
     def write(self, message: bytes) -> None:
@@ -95,10 +150,17 @@ class Writer:
             return 0
         messages = self.pending
         self.pending = []
-        self.transport.write(messages)
-        if self.max_queue > 0 and self.transport.buffered() > self.max_queue:
-            self.closed = True
-            self.on_overflow()
+        transport = self.transport
+        transport.write(messages)
+        buffered = transport.buffered()
+        if buffered:
+            if self.max_queue > 0 and buffered > self.max_queue:
+                self.closed = True
+                self.on_overflow()
+            elif self.write_timeout > 0 and not self.stall_since:
+                self.stall_since = asyncio.get_running_loop().time()
+                self.stall_bytes = buffered
+                self._flush_loop.watch(self)
         return len(messages)
 
     def discard(self) -> None:

@@ -42,7 +42,7 @@ def frame_header(opcode: int, length: int) -> bytes:
 class WebSocketTransport:
     """``Transport`` over an aiohttp WebSocketResponse."""
 
-    __slots__ = ("_opcode", "_socket", "close_task", "codec", "ws")
+    __slots__ = ("_opcode", "_socket", "close_task", "codec", "write_timeout", "ws")
 
     name = "websocket"
     unidirectional = False
@@ -50,9 +50,17 @@ class WebSocketTransport:
     disconnect_push = False
     app_ping = True
 
-    def __init__(self, ws: web.WebSocketResponse, request: web.Request, codec: Codec) -> None:
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        request: web.Request,
+        codec: Codec,
+        *,
+        write_timeout: float = 0.0,
+    ) -> None:
         self.ws = ws
         self.codec = codec
+        self.write_timeout = write_timeout
         self._opcode = 0x2 if codec.binary else 0x1
         transport = request.transport
         assert transport is not None
@@ -79,6 +87,11 @@ class WebSocketTransport:
             return
         reason = disconnect.reason.encode()[:123]
         self.close_task = loop.create_task(self.ws.close(code=disconnect.code, message=reason))
+        if disconnect.code in (3008, 3009):
+            # the peer is not reading: its buffered bytes would keep the socket open forever
+            sock = self._socket
+            # (close() does not end a socket whose unsent bytes cannot drain; abort() does)
+            loop.call_later(6.0, sock.abort)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -126,7 +139,8 @@ class WebSocketHandler:
             else JSON
         )
         headers = {k.lower(): v for k, v in request.headers.items()}
-        client = ClientSession(self.node, WebSocketTransport(ws, request, codec), headers=headers)
+        transport = WebSocketTransport(ws, request, codec, write_timeout=self.options.write_timeout)
+        client = ClientSession(self.node, transport, headers=headers)
         try:
             async for msg in ws:
                 if msg.type == WSMsgType.TEXT:
@@ -141,7 +155,7 @@ class WebSocketHandler:
             log.exception("websocket handler failed")
         finally:
             client.on_transport_closed()
-        task = client.transport.close_task  # type: ignore[attr-defined]
+        task = transport.close_task
         if task is not None:
             try:
                 await asyncio.wait_for(asyncio.shield(task), timeout=6.0)

@@ -278,3 +278,30 @@ async def test_single_connection_disconnects_previous_connection(tmp_path: Path)
         assert tb.closed is None
     finally:
         await n.close()
+
+
+async def test_write_timeout_disconnects_with_3009(node: Node) -> None:
+    c, t = client(node)
+    c.writer.write_timeout = 0.3  # as WebSocketTransport passes websocket_write_timeout
+    await send(
+        c, {"id": 1, "connect": {"token": token()}}, {"id": 2, "subscribe": {"channel": "chat:w"}}
+    )
+    await t.wait_for(lambda m: m.get("id") == 2)
+    t.pending = 1000  # bytes stay unsent: the peer stopped reading, below the queue cap
+    await node.publish("chat:w", b"{}", opts=PublishOptions())
+    assert (await t.wait_closed(timeout=3)).code == 3009  # type: ignore[union-attr]
+
+
+async def test_draining_writer_is_not_timed_out(node: Node) -> None:
+    c, t = client(node)
+    c.writer.write_timeout = 0.3
+    await send(
+        c, {"id": 1, "connect": {"token": token()}}, {"id": 2, "subscribe": {"channel": "chat:d"}}
+    )
+    await t.wait_for(lambda m: m.get("id") == 2)
+    t.pending = 5000
+    await node.publish("chat:d", b"{}", opts=PublishOptions())
+    for _ in range(8):  # the peer keeps reading, slowly
+        await asyncio.sleep(0.1)
+        t.pending -= 500
+    assert t.closed is None

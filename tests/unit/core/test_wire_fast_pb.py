@@ -5,8 +5,8 @@ from __future__ import annotations
 import itertools
 
 import pytest
-
 from centrifugal.centrifuge.protocol import client_pb2
+
 from service.core.engine import ClientInfo, Publication
 from service.core.wire import PB_PUSH, PB_REPLY, encoded_join, encoded_leave, encoded_publication
 from service.protocol import messages as m
