@@ -1,0 +1,300 @@
+#!/usr/bin/env python3
+"""picows load generator for ``bench/fanout.py`` (one run per process, one JSON line out).
+
+It speaks the Centrifugo v4 JSON client protocol over ``/connection/websocket``: every client
+sends ``connect`` and ``subscribe`` in one frame and waits for the subscribe reply; after that a
+text frame is counted as its number of ``{"push":`` replies (replies are newline-delimited,
+several per frame when the server coalesces) and a ``{}`` ping is answered with ``{}``.
+The server under test is observed through ``/proc/<pid>`` (same box).
+
+``fanout``: N subscribers, then K publications through ``POST /api``, ``--burst`` publish
+commands per request body, one request in flight (the next request leaves when the previous
+reply arrived).  The measured window runs from the first request to the last counted
+delivery (or ``--timeout``); reported: deliveries, frames, server and client CPU seconds
+(``/proc/<pid>/stat`` utime+stime, ``time.process_time``).
+
+``idle``: W warm-up clients, read the server's VmRSS, N more clients, wait ``--settle``
+seconds, read VmRSS again: ``(after - before) / N`` is the RSS per idle connection.
+
+    .venv/bin/python bench/loadgen.py fanout --url ws://127.0.0.1:8000/connection/websocket \\
+        --api http://127.0.0.1:8000/api --api-key KEY --token JWT --pid PID --n 1000 --k 300
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import sys
+import time
+from typing import Any
+
+import orjson
+from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAD = "x" * 64  # publication data is ~100 bytes of JSON
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (all threads) from /proc/<pid>/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        rest = f.read().rsplit(")", 1)[1].split()
+    return (int(rest[11]) + int(rest[12])) / CLK_TCK
+
+
+def proc_status(pid: int) -> dict[str, int]:
+    out: dict[str, int] = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "Threads", "RssAnon"):
+                out[key] = int(value.split()[0])
+    return out
+
+
+def slab_kb() -> int:
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("Slab:"):
+                return int(line.split()[1])
+    return 0
+
+
+class Stats:
+    __slots__ = ("done", "frames", "msgs", "t_last", "target")
+
+    def __init__(self) -> None:
+        self.msgs = 0
+        self.frames = 0
+        self.target = 1 << 62
+        self.t_last = 0.0
+        self.done: asyncio.Future[None] | None = None
+
+
+class Client(WSListener):
+    """One subscriber; counts publications once subscribed."""
+
+    def __init__(self, stats: Stats, hello: bytes, ready: asyncio.Future[None]) -> None:
+        self.stats = stats
+        self.hello = hello
+        self.ready = ready
+        self.subscribed = False
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        transport.send(WSMsgType.TEXT, self.hello)
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        if frame.msg_type is not WSMsgType.TEXT:
+            if frame.msg_type is WSMsgType.CLOSE:
+                transport.disconnect()
+            return
+        data = frame.get_payload_as_bytes()
+        if self.subscribed:
+            pushes = data.count(b'{"push":')
+            if pushes != data.count(b"\n") + 1:  # something else in the frame: a ping?
+                for line in data.split(b"\n"):
+                    if line == b"{}":
+                        transport.send(WSMsgType.TEXT, b"{}")
+                if not pushes:
+                    return
+            st = self.stats
+            st.frames += 1
+            st.msgs += pushes
+            if st.msgs >= st.target:
+                st.t_last = time.perf_counter()
+                if st.done is not None and not st.done.done():
+                    st.done.set_result(None)
+            return
+        for line in data.split(b"\n"):
+            reply = orjson.loads(line)
+            if reply.get("id") == 2:
+                if "subscribe" in reply:
+                    self.subscribed = True
+                    if not self.ready.done():
+                        self.ready.set_result(None)
+                elif not self.ready.done():
+                    self.ready.set_exception(RuntimeError(f"subscribe failed: {reply}"))
+            elif "error" in reply and not self.ready.done():
+                self.ready.set_exception(RuntimeError(f"connect failed: {reply}"))
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        if not self.ready.done():
+            self.ready.set_exception(ConnectionError("disconnected before subscribe"))
+
+
+async def connect_many(
+    url: str, token: str, channel: str, n: int, stats: Stats, concurrency: int, timeout: float
+) -> list[WSTransport]:
+    hello = (
+        orjson.dumps({"id": 1, "connect": {"token": token}})
+        + b"\n"
+        + orjson.dumps({"id": 2, "subscribe": {"channel": channel}})
+    )
+    loop = asyncio.get_running_loop()
+    sem = asyncio.Semaphore(concurrency)
+    transports: list[WSTransport] = []
+
+    async def one() -> None:
+        async with sem:
+            ready: asyncio.Future[None] = loop.create_future()
+            transport, _ = await ws_connect(
+                lambda: Client(stats, hello, ready), url, enable_auto_pong=True
+            )
+            transports.append(transport)
+            await ready
+
+    await asyncio.wait_for(asyncio.gather(*(one() for _ in range(n))), timeout)
+    return transports
+
+
+def publish_body(channel: str, burst: int, seq: int) -> bytes:
+    lines = []
+    for j in range(burst):
+        data = {"ts": time.monotonic_ns(), "i": seq + j, "pad": PAD}
+        lines.append(
+            orjson.dumps({"method": "publish", "params": {"channel": channel, "data": data}})
+        )
+    return b"\n".join(lines)
+
+
+async def run_fanout(args: argparse.Namespace) -> dict[str, Any]:
+    import aiohttp
+
+    stats = Stats()
+    t0 = time.perf_counter()
+    transports = await connect_many(
+        args.url, args.token, args.channel, args.n, stats, args.concurrency, args.timeout
+    )
+    connect_s = time.perf_counter() - t0
+    await asyncio.sleep(args.settle)
+    headers = {"Authorization": f"apikey {args.api_key}", "Content-Type": "application/json"}
+    requests = -(-args.k // args.burst)
+    total_pubs = requests * args.burst
+    bodies = [publish_body(args.channel, args.burst, i * args.burst) for i in range(requests)]
+    loop = asyncio.get_running_loop()
+    stats.done = loop.create_future()
+    stats.target = stats.msgs + total_pubs * args.n
+    base_msgs, base_frames = stats.msgs, stats.frames
+    errors = 0
+    lost = 0
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as session:
+        # one untimed request: opens the keep-alive HTTP connection outside the window
+        warm = publish_body(args.channel + "-warmup", 1, 0)
+        async with session.post(args.api, data=warm, headers=headers) as r:
+            await r.read()
+        srv0, cli0 = cpu_seconds(args.pid), time.process_time()
+        t_start = time.perf_counter()
+        for body in bodies:
+            async with session.post(args.api, data=body, headers=headers) as r:
+                reply = await r.read()
+                if r.status != 200 or b'"error"' in reply:
+                    errors += 1
+        t_sent = time.perf_counter()
+        try:
+            await asyncio.wait_for(stats.done, args.timeout)
+        except TimeoutError:
+            stats.t_last = time.perf_counter()
+            lost = stats.target - stats.msgs
+        srv1, cli1 = cpu_seconds(args.pid), time.process_time()
+    wall = stats.t_last - t_start
+    deliveries = stats.msgs - base_msgs
+    frames = stats.frames - base_frames
+    srv_cpu = srv1 - srv0
+    cli_cpu = cli1 - cli0
+    for t in transports:
+        t.disconnect(graceful=False)
+    return {
+        "n": args.n,
+        "publications": total_pubs,
+        "burst": args.burst,
+        "requests": requests,
+        "deliveries": deliveries,
+        "expected": total_pubs * args.n,
+        "lost": lost,
+        "api_errors": errors,
+        "frames": frames,
+        "msgs_per_frame": round(deliveries / frames, 3) if frames else 0.0,
+        "wall_s": round(wall, 4),
+        "publish_s": round(t_sent - t_start, 4),
+        "server_cpu_s": round(srv_cpu, 3),
+        "client_cpu_s": round(cli_cpu, 3),
+        "client_util": round(cli_cpu / wall, 3) if wall > 0 else 0.0,
+        "server_util": round(srv_cpu / wall, 3) if wall > 0 else 0.0,
+        "deliveries_per_s": round(deliveries / wall) if wall > 0 else 0,
+        "deliveries_per_server_cpu_s": round(deliveries / srv_cpu) if srv_cpu > 0 else 0,
+        "connect_s": round(connect_s, 3),
+        "server_rss_kb": proc_status(args.pid).get("VmRSS", 0),
+    }
+
+
+async def run_idle(args: argparse.Namespace) -> dict[str, Any]:
+    stats = Stats()
+    st0 = proc_status(args.pid)
+    warm = await connect_many(
+        args.url, args.token, args.channel, args.warm, stats, args.concurrency, args.timeout
+    )
+    await asyncio.sleep(args.settle)
+    st1, slab1 = proc_status(args.pid), slab_kb()
+    t0 = time.perf_counter()
+    conns = await connect_many(
+        args.url, args.token, args.channel, args.n, stats, args.concurrency, args.timeout
+    )
+    connect_s = time.perf_counter() - t0
+    await asyncio.sleep(args.settle)
+    srv0 = cpu_seconds(args.pid)
+    await asyncio.sleep(1.0)
+    idle_cpu = cpu_seconds(args.pid) - srv0
+    st2, slab2 = proc_status(args.pid), slab_kb()
+    for t in warm + conns:
+        t.disconnect(graceful=False)
+    return {
+        "n": args.n,
+        "warm": args.warm,
+        "rss_start_kb": st0.get("VmRSS", 0),
+        "rss_before_kb": st1.get("VmRSS", 0),
+        "rss_after_kb": st2.get("VmRSS", 0),
+        "rss_per_conn_kb": round((st2["VmRSS"] - st1["VmRSS"]) / args.n, 2),
+        "slab_per_conn_pair_kb": round((slab2 - slab1) / args.n, 2),
+        "server_threads": st2.get("Threads", 0),
+        "connect_s": round(connect_s, 3),
+        "connects_per_s": round(args.n / connect_s) if connect_s > 0 else 0,
+        "idle_server_cpu_1s": round(idle_cpu, 3),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("mode", choices=("fanout", "idle"))
+    ap.add_argument("--url", required=True)
+    ap.add_argument("--api", default="")
+    ap.add_argument("--api-key", default="")
+    ap.add_argument("--token", default="")
+    ap.add_argument("--channel", default="bench")
+    ap.add_argument("--pid", type=int, required=True, help="server PID observed in /proc")
+    ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument("--k", type=int, default=300)
+    ap.add_argument("--burst", type=int, default=1)
+    ap.add_argument("--warm", type=int, default=50)
+    ap.add_argument("--concurrency", type=int, default=200)
+    ap.add_argument("--settle", type=float, default=0.5)
+    ap.add_argument("--timeout", type=float, default=60.0)
+    args = ap.parse_args()
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    need = args.n + args.warm + 64
+    if need > hard:
+        sys.exit(f"need {need} file descriptors, hard limit is {hard}")
+    import uvloop
+
+    uvloop.install()
+    fn = run_fanout if args.mode == "fanout" else run_idle
+    result = asyncio.run(fn(args))
+    print(json.dumps(result), flush=True)
+    os._exit(0)  # skip the teardown of thousands of sockets
+
+
+if __name__ == "__main__":
+    main()

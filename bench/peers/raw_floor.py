@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""Raw floor peer for ``bench/fanout.py`` (spec/performance.md §4.3 ``raw_floor.py``).
+
+A bare aiohttp + uvloop server speaking just enough of the Centrifugo v4 JSON client protocol
+for the load generator: ``/connection/websocket`` answers ``connect`` and ``subscribe``
+commands with canned replies (the connection is held by the ordinary aiohttp
+``async for msg in ws`` loop, so it doubles as the "bare aiohttp WS server" of the idle-memory
+scenario), and ``POST /api`` accepts the same v4 body as gyre (one or more newline-delimited
+``{"method":"publish","params":{...}}`` documents, ``Authorization: apikey KEY``).
+
+Floor definition: for every publication the push
+``{"push":{"channel":C,"pub":{"data":D}}}`` is encoded once, framed once (unmasked text frame
+header + payload) and written with one ``transport.write(frame)`` per subscriber.  A body with
+several publications therefore costs one write per (publication, subscriber): the floor never
+coalesces.
+
+    .venv/bin/python bench/peers/raw_floor.py --port 8001 --api-key KEY
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import hmac
+import itertools
+import os
+import resource
+import signal
+import struct
+
+import orjson
+from aiohttp import WSMsgType, web
+
+
+def text_frame(payload: bytes) -> bytes:
+    """Unmasked final text frame (server → client)."""
+    n = len(payload)
+    if n < 126:
+        return bytes((0x81, n)) + payload
+    if n < 65536:
+        return struct.pack("!BBH", 0x81, 126, n) + payload
+    return struct.pack("!BBQ", 0x81, 127, n) + payload
+
+
+class Floor:
+    def __init__(self, api_key: str) -> None:
+        self.api_key = api_key.encode()
+        self.channels: dict[str, dict[int, asyncio.Transport]] = {}
+        self._ids = itertools.count(1)
+
+    async def websocket(self, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse(autoping=True, compress=False, max_msg_size=65536)
+        await ws.prepare(request)
+        transport = request.transport
+        assert transport is not None
+        key = id(ws)
+        joined: list[str] = []
+        try:
+            async for msg in ws:
+                if msg.type == WSMsgType.TEXT:
+                    data = msg.data.encode()
+                elif msg.type == WSMsgType.BINARY:
+                    data = msg.data
+                else:
+                    break
+                out: list[bytes] = []
+                for line in data.split(b"\n"):
+                    if not line.strip():
+                        continue
+                    cmd = orjson.loads(line)
+                    cid = cmd.get("id", 0)
+                    if "connect" in cmd:
+                        client = f"floor-{next(self._ids)}"
+                        out.append(
+                            orjson.dumps(
+                                {
+                                    "id": cid,
+                                    "connect": {
+                                        "client": client,
+                                        "version": "floor",
+                                        "ping": 300,
+                                        "pong": True,
+                                    },
+                                }
+                            )
+                        )
+                    elif "subscribe" in cmd:
+                        channel = cmd["subscribe"]["channel"]
+                        self.channels.setdefault(channel, {})[key] = transport
+                        joined.append(channel)
+                        out.append(b'{"id":%d,"subscribe":{}}' % cid)
+                    elif cid:
+                        out.append(b'{"id":%d}' % cid)
+                if out:
+                    transport.write(text_frame(b"\n".join(out)))
+        finally:
+            for channel in joined:
+                subs = self.channels.get(channel)
+                if subs is not None:
+                    subs.pop(key, None)
+        return ws
+
+    async def api(self, request: web.Request) -> web.StreamResponse:
+        given = request.headers.get("Authorization", "").partition(" ")[2].strip().encode()
+        if not hmac.compare_digest(given, self.api_key):
+            return web.Response(status=401)
+        body = await request.read()
+        replies: list[bytes] = []
+        for line in body.split(b"\n"):
+            if not line.strip():
+                continue
+            cmd = orjson.loads(line)
+            if cmd.get("method") != "publish":
+                replies.append(b'{"error":{"code":104,"message":"method not found"}}')
+                continue
+            params = cmd["params"]
+            channel = params["channel"]
+            push = (
+                b'{"push":{"channel":'
+                + orjson.dumps(channel)
+                + b',"pub":{"data":'
+                + orjson.dumps(params["data"])
+                + b"}}}"
+            )
+            frame = text_frame(push)
+            for transport in self.channels.get(channel, {}).values():
+                transport.write(frame)
+            replies.append(b'{"result":{}}')
+        return web.Response(body=b"\n".join(replies), content_type="application/json")
+
+
+async def main(host: str, port: int, api_key: str) -> None:
+    floor = Floor(api_key)
+    app = web.Application()
+    app.router.add_get("/connection/websocket", floor.websocket)
+    app.router.add_post("/api", floor.api)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, backlog=4096, reuse_address=True)
+    await site.start()
+    gc.collect()
+    gc.freeze()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    os._exit(0)  # no graceful drain of thousands of sockets
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--api-key", required=True)
+    args = ap.parse_args()
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    import uvloop
+
+    uvloop.install()
+    asyncio.run(main(args.host, args.port, args.api_key))
