@@ -85,27 +85,41 @@ class Hub:
     def broadcast_publication(
         self, channel: str, pub: Publication, position: StreamPosition | None
     ) -> None:
+        """Deliver ``pub`` to every local subscriber of ``channel`` (the hot loop)."""
         subs = self.channels.get(channel)
         if not subs:
             return
         enc = encoded_publication(channel, pub)
         bad: list[ChannelSub] = []
+        check_position = position is not None and pub.offset > 0
+        last_variant = -1
+        data = b""
         for sub in subs.values():
             if sub.state != SUBSCRIBED:
                 if sub.buffer is not None:
                     sub.buffer.append((pub, position))
                 continue
-            if sub.options.positioned and position is not None and pub.offset:
+            if check_position and sub.options.positioned:
+                assert position is not None
                 if pub.offset != sub.offset + 1 or position.epoch != sub.epoch:
                     bad.append(sub)
                     continue
                 sub.offset = pub.offset
             client = sub.client
-            data = enc.get(client.variant)
+            variant = client.variant
+            if variant != last_variant:
+                data = enc.get(variant)
+                last_variant = variant
             if data is INVALID:
                 bad.append(sub)
                 continue
-            client.writer.write(data)
+            w = client.writer  # Writer.write, inlined
+            if w.closed:
+                continue
+            pending = w.pending
+            if not pending:
+                w.mark_dirty()
+            pending.append(data)
         for sub in bad:
             sub.client.on_delivery_problem(sub, pub, position, enc)
 

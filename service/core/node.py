@@ -62,7 +62,8 @@ class Node:
         self.name = config.name or f"{socket.gethostname()}_{os.getpid()}"
         self.version = config.version
         self.hub = Hub()
-        self.flush_loop = FlushLoop(self.metrics.transport_sent)
+        # counting per tick is skipped entirely when metrics are off
+        self.flush_loop = FlushLoop(None if metrics is None else self.metrics.transport_sent)
         self.timers = TimerWheel()
         self.cluster = Cluster(self)
         self.started_at = time.time()

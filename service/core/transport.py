@@ -36,7 +36,8 @@ class Transport(Protocol):
     def write(self, messages: list[bytes]) -> None:
         """Frame ``messages`` (encoded Replies, or Pushes if unidirectional) and write them.
 
-        Must not block; must not raise for a dead peer (it will be closed separately).
+        Must not block; must not raise for a dead peer (it will be closed separately); must
+        not keep a reference to ``messages`` (the writer reuses the list).
         """
         ...
 

@@ -79,20 +79,26 @@ class FlushLoop:
         self._scheduled = False
         dirty = self._dirty
         self._dirty = []
+        on_sent = self.on_sent
+        if on_sent is None:
+            for w in dirty:
+                try:
+                    w.flush()
+                except Exception:  # a broken transport must not stop other writers
+                    log.exception("flush failed")
+            return
         counts: dict[str, int] = {}
         for w in dirty:
             try:
                 n = w.flush()
-            except Exception:  # a broken transport must not stop other writers
+            except Exception:
                 log.exception("flush failed")
                 continue
             if n:
                 name = w.transport.name
                 counts[name] = counts.get(name, 0) + n
-        on_sent = self.on_sent
-        if on_sent is not None:
-            for name, n in counts.items():
-                on_sent(name, n)
+        for name, n in counts.items():
+            on_sent(name, n)
 
 
 class Writer:
@@ -143,15 +149,20 @@ class Writer:
             self._flush_loop.mark(self)
         self.pending.append(message)
 
+    def mark_dirty(self) -> None:
+        """Schedule this writer's flush (callers append to ``pending`` themselves)."""
+        self._flush_loop.mark(self)
+
     def flush(self) -> int:
         """Write everything pending as one transport frame now; returns the message count."""
-        if self.closed or not self.pending:
-            self.pending = []
-            return 0
         messages = self.pending
-        self.pending = []
+        if self.closed or not messages:
+            messages.clear()
+            return 0
         transport = self.transport
         transport.write(messages)
+        n = len(messages)
+        messages.clear()  # reused: transports never keep the list
         buffered = transport.buffered()
         if buffered:
             if self.max_queue > 0 and buffered > self.max_queue:
@@ -161,9 +172,9 @@ class Writer:
                 self.stall_since = asyncio.get_running_loop().time()
                 self.stall_bytes = buffered
                 self._flush_loop.watch(self)
-        return len(messages)
+        return n
 
     def discard(self) -> None:
         """Drop pending messages and stop accepting new ones."""
         self.closed = True
-        self.pending = []
+        self.pending.clear()

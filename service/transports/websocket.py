@@ -39,6 +39,13 @@ def frame_header(opcode: int, length: int) -> bytes:
     return struct.pack("!BBQ", first, 127, length)
 
 
+# One-entry frame cache per opcode, shared by all connections: a broadcast hands the same
+# bytes object to every subscriber's writer, so at one message per frame the frame (header
+# + payload) is built once per publication instead of once per subscriber.
+_cache_src: list[bytes | None] = [None, None, None]
+_cache_frame: list[bytes] = [b"", b"", b""]
+
+
 class WebSocketTransport:
     """``Transport`` over an aiohttp WebSocketResponse."""
 
@@ -70,6 +77,18 @@ class WebSocketTransport:
     def write(self, messages: list[bytes]) -> None:
         sock = self._socket
         if sock.is_closing():
+            return
+        if len(messages) == 1:
+            msg = messages[0]
+            op = self._opcode
+            if msg is _cache_src[op]:
+                sock.write(_cache_frame[op])
+                return
+            payload = self.codec.join_frames(messages)
+            frame = frame_header(op, len(payload)) + payload
+            _cache_src[op] = msg
+            _cache_frame[op] = frame
+            sock.write(frame)
             return
         payload = self.codec.join_frames(messages)
         sock.write(frame_header(self._opcode, len(payload)) + payload)
