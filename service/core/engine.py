@@ -13,7 +13,7 @@ Conventions:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 
 class EngineError(Exception):
@@ -40,9 +40,11 @@ class Publication:
     tags: dict[str, str] | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class StreamPosition:
-    """Top of a channel stream: last offset and the stream epoch."""
+class StreamPosition(NamedTuple):
+    """Top of a channel stream: last offset and the stream epoch.
+
+    A NamedTuple (immutable, cheap to build): engines create one per received publication.
+    """
 
     offset: int
     epoch: str

@@ -112,11 +112,12 @@ def encode_publication(pub: Publication) -> bytes:
 def decode_publication(data: bytes, offset: int = 0) -> Publication:
     """Parse protobuf ``Publication`` bytes; ``offset`` comes from the prefix or entry ID."""
     pb = _PB_PUBLICATION.FromString(data)
+    # positional arguments: this runs once per received message
     return Publication(
-        data=pb.data,
-        info=_info_from_pb(pb.info) if pb.HasField("info") else None,
-        offset=offset,
-        tags=dict(pb.tags) if len(pb.tags) else None,
+        pb.data,
+        _info_from_pb(pb.info) if pb.HasField("info") else None,
+        offset,
+        dict(pb.tags) if pb.tags else None,
     )
 
 
@@ -126,6 +127,7 @@ def history_payload(offset: int, epoch: str, pub_bytes: bytes) -> bytes:
 
 
 PUBLICATION, JOIN, LEAVE = 0, 1, 2
+_EPOCHS: dict[bytes, str] = {}  # decoded epoch strings (few distinct values, reused)
 
 
 def decode_message(data: bytes) -> tuple[int, Any, StreamPosition | None]:
@@ -138,10 +140,16 @@ def decode_message(data: bytes) -> tuple[int, Any, StreamPosition | None]:
         return PUBLICATION, decode_publication(data), None
     if data.startswith(HISTORY_PREFIX):
         end = data.index(b"__", 5)
-        offset_text, _, epoch = data[5:end].partition(b":")
-        offset = int(offset_text)
+        colon = data.index(b":", 5, end)
+        offset = int(data[5:colon])
+        raw_epoch = data[colon + 1 : end]
+        epoch = _EPOCHS.get(raw_epoch)
+        if epoch is None:
+            if len(_EPOCHS) > 4096:
+                _EPOCHS.clear()
+            epoch = _EPOCHS[raw_epoch] = raw_epoch.decode()
         pub = decode_publication(data[end + 2 :], offset)
-        return PUBLICATION, pub, StreamPosition(offset, epoch.decode())
+        return PUBLICATION, pub, StreamPosition(offset, epoch)
     if data.startswith(JOIN_PREFIX):
         return JOIN, decode_info(data[5:]), None
     if data.startswith(LEAVE_PREFIX):
