@@ -329,7 +329,11 @@ def serve(cfg: Config, *, reloader: Callable[[], Config] | None = None) -> int:
 
     ``reloader`` (given by the CLI) re-reads file, env and flags for SIGHUP reloads.
     """
-    _setup_logging(cfg)
+    try:
+        _setup_logging(cfg)
+    except OSError as e:  # log_file cannot be opened: nowhere to log but stderr
+        print(f"error: cannot open log file: {e}", file=sys.stderr)
+        return 1
     try:
         import uvloop
 

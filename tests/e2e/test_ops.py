@@ -1076,3 +1076,29 @@ async def test_log_level_none_is_silent(start: Start) -> None:
     srv.signal(signal.SIGTERM)  # (Linux delivers the lower-numbered SIGHUP first)
     assert (await srv.exited(timeout=5))[0] == 0
     assert srv.log() == ""
+
+
+def run_to_exit(config: dict[str, Any], workdir: Path, timeout: float = 15) -> tuple[int, str]:
+    """Run the server with ``config`` until it exits on its own: (exit code, stdout+stderr)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = workdir / "config.json"
+    path.write_text(json.dumps(config))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CENTRIFUGO_")}
+    r = subprocess.run(
+        [sys.executable, "-m", "service", "-c", str(path)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    return r.returncode, r.stdout + r.stderr
+
+
+def test_unwritable_log_file_is_one_error_line(tmp_path: Path) -> None:
+    """Regression: a log_file that cannot be opened ended the process with a traceback."""
+    missing = tmp_path / "no-such-dir" / "gyre.log"
+    rc, out = run_to_exit(base_config(log_file=str(missing)), tmp_path / "bad-log-file")
+    assert rc == 1
+    assert "Traceback" not in out, out
+    assert out.startswith("error: cannot open log file") and str(missing) in out, out
