@@ -26,6 +26,7 @@ from .api.executor import Executor
 from .api.http import ApiHandler
 from .config import Config
 from .core.config import NodeConfig
+from .core.engine import EngineError
 from .core.node import Node
 from .engine_options import build_engine
 from .grpc_options import grpc_options
@@ -286,7 +287,11 @@ def _setup_logging(cfg: Config) -> None:
 
 
 async def _main(cfg: Config, reloader: Callable[[], Config] | None) -> int:
-    server = await start_server(cfg)
+    try:
+        server = await start_server(cfg)
+    except EngineError as e:  # e.g. Redis unreachable when the first PUB/SUB attempt is made
+        log.error("cannot start: %s", e)
+        return 1
     gc.collect()
     gc.freeze()  # long-lived startup objects leave the GC's young generations
     log.info(

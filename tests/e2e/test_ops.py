@@ -1102,3 +1102,14 @@ def test_unwritable_log_file_is_one_error_line(tmp_path: Path) -> None:
     assert rc == 1
     assert "Traceback" not in out, out
     assert out.startswith("error: cannot open log file") and str(missing) in out, out
+
+
+def test_unreachable_redis_at_start_is_one_error_line(tmp_path: Path) -> None:
+    """Regression: an engine that could not start (Redis refusing connections) ended the
+    process with an EngineError traceback instead of a ``cannot start`` log line."""
+    cfg = base_config(engine="redis", redis_address=f"127.0.0.1:{free_port()}")
+    rc, out = run_to_exit(cfg, tmp_path / "no-redis")
+    assert rc == 1
+    assert "Traceback" not in out, out
+    last = out.strip().splitlines()[-1]
+    assert "ERROR" in last and "cannot start" in last and "refused" in last, out
