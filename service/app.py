@@ -7,6 +7,7 @@ and shuts down gracefully (clients get 3001, ``shutdown_timeout`` bounds the wai
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import os
@@ -332,6 +333,7 @@ def _reload(server: Server, reloader: Callable[[], Config]) -> None:
 def serve(cfg: Config, *, reloader: Callable[[], Config] | None = None) -> int:
     """Run the server until SIGTERM/SIGINT; returns the process exit code.
 
+    ``pid_file`` (v4): the process id is written there at start and the file removed at exit.
     ``reloader`` (given by the CLI) re-reads file, env and flags for SIGHUP reloads.
     """
     try:
@@ -339,6 +341,13 @@ def serve(cfg: Config, *, reloader: Callable[[], Config] | None = None) -> int:
     except OSError as e:  # log_file cannot be opened: nowhere to log but stderr
         print(f"error: cannot open log file: {e}", file=sys.stderr)
         return 1
+    if cfg.pid_file:
+        try:
+            with open(cfg.pid_file, "w") as f:
+                f.write(f"{os.getpid()}\n")
+        except OSError as e:
+            log.error("cannot write pid file: %s", e)
+            return 1
     try:
         import uvloop
 
@@ -350,3 +359,7 @@ def serve(cfg: Config, *, reloader: Callable[[], Config] | None = None) -> int:
     except OSError as e:
         log.error("cannot start: %s", e)
         return 1
+    finally:
+        if cfg.pid_file:
+            with contextlib.suppress(OSError):
+                os.remove(cfg.pid_file)

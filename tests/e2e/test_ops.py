@@ -1113,3 +1113,15 @@ def test_unreachable_redis_at_start_is_one_error_line(tmp_path: Path) -> None:
     assert "Traceback" not in out, out
     last = out.strip().splitlines()[-1]
     assert "ERROR" in last and "cannot start" in last and "refused" in last, out
+
+
+async def test_pid_file(start: Start, tmp_path: Path) -> None:
+    """Regression: ``pid_file`` (v4 option and ``--pid_file`` flag) was accepted and ignored.
+    The file holds the process id while the server runs and is removed at a graceful exit."""
+    pid_file = tmp_path / "gyre.pid"
+    srv = await start("pid", pid_file=str(pid_file))
+    assert srv.proc is not None
+    assert pid_file.read_text() == f"{srv.proc.pid}\n"
+    srv.signal(signal.SIGTERM)
+    assert (await srv.exited(timeout=5))[0] == 0
+    assert not pid_file.exists()
