@@ -242,7 +242,13 @@ async def start_server(cfg: Config) -> Server:
             server.ports[name] = sockets[0].getsockname()[1] if sockets else port
         if "internal" not in server.ports:
             server.ports["internal"] = server.ports["external"]
-        grpc_servers = await start_grpc_servers(grpc_options(cfg), node, executor, limiter=limiter)
+        grpc_servers = await start_grpc_servers(
+            grpc_options(cfg),
+            node,
+            executor,
+            limiter=limiter,
+            api_observe=metrics.api_observer("grpc") if metrics is not None else None,
+        )
     except BaseException:
         # a listener failed (port in use, bad certificate...): release what was started
         for runner in server.runners:
@@ -253,6 +259,7 @@ async def start_server(cfg: Config) -> Server:
     server.grpc = grpc_servers
     server.ports.update(grpc_servers.ports)
     server.on_shutdown_start.append(grpc_servers.set_not_serving)
+    grpc_servers.follow_health(node.broker.healthy)
     server.closers.append(lambda: grpc_servers.stop(grace=min(cfg.shutdown_timeout, 5.0)))
     return server
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -56,9 +57,16 @@ def _pro_only(name: str) -> Callable[[CentrifugoApiService, Any, Any], Awaitable
 class CentrifugoApiService:
     """Servicer for ``api_pb2_grpc.add_CentrifugoApiServicer_to_server``."""
 
-    def __init__(self, executor: Executor, *, api_key: str = "") -> None:
+    def __init__(
+        self,
+        executor: Executor,
+        *,
+        api_key: str = "",
+        observe: Callable[[str, float], None] | None = None,
+    ) -> None:
         self.executor = executor
         self.api_key = api_key
+        self.observe = observe  # (method, seconds): centrifugo_api_command_duration_seconds
 
     def add_to_server(self, server: Any) -> None:
         api_pb2_grpc.add_CentrifugoApiServicer_to_server(self, server)
@@ -153,7 +161,10 @@ class CentrifugoApiService:
     async def _call(self, method: str, request: Any, context: Any, response_cls: Any) -> Any:
         await self._authorize(context)
         req = pb_to_struct(request, self.executor.methods[method].request)
+        started = time.perf_counter()
         res = await self.executor.call(method, req)
+        if self.observe is not None:
+            self.observe(method, time.perf_counter() - started)
         out = response_cls()
         _fill(out, res)
         return out

@@ -50,6 +50,9 @@ class StreamPosition(NamedTuple):
     epoch: str
 
 
+EMPTY_POSITION = StreamPosition(0, "")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PublishOptions:
     """How a publication is stored; no history when size or ttl is zero."""
@@ -82,7 +85,7 @@ class HistoryQuery:
 @dataclass(slots=True)
 class HistoryResult:
     publications: list[Publication] = field(default_factory=list)
-    position: StreamPosition = StreamPosition(0, "")
+    position: StreamPosition = EMPTY_POSITION
 
 
 class BrokerEventHandler(Protocol):

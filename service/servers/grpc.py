@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,13 +94,28 @@ class _Health(health.aio.HealthServicer):  # type: ignore[misc]
             self._server_status[name] = health_pb2.HealthCheckResponse.SERVING
 
     def set_not_serving(self) -> None:
-        """Every service NOT_SERVING now (Check sees it at once; watchers are notified)."""
+        """Every service NOT_SERVING for good (shutdown); watchers are notified."""
         if self._not_serving:
             return
         self._not_serving = True
         self._gracefully_shutting_down = True  # the base class then ignores set() calls
+        self._set_all(health_pb2.HealthCheckResponse.NOT_SERVING)
+
+    def follow(self, healthy: bool) -> None:
+        """SERVING / NOT_SERVING after the engine's health (ignored once shutting down)."""
+        if self._not_serving:
+            return
+        want = (
+            health_pb2.HealthCheckResponse.SERVING
+            if healthy
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        if any(status != want for status in self._server_status.values()):
+            self._set_all(want)
+
+    def _set_all(self, status: Any) -> None:
         for name in list(self._server_status):
-            self._server_status[name] = health_pb2.HealthCheckResponse.NOT_SERVING
+            self._server_status[name] = status
         if self._server_watchers:
             task = asyncio.get_running_loop().create_task(self._notify_watchers())
             self._notify_tasks.add(task)
@@ -125,6 +141,20 @@ class GrpcServers:
     servers: list[Any] = field(default_factory=list)
     healths: list[_Health] = field(default_factory=list)
     _stopped: bool = False
+    _watch: asyncio.Task[None] | None = None
+
+    def follow_health(self, is_healthy: Callable[[], bool], interval: float = 1.0) -> None:
+        """Poll ``is_healthy`` (engine health) and mirror it on every Health service."""
+
+        async def loop() -> None:
+            while True:
+                ok = is_healthy()
+                for h in self.healths:
+                    h.follow(ok)
+                await asyncio.sleep(interval)
+
+        if self.healths and self._watch is None:
+            self._watch = asyncio.get_running_loop().create_task(loop())
 
     def set_not_serving(self) -> None:
         """Health of every server and service goes NOT_SERVING (idempotent, synchronous)."""
@@ -137,6 +167,9 @@ class GrpcServers:
             return
         self._stopped = True
         self.set_not_serving()
+        if self._watch is not None:
+            self._watch.cancel()
+            await asyncio.gather(self._watch, return_exceptions=True)
         await asyncio.gather(*(s.stop(grace) for s in self.servers), return_exceptions=True)
         for h in self.healths:
             await h.close()
@@ -193,6 +226,7 @@ async def start_grpc_servers(
     executor: Executor,
     *,
     limiter: ConnectionLimiter | None = None,
+    api_observe: Callable[[str, float], None] | None = None,
 ) -> GrpcServers:
     """Start every enabled gRPC server; on failure the ones already started are stopped.
 
@@ -209,7 +243,9 @@ async def start_grpc_servers(
     try:
         if options.api.enabled:
             server = grpc.aio.server(options=_server_options(options.api, stream=False))
-            CentrifugoApiService(executor, api_key=options.api_key).add_to_server(server)
+            CentrifugoApiService(
+                executor, api_key=options.api_key, observe=api_observe
+            ).add_to_server(server)
             await _finish(out, "grpc_api", server, options.api, [API_SERVICE])
             if options.api_reflection:
                 from grpc_reflection.v1alpha import reflection

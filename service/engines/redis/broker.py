@@ -18,6 +18,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from service.core.engine import (
     BrokerEventHandler,
@@ -104,6 +105,7 @@ class RedisBroker:
         self._pubsubs: list[PubSub] = []
         self._reconnect_cb: Callable[[], None] | None = None
         self._control_rr = 0
+        self._write_failed: set[int] = set()  # shards whose last write failed
         self._closed = False
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -166,7 +168,24 @@ class RedisBroker:
             await shard.close()
 
     def healthy(self) -> bool:
-        return bool(self._pubsubs) and all(p.healthy for p in self._pubsubs)
+        """PUB/SUB connected on every shard and the last write to each shard succeeded.
+
+        Node info is published every few seconds (round-robin over shards), so a shard that
+        stops accepting writes turns the node unhealthy even when no client publishes.
+        """
+        return (
+            bool(self._pubsubs) and all(p.healthy for p in self._pubsubs) and not self._write_failed
+        )
+
+    async def _write(self, index: int, key: bytes | None, args: Any) -> Any:
+        """A write command on shard ``index``; its outcome feeds ``healthy()``."""
+        try:
+            reply = await self._shards[index].call(key, args)
+        except EngineError:
+            self._write_failed.add(index)
+            raise
+        self._write_failed.discard(index)
+        return reply
 
     def _on_reconnect(self) -> None:
         cb = self._reconnect_cb
@@ -203,20 +222,25 @@ class RedisBroker:
         payload = encode_publication(pub)
         stream = names.stream_key(channel)
         if not opts.with_history:
-            await shard.call(stream, ("PUBLISH", names.client_channel(channel), payload))
+            await self._write(index, stream, ("PUBLISH", names.client_channel(channel), payload))
             return None
-        reply = await shard.script(
-            PUBLISH_HISTORY,
-            (stream, names.meta_key(channel)),
-            (
-                payload,
-                opts.history_size,
-                ttl_seconds(opts.history_ttl),
-                names.client_channel(channel),
-                ttl_seconds(opts.history_meta_ttl),
-                self._epoch(),
-            ),
-        )
+        try:
+            reply = await shard.script(
+                PUBLISH_HISTORY,
+                (stream, names.meta_key(channel)),
+                (
+                    payload,
+                    opts.history_size,
+                    ttl_seconds(opts.history_ttl),
+                    names.client_channel(channel),
+                    ttl_seconds(opts.history_meta_ttl),
+                    self._epoch(),
+                ),
+            )
+        except EngineError:
+            self._write_failed.add(index)
+            raise
+        self._write_failed.discard(index)
         return StreamPosition(int(reply[0]), reply[1].decode())
 
     async def publish_join(self, channel: str, info: ClientInfo) -> None:
@@ -230,8 +254,8 @@ class RedisBroker:
     async def _publish_raw(self, channel: str, payload: bytes) -> None:
         index = self._ring.index(channel)
         names = self._names[index]
-        await self._shards[index].call(
-            names.stream_key(channel), ("PUBLISH", names.client_channel(channel), payload)
+        await self._write(
+            index, names.stream_key(channel), ("PUBLISH", names.client_channel(channel), payload)
         )
 
     async def publish_control(self, data: bytes, node_id: str = "") -> None:
@@ -242,7 +266,7 @@ class RedisBroker:
         self._control_rr += 1
         names = self._names[index]
         target = names.node_channel(node_id) if node_id else names.control_channel
-        await self._shards[index].call(None, ("PUBLISH", target, data))
+        await self._write(index, None, ("PUBLISH", target, data))
 
     # -- history ---------------------------------------------------------------------------
 
