@@ -188,6 +188,8 @@ class RedisBroker:
         return reply
 
     def _on_reconnect(self) -> None:
+        # Redis is reachable again; a write it still refuses marks the shard again
+        self._write_failed.clear()
         cb = self._reconnect_cb
         if cb is not None:
             cb()
