@@ -404,8 +404,9 @@ async def _noop() -> None:
 
 
 GOALS = {  # spec/performance.md §4.4: (text, min gyre/bare ratio, min gyre rate)
-    "bidi_stream": ("≥ 0.7x bare", 0.7, 0.0),
-    "uni_stream": ("≥ 0.7x bare, ≥ 5k/s", 0.7, 5000.0),
+    # the gRPC issue's targets: streams >= 0.9x the bare server-stream, unary >= 0.7x
+    "bidi_stream": ("≥ 0.9x bare", 0.9, 0.0),
+    "uni_stream": ("≥ 0.9x bare, ≥ 5k/s", 0.9, 5000.0),
     "unary_publish": ("≥ 0.7x bare, ≥ 1.5k/s", 0.7, 1500.0),
 }
 
