@@ -403,7 +403,7 @@ async def _noop() -> None:
     return None
 
 
-GOALS = {  # spec/performance.md §4.4: (text, min gyre/bare ratio, min gyre rate)
+GOALS = {  # (text, min gyre/bare ratio, min gyre rate); rates from performance.md §4.4
     # the gRPC issue's targets: streams >= 0.9x the bare server-stream, unary >= 0.7x
     "bidi_stream": ("≥ 0.9x bare", 0.9, 0.0),
     "uni_stream": ("≥ 0.9x bare, ≥ 5k/s", 0.9, 5000.0),
