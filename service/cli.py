@@ -33,7 +33,6 @@ from service.config import (
 if TYPE_CHECKING:
     from aiohttp import web
 
-    from service.auth import TokenKeys
 
 __all__ = ["SERVE_FLAGS", "main"]
 
@@ -173,21 +172,6 @@ def _cmd_checkconfig(ns: argparse.Namespace) -> int:
     return 0 if _load(ns.config, env={}) is not None else 1
 
 
-def _token_keys(cfg: Config) -> TokenKeys:
-    from service.auth import TokenKeys
-
-    return TokenKeys(
-        hmac_secret_key=cfg.token_hmac_secret_key,
-        rsa_public_key=cfg.token_rsa_public_key,
-        ecdsa_public_key=cfg.token_ecdsa_public_key,
-        jwks_public_endpoint=cfg.token_jwks_public_endpoint,
-        audience=cfg.token_audience,
-        audience_regex=cfg.token_audience_regex,
-        issuer=cfg.token_issuer,
-        issuer_regex=cfg.token_issuer_regex,
-    )
-
-
 def _user_label(user: str, quoted: bool = True) -> str:
     if not user:
         return "anonymous user"
@@ -230,8 +214,9 @@ def _check(ns: argparse.Namespace, subscription: bool) -> int:
     if cfg is None:
         return 1
     from service.auth import TokenExpired, TokenInvalid, TokenVerifier
+    from service.policy.hooks import token_keys
 
-    keys = _token_keys(cfg)
+    keys = token_keys(cfg)
 
     async def verify() -> tuple[str, str, dict[str, Any]]:
         verifier = TokenVerifier(keys)

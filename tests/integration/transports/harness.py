@@ -1,9 +1,7 @@
 """In-process server with the HTTP client transports, plus raw HTTP clients for byte checks.
 
-Until ``service.app`` wires ``client_routes`` itself, :func:`running` does what the
-composition root will do: ``start_server(cfg)`` for the node/executor, then an aiohttp app on
-127.0.0.1:0 serving ``client_routes(...)`` (built by :func:`transport_options`, the same code
-that goes into ``app.py``) and ``POST /api``.
+:func:`running` starts the real composition root (``service.app.start_server``) on
+127.0.0.1:0: every client transport and ``POST /api`` share its external port.
 """
 
 from __future__ import annotations
@@ -20,14 +18,9 @@ from typing import Any
 
 import aiohttp
 import jwt
-from aiohttp import web
 
-from service.api.http import ApiHandler
 from service.app import Server, start_server
-from service.config import Config, load_config
-from service.transports.http_routes import ClientTransportOptions, client_routes
-from service.transports.limits import ConnectionLimiter
-from service.transports.origin import OriginChecker
+from service.config import load_config
 
 SECRET = "transports-secret-0123456789abcdef"
 API_KEY = "transports-api-key"
@@ -38,30 +31,6 @@ def token(user: str, **claims: Any) -> str:
     body: dict[str, Any] = {"sub": user, "exp": int(time.time()) + 3600}
     body.update(claims)
     return jwt.encode(body, SECRET, algorithm="HS256")
-
-
-def transport_options(cfg: Config) -> ClientTransportOptions:
-    """What ``service/app.py`` builds from the config (keep in sync with the wiring note)."""
-    return ClientTransportOptions(
-        http_stream=cfg.http_stream,
-        http_stream_handler_prefix=cfg.http_stream_handler_prefix,
-        http_stream_max_request_body_size=cfg.http_stream_max_request_body_size,
-        sse=cfg.sse,
-        sse_handler_prefix=cfg.sse_handler_prefix,
-        sse_max_request_body_size=cfg.sse_max_request_body_size,
-        emulation_handler_prefix=cfg.emulation_handler_prefix,
-        emulation_max_request_body_size=cfg.emulation_max_request_body_size,
-        uni_websocket=cfg.uni_websocket,
-        uni_websocket_handler_prefix=cfg.uni_websocket_handler_prefix,
-        uni_websocket_message_size_limit=cfg.uni_websocket_message_size_limit,
-        uni_websocket_ping_interval=cfg.uni_websocket_ping_interval,
-        uni_sse=cfg.uni_sse,
-        uni_sse_handler_prefix=cfg.uni_sse_handler_prefix,
-        uni_sse_max_request_body_size=cfg.uni_sse_max_request_body_size,
-        uni_http_stream=cfg.uni_http_stream,
-        uni_http_stream_handler_prefix=cfg.uni_http_stream_handler_prefix,
-        uni_http_stream_max_request_body_size=cfg.uni_http_stream_max_request_body_size,
-    )
 
 
 def base_config(**overrides: Any) -> dict[str, Any]:
@@ -131,34 +100,14 @@ async def running(tmp_path: Path, **overrides: Any) -> AsyncIterator[Harness]:
     path = tmp_path / "config.json"
     path.write_text(json.dumps(base_config(**overrides)))
     cfg, _ = load_config(str(path), env={})
-    server = await start_server(cfg)
-    node = server.node
-    limiter = ConnectionLimiter(
-        limit=cfg.client_connection_limit,
-        rate=cfg.client_connection_rate_limit,
-        count=lambda: len(node.hub.conns),
-    )
-    app = web.Application()
-    for method, route, handler in client_routes(
-        node, transport_options(cfg), limiter, OriginChecker(cfg.allowed_origins)
-    ):
-        app.router.add_route(method, route, handler)  # type: ignore[arg-type]
-    api = ApiHandler(
-        server.executor, api_key=API_KEY, insecure=False, is_shutting_down=lambda: False
-    )
-    app.router.add_route("*", "/api", api.handle_v4)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
+    server = await start_server(cfg)  # the real composition root serves every route
+    port = server.ports["external"]
     http = aiohttp.ClientSession()
     try:
         yield Harness(server=server, port=port, http=http)
     finally:
         await http.close()
         await server.stop()
-        await runner.cleanup()
 
 
 # --- raw HTTP/1.1 client --------------------------------------------------------------------
