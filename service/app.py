@@ -23,6 +23,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from . import __version__
+from .api.admin import AdminHandler
 from .api.executor import Executor
 from .api.http import ApiHandler
 from .config import Config
@@ -213,6 +214,27 @@ async def start_server(cfg: Config) -> Server:
                 cfg.prometheus_handler_prefix.rstrip("/") or "/",
                 metrics_handler(metrics.registry),
             )
+        )
+    if cfg.admin:
+        admin = AdminHandler(
+            ApiHandler(
+                executor, api_key="", insecure=True, is_shutting_down=lambda: node.shutting_down
+            ),
+            password=cfg.admin_password,
+            secret=cfg.admin_secret,
+            insecure=cfg.admin_insecure,
+            web_path=cfg.admin_web_path,
+        )
+        base = cfg.admin_handler_prefix.rstrip("/")
+        admin_routes = [
+            ("*", f"{base}/admin/auth", admin.handle_auth),
+            ("*", f"{base}/admin/api", admin.handle_api),
+            ("GET", f"{base}/", admin.handle_index),
+        ]
+        if cfg.admin_web_path:  # static files of a custom UI, registered after every other route
+            admin_routes.append(("GET", f"{base}/{{path:.+}}", admin.handle_index))
+        (routes.extra_external if cfg.admin_external else routes.extra_internal).extend(
+            admin_routes
         )
     separate = bool(cfg.internal_port) and (
         str(cfg.internal_port) != str(cfg.port) or cfg.internal_address != cfg.address

@@ -63,14 +63,15 @@ def build_apps(
     internal_target = internal if internal is not None else external
     if routes.websocket is not None:
         external.router.add_get(_prefix(routes.websocket_path), routes.websocket.handle)
-    for method, path, handler in routes.extra_external:
-        external.router.add_route(method, path, handler)  # type: ignore[arg-type]
     if routes.api is not None:
         _add_api(external if routes.api_external else internal_target, routes)
     if routes.health:
         internal_target.router.add_route(
             "*", _prefix(routes.health_path), _health_handler(routes.is_healthy)
         )
+    # extras last: a catch-all among them (admin static files) must not shadow /api or /health
+    for method, path, handler in routes.extra_external:
+        external.router.add_route(method, path, handler)  # type: ignore[arg-type]
     for method, path, handler in routes.extra_internal:
         internal_target.router.add_route(method, path, handler)  # type: ignore[arg-type]
     return external, internal

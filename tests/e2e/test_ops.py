@@ -1132,3 +1132,50 @@ async def test_pid_file(start: Start, tmp_path: Path) -> None:
     srv.signal(signal.SIGTERM)
     assert (await srv.exited(timeout=5))[0] == 0
     assert not pid_file.exists()
+
+
+async def test_admin_endpoints_on_internal_port(start: Start) -> None:
+    internal = free_port()
+    srv = await start(
+        "admin",
+        admin=True,
+        admin_password="pw",
+        admin_secret="s3cret",
+        prometheus=True,
+        internal_port=internal,
+        internal_address="127.0.0.1",
+    )
+    base = f"http://127.0.0.1:{internal}"
+    async with aiohttp.ClientSession() as s:
+        async with s.post(f"{srv.http}/admin/auth", data={"password": "pw"}) as r:
+            assert r.status == 404  # not on the client port without admin_external
+        async with s.post(f"{base}/admin/auth", data={"password": "wrong"}) as r:
+            assert r.status == 400
+        async with s.post(f"{base}/admin/auth", data={"password": "pw"}) as r:
+            assert r.status == 200
+            token = (await r.json())["token"]
+        body = '{"method":"info","params":{}}'
+        async with s.post(f"{base}/admin/api", data=body) as r:
+            assert r.status == 401
+        async with s.post(
+            f"{base}/admin/api", data=body, headers={"Authorization": "token x.y"}
+        ) as r:
+            assert r.status == 401
+        async with s.post(
+            f"{base}/admin/api", data=body, headers={"Authorization": f"token {token}"}
+        ) as r:
+            assert r.status == 200
+            assert len((await r.json())["result"]["nodes"]) == 1
+        async with s.get(f"{base}/") as r:
+            assert r.status == 200 and "Gyre admin" in await r.text()
+        async with s.get(f"{base}/metrics") as r:  # not shadowed by the admin UI
+            assert r.status == 200 and "centrifugo_node_num_clients" in await r.text()
+
+
+async def test_admin_external_and_insecure(start: Start) -> None:
+    srv = await start("admin-ext", admin=True, admin_insecure=True, admin_external=True)
+    async with aiohttp.ClientSession() as s:
+        async with s.post(f"{srv.http}/admin/auth", data={}) as r:
+            assert (await r.json()) == {"token": "insecure"}
+        async with s.post(f"{srv.http}/admin/api", data='{"method":"channels","params":{}}') as r:
+            assert r.status == 200 and "channels" in (await r.json())["result"]
