@@ -146,8 +146,12 @@ class Server:
         return f"http://127.0.0.1:{self.port}/api"
 
 
+PROMETHEUS = False  # --prometheus: measure the fan-out with metrics collection on
+
+
 def gyre_config(port: int) -> dict[str, Any]:
     return {
+        "prometheus": PROMETHEUS,
         "token_hmac_secret_key": SECRET,
         "api_key": API_KEY,
         "address": "127.0.0.1",
@@ -308,6 +312,7 @@ def run(workdir: Path) -> int:
     ap.add_argument("--max-seconds", type=float, default=600.0, help="stop starting new runs")
     ap.add_argument("--server-cpu", type=int, default=0)
     ap.add_argument("--client-cpu", type=int, default=1)
+    ap.add_argument("--prometheus", action="store_true", help="run gyre with prometheus on")
     ap.add_argument("--json-out", help="also write the JSON lines to this file")
     ap.add_argument("--md-out", help="also write the markdown table to this file")
     src = ap.add_mutually_exclusive_group()
@@ -323,6 +328,8 @@ def run(workdir: Path) -> int:
     )
     ap.add_argument("--quick", action="store_true", help="N=200, K=50, KB=160, 1 round, C 500")
     args = ap.parse_args()
+    global PROMETHEUS
+    PROMETHEUS = args.prometheus
     if args.quick:
         args.n, args.k, args.kb, args.rounds, args.idle_n = 200, 50, 160, 1, 500
 
