@@ -106,6 +106,7 @@ class RedisBroker:
         self._reconnect_cb: Callable[[], None] | None = None
         self._control_rr = 0
         self._write_failed: set[int] = set()  # shards whose last write failed
+        self._channel_names: dict[bytes, str] = {}  # P.client.<ch> -> <ch>, decoded once
         self._closed = False
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -322,9 +323,13 @@ class RedisBroker:
         handler = self._handler
         if handler is None:
             return
-        prefix = self._client_prefix
-        if redis_channel.startswith(prefix):
-            channel = redis_channel[len(prefix) :].decode()
+        channel = self._channel_names.get(redis_channel)
+        if channel is None and redis_channel.startswith(self._client_prefix):
+            channel = redis_channel[len(self._client_prefix) :].decode()
+            if len(self._channel_names) > 100_000:
+                self._channel_names.clear()
+            self._channel_names[redis_channel] = channel
+        if channel is not None:
             try:
                 kind, value, position = decode_message(data)
             except Exception as e:

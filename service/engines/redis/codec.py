@@ -139,17 +139,16 @@ def decode_message(data: bytes) -> tuple[int, Any, StreamPosition | None]:
     if data[:2] != b"__":
         return PUBLICATION, decode_publication(data), None
     if data.startswith(HISTORY_PREFIX):
-        end = data.index(b"__", 5)
-        colon = data.index(b":", 5, end)
-        offset = int(data[5:colon])
-        raw_epoch = data[colon + 1 : end]
+        # "__p1:<offset>:<epoch>__<protobuf>": offset and epoch never contain "__"
+        _, head, body = data.split(b"__", 2)
+        _, offset_text, raw_epoch = head.split(b":", 2)
+        offset = int(offset_text)
         epoch = _EPOCHS.get(raw_epoch)
         if epoch is None:
             if len(_EPOCHS) > 4096:
                 _EPOCHS.clear()
             epoch = _EPOCHS[raw_epoch] = raw_epoch.decode()
-        pub = decode_publication(data[end + 2 :], offset)
-        return PUBLICATION, pub, StreamPosition(offset, epoch)
+        return PUBLICATION, decode_publication(body, offset), StreamPosition(offset, epoch)
     if data.startswith(JOIN_PREFIX):
         return JOIN, decode_info(data[5:]), None
     if data.startswith(LEAVE_PREFIX):
