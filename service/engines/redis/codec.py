@@ -110,7 +110,22 @@ def encode_publication(pub: Publication) -> bytes:
 
 
 def decode_publication(data: bytes, offset: int = 0) -> Publication:
-    """Parse protobuf ``Publication`` bytes; ``offset`` comes from the prefix or entry ID."""
+    """Parse protobuf ``Publication`` bytes; ``offset`` comes from the prefix or entry ID.
+
+    Fast path for the most common shape (server API publications): the bytes are exactly
+    one ``data`` field (tag 0x22) with a 1- or 2-byte length.  Anything else goes through
+    the generated class.
+    """
+    n = len(data)
+    if n >= 2 and data[0] == 0x22:
+        b1 = data[1]
+        if b1 < 0x80:
+            if 2 + b1 == n:
+                return Publication(data[2:], None, offset, None)
+        elif n >= 3 and data[2] < 0x80:
+            length = (b1 & 0x7F) | (data[2] << 7)
+            if 3 + length == n:
+                return Publication(data[3:], None, offset, None)
     pb = _PB_PUBLICATION.FromString(data)
     # positional arguments: this runs once per received message
     return Publication(
