@@ -164,7 +164,7 @@ async def start_server(cfg: Config) -> Server:
             )
         )
     await node.start()
-    executor = Executor(node, hooks)
+    executor = Executor(node, hooks, observe=metrics.api_command if metrics is not None else None)
     server = Server(cfg=cfg, node=node, hooks=hooks, executor=executor, metrics=metrics)
 
     limiter = ConnectionLimiter(
@@ -192,7 +192,6 @@ async def start_server(cfg: Config) -> Server:
             api_key=cfg.api_key,
             insecure=cfg.api_insecure,
             is_shutting_down=lambda: node.shutting_down,
-            observe=metrics.api_observer("http") if metrics is not None else None,
         )
     routes = HttpRoutes(
         websocket=ws,
@@ -269,7 +268,6 @@ async def start_server(cfg: Config) -> Server:
             node,
             executor,
             limiter=limiter,
-            api_observe=metrics.api_observer("grpc") if metrics is not None else None,
         )
     except BaseException:
         # a listener failed (port in use, bad certificate...): release what was started

@@ -12,6 +12,7 @@ import binascii
 import logging
 import os
 import resource
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -104,9 +105,17 @@ def _override(o: a.SubscribeOptionOverride | None) -> dict[str, bool]:
 class Executor:
     """Runs server API methods against a node with the policy's channel rules."""
 
-    def __init__(self, node: Node, policy: ApiPolicy) -> None:
+    def __init__(
+        self,
+        node: Node,
+        policy: ApiPolicy,
+        *,
+        observe: Callable[[str, str, float], None] | None = None,
+    ) -> None:
         self.node = node
         self.policy = policy
+        # (protocol, method, seconds) per call: centrifugo_api_command_duration_seconds
+        self.observe = observe
         self.methods: dict[str, Method] = {
             "publish": Method("publish", a.PublishRequest, self.publish),
             "broadcast": Method("broadcast", a.BroadcastRequest, self.broadcast),
@@ -122,15 +131,20 @@ class Executor:
             "rpc": Method("rpc", a.RPCRequest, self.rpc),
             "refresh": Method("refresh", a.RefreshRequest, self.refresh),
         }
-        self.on_call: Callable[[str, float], None] | None = None
 
-    async def call(self, method: str, req: msgspec.Struct) -> msgspec.Struct | a.Error:
-        """Run ``method``; returns its result Struct or an ``Error`` (never raises)."""
+    async def call(
+        self, method: str, req: msgspec.Struct, protocol: str = "http"
+    ) -> msgspec.Struct | a.Error:
+        """Run ``method``; returns its result Struct or an ``Error`` (never raises).
+
+        ``protocol`` (``http`` / ``grpc``) labels the duration given to ``observe``.
+        """
         m = self.methods.get(method)
         if m is None:
             return a.Error(
                 code=c.ERROR_METHOD_NOT_FOUND.code, message=c.ERROR_METHOD_NOT_FOUND.message
             )
+        started = time.perf_counter()
         try:
             return await m.handler(req)
         except c.ReplyError as e:
@@ -141,6 +155,9 @@ class Executor:
         except Exception:
             log.exception("api %s failed", method)
             return a.Error(code=c.ERROR_INTERNAL.code, message=c.ERROR_INTERNAL.message)
+        finally:
+            if self.observe is not None:
+                self.observe(protocol, method, time.perf_counter() - started)
 
     # --- publishing -----------------------------------------------------------------------
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -62,11 +61,9 @@ class CentrifugoApiService:
         executor: Executor,
         *,
         api_key: str = "",
-        observe: Callable[[str, float], None] | None = None,
     ) -> None:
         self.executor = executor
         self.api_key = api_key
-        self.observe = observe  # (method, seconds): centrifugo_api_command_duration_seconds
 
     def add_to_server(self, server: Any) -> None:
         api_pb2_grpc.add_CentrifugoApiServicer_to_server(self, server)
@@ -161,10 +158,7 @@ class CentrifugoApiService:
     async def _call(self, method: str, request: Any, context: Any, response_cls: Any) -> Any:
         await self._authorize(context)
         req = pb_to_struct(request, self.executor.methods[method].request)
-        started = time.perf_counter()
-        res = await self.executor.call(method, req)
-        if self.observe is not None:
-            self.observe(method, time.perf_counter() - started)
+        res = await self.executor.call(method, req, "grpc")
         out = response_cls()
         _fill(out, res)
         return out
@@ -183,7 +177,7 @@ class CentrifugoApiService:
             if m is None:  # PRO-only command
                 struct_to_pb(_ERR_NOT_FOUND, reply.error)
                 return
-            res = await self.executor.call(name, pb_to_struct(value, m.request))
+            res = await self.executor.call(name, pb_to_struct(value, m.request), "grpc")
             if isinstance(res, a.Error):
                 struct_to_pb(res, reply.error)
             else:

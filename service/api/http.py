@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import time
 from collections.abc import Callable
 
 import msgspec
@@ -55,13 +54,11 @@ class ApiHandler:
         api_key: str,
         insecure: bool,
         is_shutting_down: Callable[[], bool],
-        observe: Callable[[str, float], None] | None = None,
     ) -> None:
         self.executor = executor
         self.api_key = api_key
         self.insecure = insecure
         self.is_shutting_down = is_shutting_down
-        self.observe = observe
 
     def authorized(self, request: web.Request) -> bool:
         if self.insecure:
@@ -87,11 +84,7 @@ class ApiHandler:
             req = msgspec.json.decode(params or b"{}", type=m.request)
         except _UNDECODABLE:
             return _ERR_BAD_REQUEST
-        started = time.perf_counter()
-        res = await self.executor.call(method, req)
-        if self.observe is not None:
-            self.observe(method, time.perf_counter() - started)
-        return res
+        return await self.executor.call(method, req, "http")
 
     def _precheck(self, request: web.Request) -> web.Response | None:
         if request.method != "POST":
@@ -147,10 +140,7 @@ class ApiHandler:
             req = msgspec.json.decode(body or b"{}", type=m.request)
         except _UNDECODABLE:
             return web.Response(status=400, text="Bad Request")
-        started = time.perf_counter()
-        res = await self.executor.call(method, req)
-        if self.observe is not None:
-            self.observe(method, time.perf_counter() - started)
+        res = await self.executor.call(method, req, "http")
         out = V5Response(error=res) if isinstance(res, a.Error) else V5Response(result=res)
         return web.Response(body=_encoder.encode(out), content_type="application/json")
 

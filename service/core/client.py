@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from ..protocol import ProtocolError
 from ..protocol import codes as c
 from ..protocol import messages as m
-from .engine import ClientInfo, EngineError, Publication, StreamPosition
+from .engine import ClientInfo, Publication, StreamPosition
 from .subscription import SUBSCRIBED, ChannelSub
 from .wire import INVALID, JSON_PUSH, JSON_REPLY, Encoded, encoded_publication, variant_of
 from .writer import Writer
@@ -383,10 +383,3 @@ class ClientSession:
     def on_transport_closed(self) -> None:
         """The peer went away (transport-level close): code 3000, no close frame."""
         self.disconnect(c.DISCONNECT_CONNECTION_CLOSED)
-
-
-async def _noop() -> None:
-    return None
-
-
-__all__ = ["CLOSED", "CONNECTED", "FAILED", "NEW", "ClientSession", "EngineError"]

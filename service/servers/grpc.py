@@ -226,7 +226,6 @@ async def start_grpc_servers(
     executor: Executor,
     *,
     limiter: ConnectionLimiter | None = None,
-    api_observe: Callable[[str, float], None] | None = None,
 ) -> GrpcServers:
     """Start every enabled gRPC server; on failure the ones already started are stopped.
 
@@ -243,9 +242,7 @@ async def start_grpc_servers(
     try:
         if options.api.enabled:
             server = grpc.aio.server(options=_server_options(options.api, stream=False))
-            CentrifugoApiService(
-                executor, api_key=options.api_key, observe=api_observe
-            ).add_to_server(server)
+            CentrifugoApiService(executor, api_key=options.api_key).add_to_server(server)
             await _finish(out, "grpc_api", server, options.api, [API_SERVICE])
             if options.api_reflection:
                 from grpc_reflection.v1alpha import reflection

@@ -1,9 +1,7 @@
 """Metrics end to end: a server in-process, a scripted WebSocket session, a real scrape.
 
-``service.app`` does not wire metrics yet, so this test does what the composition root will:
-it builds :class:`Metrics` on a fresh registry, installs it as ``node.metrics``, and serves
-``/metrics`` plus an ``ApiHandler`` with ``observe=metrics.api_observer("http")`` on a
-separate aiohttp site bound to 127.0.0.1:0.
+The real composition root (``start_server`` with ``prometheus: true``) serves ``/metrics``
+and ``/api`` on its port bound to 127.0.0.1:0.
 """
 
 from __future__ import annotations
@@ -17,17 +15,15 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
+from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
 from service import __version__
-from service.api.http import ApiHandler
 from service.app import Server, start_server
 from service.auth import generate_token
 from service.config import load_config
-from service.metrics import Metrics, NodeState, metrics_handler
+from service.metrics import Metrics
 
 SECRET = "metrics-e2e-secret"
 API_KEY = "metrics-e2e-api-key"
@@ -69,36 +65,10 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
     )
     cfg, _warnings = load_config(str(path), env={})
     assert cfg.prometheus
-    server = await start_server(cfg)
-    node = server.node
-    registry = CollectorRegistry()
-    metrics = Metrics(
-        registry=registry,
-        version=__version__,
-        state=NodeState(
-            num_clients=lambda: len(node.hub.conns),
-            num_users=lambda: len(node.hub.users),
-            num_subscriptions=node.hub.num_subscriptions,
-            num_channels=lambda: len(node.hub.channels),
-            num_nodes=lambda: len(node.nodes),
-        ),
-    )
-    node.metrics = metrics
-    api = ApiHandler(
-        server.executor,
-        api_key=API_KEY,
-        insecure=False,
-        is_shutting_down=lambda: node.shutting_down,
-        observe=metrics.api_observer("http"),
-    )
-    app = web.Application()
-    app.router.add_route("*", "/metrics", metrics_handler(registry))
-    app.router.add_post("/api", api.handle_v4)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
+    server = await start_server(cfg)  # the composition root wires metrics when prometheus is on
+    metrics = server.metrics
+    assert metrics is not None
+    port = server.ports["external"]
     try:
         yield Harness(
             server=server,
@@ -107,7 +77,6 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
             ws_url=f"ws://127.0.0.1:{server.ports['external']}/connection/websocket",
         )
     finally:
-        await runner.cleanup()
         await server.stop()
 
 
