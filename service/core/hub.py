@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from .engine import ClientInfo, Publication, StreamPosition
 from .subscription import SUBSCRIBED, ChannelSub
-from .wire import INVALID, encoded_join, encoded_leave, encoded_publication
+from .wire import INVALID, Encoded, encoded_join, encoded_leave, encoded_publication
 
 if TYPE_CHECKING:
     from .client import ClientSession
@@ -129,10 +129,7 @@ class Hub:
     def broadcast_leave(self, channel: str, info: ClientInfo) -> None:
         self._broadcast_presence_event(channel, encoded_leave(channel, info))
 
-    def _broadcast_presence_event(self, channel: str, enc: object) -> None:
-        from .wire import Encoded
-
-        assert isinstance(enc, Encoded)
+    def _broadcast_presence_event(self, channel: str, enc: Encoded) -> None:
         subs = self.channels.get(channel)
         if not subs:
             return
