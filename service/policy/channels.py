@@ -48,15 +48,19 @@ class ChannelRules:
             return name.split(self.ns_boundary, 1)[0]
         return ""
 
+    def namespace_options(self, ns: str) -> ChannelOptions:
+        """Options of namespace ``ns`` ("" = top level); raises ReplyError 102 when unknown."""
+        if not ns:
+            return self.top
+        opts = self.namespaces.get(ns)
+        if opts is None:
+            raise c.ReplyError(c.ERROR_UNKNOWN_CHANNEL)
+        return opts
+
     def resolve(self, channel: str) -> ResolvedChannel:
         """Options for ``channel``; raises ReplyError 102 for an unknown namespace."""
         ns = self.namespace_of(channel)
-        if ns:
-            opts = self.namespaces.get(ns)
-            if opts is None:
-                raise c.ReplyError(c.ERROR_UNKNOWN_CHANNEL)
-        else:
-            opts = self.top
+        opts = self.namespace_options(ns)
         private = bool(self.private_prefix) and channel.startswith(self.private_prefix)
         user_limited = False
         users: tuple[str, ...] = ()
