@@ -70,58 +70,100 @@ def struct_to_pb(obj: msgspec.Struct, msg: Any) -> None:
     Sub-message fields that are set (even to an empty Struct) are marked present, so empty
     results such as ``PublishResult`` appear on the wire (spec §1.3).
     """
-    for name, kind, _sub, default in _plan(type(obj)):
-        value = getattr(obj, name)
-        if kind == _SCALAR:
-            if value != default:
-                setattr(msg, name, value)
-        elif kind == _RAW:
-            if len(value):
-                setattr(msg, name, bytes(value))
-        elif kind == _MSG:
-            if value is not None:
-                sub = getattr(msg, name)
-                sub.SetInParent()
-                struct_to_pb(value, sub)
-        elif kind == _LIST_MSG:
-            if value:
-                target = getattr(msg, name)
-                for item in value:
-                    struct_to_pb(item, target.add())
-        elif kind == _MAP_MSG:
-            if value:
-                target = getattr(msg, name)
-                for k, item in value.items():
-                    struct_to_pb(item, target[k])
-        elif value:  # _MAP_SCALAR / _LIST_SCALAR
-            target = getattr(msg, name)
-            if kind == _MAP_SCALAR:
-                target.update(value)
-            else:
-                target.extend(value)
+    cls = type(obj)
+    fn = _fillers.get(cls)
+    if fn is None:
+        fn = _fillers[cls] = _compile_filler(cls)
+    fn(obj, msg)
 
 
 def pb_to_struct(msg: Any, cls: type[msgspec.Struct]) -> Any:
     """Build a ``cls`` Struct from protobuf message ``msg`` (unknown fields already dropped)."""
-    kwargs: dict[str, Any] = {}
-    for name, kind, sub, _default in _plan(cls):
+    fn = _builders.get(cls)
+    if fn is None:
+        fn = _builders[cls] = _compile_builder(cls)
+    return fn(msg)
+
+
+# --- per-class compiled converters --------------------------------------------------------
+#
+# Both directions run once per command / API call, so each class gets a straight-line
+# function generated from its plan (the technique ``dataclasses`` uses for ``__init__``):
+# no per-field loop, kind dispatch or getattr by name at run time.  Field names come from
+# the Struct definitions (Python identifiers), never from input.
+
+_fillers: dict[type, Callable[[Any, Any], None]] = {}
+_builders: dict[type, Callable[[Any], Any]] = {}
+
+
+def _compile_filler(cls: type) -> Callable[[Any, Any], None]:
+    env: dict[str, Any] = {"struct_to_pb": struct_to_pb}
+    body: list[str] = []
+    for i, (name, kind, _sub, default) in enumerate(_plan(cls)):
+        body.append(f"    v = obj.{name}")
         if kind == _SCALAR:
-            kwargs[name] = getattr(msg, name)
+            env[f"d{i}"] = default
+            body.append(f"    if v != d{i}:\n        msg.{name} = v")
         elif kind == _RAW:
-            value = getattr(msg, name)
-            kwargs[name] = Raw(value) if value else EMPTY
+            body.append(f"    if len(v):\n        msg.{name} = bytes(v)")
         elif kind == _MSG:
-            if msg.HasField(name):
-                kwargs[name] = pb_to_struct(getattr(msg, name), sub)
+            body.append(
+                f"    if v is not None:\n        t = msg.{name}\n        t.SetInParent()\n"
+                "        struct_to_pb(v, t)"
+            )
         elif kind == _LIST_MSG:
-            kwargs[name] = [pb_to_struct(i, sub) for i in getattr(msg, name)]
+            body.append(
+                f"    if v:\n        t = msg.{name}\n        for item in v:\n"
+                "            struct_to_pb(item, t.add())"
+            )
         elif kind == _MAP_MSG:
-            kwargs[name] = {k: pb_to_struct(v, sub) for k, v in getattr(msg, name).items()}
+            body.append(
+                f"    if v:\n        t = msg.{name}\n        for k, item in v.items():\n"
+                "            struct_to_pb(item, t[k])"
+            )
         elif kind == _MAP_SCALAR:
-            kwargs[name] = dict(getattr(msg, name))
+            body.append(f"    if v:\n        msg.{name}.update(v)")
         else:
-            kwargs[name] = list(getattr(msg, name))
-    return cls(**kwargs)
+            body.append(f"    if v:\n        msg.{name}.extend(v)")
+    src = "def fill(obj, msg):\n" + ("\n".join(body) or "    pass") + "\n"
+    exec(compile(src, f"<struct_to_pb {cls.__name__}>", "exec"), env)
+    fn: Callable[[Any, Any], None] = env["fill"]
+    return fn
+
+
+def _compile_builder(cls: type) -> Callable[[Any], Any]:
+    env: dict[str, Any] = {"cls": cls, "Raw": Raw, "EMPTY": EMPTY, "pb_to_struct": pb_to_struct}
+    pre: list[str] = []
+    args: list[str] = []
+    optional: list[str] = []  # sub-messages: passed only when present (else the default)
+    for i, (name, kind, sub, _default) in enumerate(_plan(cls)):
+        env[f"S{i}"] = sub
+        if kind == _SCALAR:
+            args.append(f"{name}=msg.{name}")
+        elif kind == _RAW:
+            pre.append(f"    r{i} = msg.{name}")
+            args.append(f"{name}=Raw(r{i}) if r{i} else EMPTY")
+        elif kind == _MSG:
+            optional.append(
+                f"    if msg.HasField({name!r}):\n"
+                f"        kw[{name!r}] = pb_to_struct(msg.{name}, S{i})"
+            )
+        elif kind == _LIST_MSG:
+            args.append(f"{name}=[pb_to_struct(x, S{i}) for x in msg.{name}]")
+        elif kind == _MAP_MSG:
+            args.append(f"{name}={{k: pb_to_struct(x, S{i}) for k, x in msg.{name}.items()}}")
+        elif kind == _MAP_SCALAR:
+            args.append(f"{name}=dict(m{i}) if (m{i} := msg.{name}) else {{}}")
+        else:
+            args.append(f"{name}=list(msg.{name})")
+    if optional:
+        lines = [*pre, "    kw = {}", *optional, f"    return cls({', '.join([*args, '**kw'])})"]
+    else:
+        lines = [*pre, f"    return cls({', '.join(args)})"]
+    src = "def build(msg):\n" + "\n".join(lines) + "\n"
+    exec(compile(src, f"<pb_to_struct {cls.__name__}>", "exec"), env)
+    fn: Callable[[Any], Any] = env["build"]
+    return fn
 
 
 def make_encoder(pb_cls: Any) -> Callable[[msgspec.Struct], bytes]:
