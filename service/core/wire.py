@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from ..protocol import JSON, Codec, pb_fast, protobuf_codec
+from ..protocol import JSON, Codec, pb_fast
 from ..protocol import messages as m
 from ..protocol.json_codec import is_valid_json
 from .engine import ClientInfo, Publication
@@ -50,25 +48,27 @@ def _info_is_json(info: ClientInfo | None) -> bool:
 class Encoded:
     """Lazily encodes one Push in the (up to) four variants; each at most once.
 
-    ``make_push`` builds the wire Struct (for JSON, and the generic protobuf path);
-    ``json_ok`` says whether the payload can go to JSON clients (checked only if one needs
-    it); ``pb_push`` builds the protobuf Push bytes directly (``pb_fast``), byte-identical to
-    and cheaper than converting the Struct to a generated message.
+    Subclasses say what the Push is: ``_make_push`` builds the wire Struct (for JSON),
+    ``_json_ok`` says whether the payload can go to JSON clients (checked only if one needs
+    it) and ``_pb_push`` builds the protobuf Push bytes directly (``pb_fast``), byte-identical
+    to and cheaper than converting the Struct to a generated message.  One object is made per
+    broadcast, so the state lives in slots rather than closures.
     """
 
-    __slots__ = ("_cache", "_json_ok", "_make_push", "_pb_push", "_push")
+    __slots__ = ("_cache", "_push")
 
-    def __init__(
-        self,
-        make_push: Callable[[], m.Push],
-        json_ok: Callable[[], bool],
-        pb_push: Callable[[], bytes] | None = None,
-    ) -> None:
-        self._make_push = make_push
-        self._json_ok = json_ok
-        self._pb_push = pb_push
+    def __init__(self) -> None:
         self._push: m.Push | None = None
         self._cache: list[bytes | None] = [None, None, None, None]
+
+    def _make_push(self) -> m.Push:
+        raise NotImplementedError
+
+    def _json_ok(self) -> bool:
+        raise NotImplementedError
+
+    def _pb_push(self) -> bytes:
+        raise NotImplementedError
 
     @property
     def push(self) -> m.Push:
@@ -79,19 +79,16 @@ class Encoded:
     def get(self, variant: int) -> bytes:
         b = self._cache[variant]
         if b is None:
-            if variant == JSON_REPLY:
-                b = JSON.encode_reply(m.Reply(push=self.push)) if self._json_ok() else INVALID
-            elif variant == JSON_PUSH:
-                b = JSON.encode_push(self.push) if self._json_ok() else INVALID
-            elif variant == PB_REPLY:
-                if self._pb_push is not None:
-                    b = pb_fast.reply_with_push(self.get(PB_PUSH))
-                else:
-                    b = protobuf_codec().encode_reply(m.Reply(push=self.push))
-            elif self._pb_push is not None:
+            if variant == PB_REPLY:
+                b = pb_fast.reply_with_push(self.get(PB_PUSH))
+            elif variant == PB_PUSH:
                 b = self._pb_push()
+            elif not self._json_ok():
+                b = INVALID
+            elif variant == JSON_REPLY:
+                b = JSON.encode_reply(m.Reply(push=self.push))
             else:
-                b = protobuf_codec().encode_push(self.push)
+                b = JSON.encode_push(self.push)
             self._cache[variant] = b
         return b
 
@@ -106,29 +103,59 @@ def _pb_info(info: ClientInfo) -> bytes:
     return pb_fast.client_info(info.user, info.client, info.conn_info, info.chan_info)
 
 
-def encoded_publication(channel: str, pub: Publication) -> Encoded:
-    def json_ok() -> bool:
+class _PublicationEncoded(Encoded):
+    __slots__ = ("_channel", "_pub")
+
+    def __init__(self, channel: str, pub: Publication) -> None:
+        Encoded.__init__(self)
+        self._channel = channel
+        self._pub = pub
+
+    def _make_push(self) -> m.Push:
+        return m.Push(channel=self._channel, pub=wire_publication(self._pub))
+
+    def _json_ok(self) -> bool:
+        pub = self._pub
         return (not pub.data or is_valid_json(pub.data)) and _info_is_json(pub.info)
 
-    def pb_push() -> bytes:
+    def _pb_push(self) -> bytes:
+        pub = self._pub
         info = _pb_info(pub.info) if pub.info is not None else None
         body = pb_fast.publication(pub.data, info, pub.offset, pub.tags)
-        return pb_fast.push(channel, pb_fast.PUB, body)
+        return pb_fast.push(self._channel, pb_fast.PUB, body)
 
-    return Encoded(lambda: m.Push(channel=channel, pub=wire_publication(pub)), json_ok, pb_push)
+
+class _PresenceEncoded(Encoded):
+    """A join (``pb_fast.JOIN``) or leave (``pb_fast.LEAVE``) push."""
+
+    __slots__ = ("_channel", "_info", "_kind")
+
+    def __init__(self, channel: str, info: ClientInfo, kind: int) -> None:
+        Encoded.__init__(self)
+        self._channel = channel
+        self._info = info
+        self._kind = kind
+
+    def _make_push(self) -> m.Push:
+        wi = _wire_info(self._info)
+        if self._kind == pb_fast.JOIN:
+            return m.Push(channel=self._channel, join=m.Join(info=wi))
+        return m.Push(channel=self._channel, leave=m.Leave(info=wi))
+
+    def _json_ok(self) -> bool:
+        return _info_is_json(self._info)
+
+    def _pb_push(self) -> bytes:
+        return pb_fast.push(self._channel, self._kind, pb_fast.ld(0x0A, _pb_info(self._info)))
+
+
+def encoded_publication(channel: str, pub: Publication) -> Encoded:
+    return _PublicationEncoded(channel, pub)
 
 
 def encoded_join(channel: str, info: ClientInfo) -> Encoded:
-    return Encoded(
-        lambda: m.Push(channel=channel, join=m.Join(info=_wire_info(info))),
-        lambda: _info_is_json(info),
-        lambda: pb_fast.push(channel, pb_fast.JOIN, pb_fast.ld(0x0A, _pb_info(info))),
-    )
+    return _PresenceEncoded(channel, info, pb_fast.JOIN)
 
 
 def encoded_leave(channel: str, info: ClientInfo) -> Encoded:
-    return Encoded(
-        lambda: m.Push(channel=channel, leave=m.Leave(info=_wire_info(info))),
-        lambda: _info_is_json(info),
-        lambda: pb_fast.push(channel, pb_fast.LEAVE, pb_fast.ld(0x0A, _pb_info(info))),
-    )
+    return _PresenceEncoded(channel, info, pb_fast.LEAVE)

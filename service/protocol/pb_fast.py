@@ -15,7 +15,10 @@ from .varint import encode_varint
 
 def ld(tag: int, payload: bytes) -> bytes:
     """A length-delimited field (``tag`` is the full key byte)."""
-    return bytes((tag,)) + encode_varint(len(payload)) + payload
+    n = len(payload)
+    if n < 0x80:  # one-byte length: the common case for channels and small payloads
+        return bytes((tag, n)) + payload
+    return bytes((tag,)) + encode_varint(n) + payload
 
 
 def _str(tag: int, value: str) -> bytes:
