@@ -102,6 +102,9 @@ def _override(o: a.SubscribeOptionOverride | None) -> dict[str, bool]:
     return out
 
 
+_NO_HISTORY = PublishOptions()
+
+
 class Executor:
     """Runs server API methods against a node with the policy's channel rules."""
 
@@ -161,14 +164,11 @@ class Executor:
 
     # --- publishing -----------------------------------------------------------------------
 
-    def _publish_opts(self, channel: str, skip_history: bool) -> PublishOptions:
-        caps = self.policy.api_channel(channel)
-        return PublishOptions() if skip_history else caps.publish
-
     async def _publish_one(
         self, channel: str, data: bytes, skip_history: bool, tags: dict[str, str]
     ) -> a.PublishResult:
-        opts = self._publish_opts(channel, skip_history)
+        caps = self.policy.api_channel(channel)  # 102 / 107 before anything is published
+        opts = _NO_HISTORY if skip_history else caps.publish
         sp = await self.node.publish(channel, data, opts=opts, tags=tags or None)
         if sp is None:
             return a.PublishResult()

@@ -112,8 +112,24 @@ class CentrifugoApiService:
     async def Batch(self, request: Any, context: Any) -> Any:
         await self._authorize(context)
         out = api_pb2.BatchResponse()
+        replies = out.replies
+        call = self.executor.call
         for cmd in request.commands:
-            await self._batch_command(cmd, out.replies.add())
+            reply = replies.add()
+            # publish (4) is the first typed field, so when set it selects the method: the
+            # common batch gets this straight path, everything else the general one
+            if cmd.HasField("publish"):
+                if cmd.id:
+                    reply.id = cmd.id
+                res = await call("publish", pb_to_struct(cmd.publish, a.PublishRequest), "grpc")
+                if isinstance(res, a.Error):
+                    struct_to_pb(res, reply.error)
+                else:
+                    target = reply.publish
+                    target.SetInParent()
+                    struct_to_pb(res, target)
+            else:
+                await self._batch_command(cmd, reply)
         return out
 
     # --- PRO-only methods: UNIMPLEMENTED as in v4 OSS ---------------------------------------
