@@ -30,7 +30,7 @@ from centrifugal.centrifugo.api import api_pb2, api_pb2_grpc
 from ..protocol import codes as c
 from ..protocol.pb_convert import pb_to_struct, struct_to_pb
 from . import messages as a
-from .executor import METHOD_NUMBERS, PRO_METHODS, Executor
+from .executor import METHOD_NUMBERS, PRO_METHODS, Executor, batch_turn
 
 log = logging.getLogger("gyre.api.grpc")
 
@@ -114,7 +114,8 @@ class CentrifugoApiService:
         out = api_pb2.BatchResponse()
         replies = out.replies
         call = self.executor.call
-        for cmd in request.commands:
+        for i, cmd in enumerate(request.commands):
+            await batch_turn(i)
             reply = replies.add()
             # publish (4) is the first typed field, so when set it selects the method: the
             # common batch gets this straight path, everything else the general one

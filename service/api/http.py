@@ -16,7 +16,7 @@ from aiohttp import web
 
 from ..protocol import codes as c
 from . import messages as a
-from .executor import METHOD_NUMBERS, PRO_METHODS, Executor
+from .executor import METHOD_NUMBERS, PRO_METHODS, Executor, batch_turn
 
 log = logging.getLogger("gyre.api")
 
@@ -112,7 +112,8 @@ class ApiHandler:
                 return web.Response(status=400, text="Bad Request")
             decoded.append(cmd)
         replies: list[bytes] = []
-        for cmd in decoded:
+        for i, cmd in enumerate(decoded):
+            await batch_turn(i)
             name = _method_name(cmd.method)
             if name is None:
                 return web.Response(status=400, text="Bad Request")
@@ -150,7 +151,8 @@ class ApiHandler:
         except _UNDECODABLE:
             return web.Response(status=400, text="Bad Request")
         replies: list[bytes] = []
-        for cmd in batch.commands:
+        for i, cmd in enumerate(batch.commands):
+            await batch_turn(i)
             found = None
             for key, value in cmd.items():
                 if key in self.executor.methods:

@@ -407,3 +407,52 @@ async def test_port_in_use_fails_cleanly(gyre: Gyre) -> None:
         await start_grpc_servers(grpc_options(cfg), gyre.server.node, gyre.server.executor)
     # the original servers are untouched
     assert (await gyre.api().Info(api_pb2.InfoRequest())).result.nodes
+
+
+@pytest.mark.parametrize("via", ["grpc", "http"])
+async def test_long_batch_lets_other_work_run(start: Any, via: str) -> None:
+    """A batch runs its commands in order but yields to the event loop between slices, so
+    a thousand-command batch does not hold every other connection until it ends."""
+    import aiohttp
+
+    gyre = await start(api_key="k")
+    ex = gyre.server.executor
+    done: list[int] = []
+    inner = ex.observe
+
+    def counting(protocol: str, method: str, seconds: float) -> None:
+        done.append(1)
+        if inner is not None:
+            inner(protocol, method, seconds)
+
+    ex.observe = counting
+    n = 200
+    seen: list[int] = []
+    stop = asyncio.Event()
+
+    async def probe() -> None:  # another task of the same loop
+        while not stop.is_set():
+            seen.append(len(done))
+            await asyncio.sleep(0)
+
+    probing = asyncio.create_task(probe())
+    try:
+        if via == "grpc":
+            cmds = [
+                api_pb2.Command(publish=api_pb2.PublishRequest(channel="plain:b", data=b"1"))
+                for _ in range(n)
+            ]
+            resp = await gyre.api().Batch(api_pb2.BatchRequest(commands=cmds))
+            assert len(resp.replies) == n and all(r.HasField("publish") for r in resp.replies)
+        else:
+            url = f"http://127.0.0.1:{gyre.server.ports['external']}/api/batch"
+            body = {"commands": [{"publish": {"channel": "plain:b", "data": 1}}] * n}
+            async with aiohttp.ClientSession() as s:
+                async with s.post(url, json=body, headers={"X-API-Key": "k"}) as r:
+                    assert r.status == 200
+                    assert len((await r.json())["replies"]) == n
+    finally:
+        stop.set()
+        await probing
+    assert len(done) == n
+    assert any(0 < k < n for k in seen), "no other task ran while the batch was running"
