@@ -1,15 +1,19 @@
 #!/usr/bin/env python3
 """gRPC throughput of gyre against bare grpc.aio floors (spec/performance.md §3.4, §4: S7, S8).
 
-Scenarios, each run as gyre vs its baseline in the same invocation, interleaved round by
-round (the first round is a warm-up and is discarded):
+Scenarios, each run as gyre vs its baseline in the same invocation, round by round,
+alternating which of the two goes first (the first round is a warm-up and is discarded):
 
-* ``bidi_stream``: K publications delivered to one ``CentrifugoStream.Communicate``
-  subscriber;
-* ``uni_stream``: K publications delivered to one ``CentrifugoUniStream.Consume`` subscriber;
-  (both triggered by one server API ``Batch`` call holding K ``publish`` commands, 100-byte
-  JSON payloads) vs **bare**: a grpc.aio server-stream writing the same pre-encoded Reply /
-  Push bytes K times with ``await context.write`` (same shape, raw bytes);
+* ``bidi_stream`` / ``uni_stream``: K publications delivered to ONE
+  ``CentrifugoStream.Communicate`` / ``CentrifugoUniStream.Consume`` subscriber.  The worst
+  case for gyre: every delivery also pays a whole server API publish.
+* ``bidi_fanout`` / ``uni_fanout`` (spec/performance.md S8 shape, N=100 for gRPC): F
+  publications delivered to each of S subscriber streams (S x F deliveries).
+* gyre's publications come from one server API ``Batch`` holding the publish commands
+  (100-byte JSON payloads), built before the clock starts; **bare**: a grpc.aio
+  server-stream per subscriber writing the same pre-encoded Reply / Push bytes with
+  ``await context.write`` (the same number of messages on the same number of streams).
+  Bidirectional subscribers answer pings with pongs, as the SDKs do.
 * ``unary_publish``: N ``CentrifugoApi.Publish`` calls (64 in flight, grpc.aio client) vs a
   bare grpc.aio unary handler on the same method path (generated (de)serializers, fixed
   response).
@@ -21,8 +25,8 @@ server CPU-second (``/proc/<pid>/stat`` utime+stime).  Output: JSON lines (one p
 measurement, then one summary per scenario with the median and min-max of gyre/bare), then a
 markdown table.
 
-    .venv/bin/python bench/grpc_bench.py            # K=3000, N=2000, 6 rounds
-    .venv/bin/python bench/grpc_bench.py --quick    # K=300, N=300, 3 rounds (smoke)
+    .venv/bin/python bench/grpc_bench.py            # K=10000, S=100, F=200, N=2000, 10 rounds
+    .venv/bin/python bench/grpc_bench.py --quick    # K=300, S=10, F=30, N=300, 3 rounds
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ COMMUNICATE = "/centrifugal.centrifugo.stream.CentrifugoStream/Communicate"
 CONSUME = "/centrifugal.centrifugo.unistream.CentrifugoUniStream/Consume"
 PUBLISH = "/centrifugal.centrifugo.api.CentrifugoApi/Publish"
 CH_BIDI, CH_UNI, CH_UNARY = "bench_bidi", "bench_uni", "bench_unary"
+CH_BIDI_FAN, CH_UNI_FAN = "bench_bfan", "bench_ufan"  # same length as bench_bidi
 IN_FLIGHT = 64
 
 
@@ -211,31 +216,46 @@ def spawn(role: str) -> Proc:
     return Proc(popen, json.loads(line))
 
 
-class Counter:
-    """Counts non-empty messages of one stream (pings are empty and skipped)."""
+class Tally:
+    """Non-empty messages counted over one or more streams; ``done`` fires at ``target``."""
 
-    def __init__(self, call: Any) -> None:
-        self.call = call
+    def __init__(self) -> None:
         self.n = 0
         self.target = -1
         self.done = asyncio.Event()
-        self.task = asyncio.get_running_loop().create_task(self._run())
-
-    async def _run(self) -> None:
-        read = self.call.read
-        while True:
-            msg = await read()
-            if msg is grpc.aio.EOF:
-                return
-            if msg:
-                self.n += 1
-                if self.n == self.target:
-                    self.done.set()
 
     def expect(self, k: int) -> None:
         self.n = 0
         self.target = k
         self.done.clear()
+
+    async def wait(self) -> None:
+        await self.done.wait()
+
+
+class Counter:
+    """Reads one stream into a ``Tally``; pings (empty Replies) are not counted, and on a
+    bidirectional stream they are answered with a pong (an empty Command) like an SDK does."""
+
+    def __init__(self, call: Any, tally: Tally, *, pong: bool = False) -> None:
+        self.call = call
+        self.tally = tally
+        self.pong = pong
+        self.task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        read = self.call.read
+        tally = self.tally
+        while True:
+            msg = await read()
+            if msg is grpc.aio.EOF:
+                return
+            if msg:
+                tally.n += 1
+                if tally.n == tally.target:
+                    tally.done.set()
+            elif self.pong:
+                await self.call.write(b"")
 
     async def close(self) -> None:
         self.call.cancel()
@@ -292,22 +312,34 @@ class Bench:
         print(s.json(), flush=True)
 
 
-async def _publish_batch(api: Any, channel: str, k: int) -> None:
+def _batch(channel: str, k: int) -> Any:
+    """K publish commands in one ``BatchRequest`` (built before the clock starts: the load
+    generator's own encoding is not the server's cost)."""
     data = payload()
-    cmds = [
-        api_pb2.Command(publish=api_pb2.PublishRequest(channel=channel, data=data))
-        for _ in range(k)
-    ]
-    resp = await api.Batch(api_pb2.BatchRequest(commands=cmds))
-    assert not any(r.HasField("error") for r in resp.replies), resp.replies[0]
+    return api_pb2.BatchRequest(
+        commands=[
+            api_pb2.Command(publish=api_pb2.PublishRequest(channel=channel, data=data))
+            for _ in range(k)
+        ]
+    )
 
 
-async def _deliver(bench: Bench, pid: int, counter: Counter, trigger: Any) -> tuple[float, float]:
-    counter.expect(bench.k)
+def _trigger(api: Any, req: Any) -> Any:
+    async def run() -> None:
+        resp = await api.Batch(req)
+        assert not any(r.HasField("error") for r in resp.replies), resp.replies[0]
+
+    return run
+
+
+async def _deliver(
+    bench: Bench, pid: int, tally: Tally, count: int, trigger: Any
+) -> tuple[float, float]:
+    tally.expect(count)
 
     async def run() -> None:
         await trigger()
-        await counter.done.wait()
+        await tally.wait()
 
     return await bench.timed(pid, run())
 
@@ -325,9 +357,52 @@ async def _unary(stub: Any, n: int) -> None:
     await asyncio.gather(*(worker() for _ in range(IN_FLIGHT)))
 
 
-async def run_rounds(args: argparse.Namespace, gyre: Proc, bare: Proc) -> Bench:
+async def _bidi_subscriber(channel: Any, user: str, ch: str, tally: Tally) -> Counter:
+    """A ``Communicate`` stream: connect, subscribe to ``ch``, then count Replies."""
     from service.auth import generate_token
 
+    call = channel.stream_stream(COMMUNICATE, request_serializer=None, response_deserializer=None)()
+    tok = generate_token(secret=SECRET, user=user, ttl=3600)
+    await call.write(
+        client_pb2.Command(id=1, connect=client_pb2.ConnectRequest(token=tok)).SerializeToString()
+    )
+    await call.read()
+    await call.write(
+        client_pb2.Command(
+            id=2, subscribe=client_pb2.SubscribeRequest(channel=ch)
+        ).SerializeToString()
+    )
+    await call.read()
+    return Counter(call, tally, pong=True)
+
+
+async def _uni_subscriber(channel: Any, user: str, ch: str, tally: Tally) -> Counter:
+    """A ``Consume`` stream with a server-side subscription to ``ch`` from its token."""
+    from service.auth import generate_token
+
+    tok = generate_token(secret=SECRET, user=user, ttl=3600, extra={"channels": [ch]})
+    call = channel.unary_stream(CONSUME, request_serializer=None, response_deserializer=None)(
+        client_pb2.ConnectRequest(token=tok).SerializeToString()
+    )
+    await call.read()  # connect push
+    return Counter(call, tally)
+
+
+async def _bare_streams(b_ch: Any, streams: int, per_stream: int, kind: bytes, tally: Tally) -> Any:
+    """Start ``streams`` bare server-streams of ``per_stream`` messages each (the trigger)."""
+    counters: list[Counter] = []
+
+    async def start() -> None:
+        for _ in range(streams):
+            call = b_ch.unary_stream(
+                BARE_STREAM, request_serializer=None, response_deserializer=None
+            )(b"%d:%s" % (per_stream, kind))
+            counters.append(Counter(call, tally))
+
+    return counters, start
+
+
+async def run_rounds(args: argparse.Namespace, gyre: Proc, bare: Proc) -> Bench:
     bench = Bench(k=args.k, n=args.n, timeout=args.timeout)
     g_api_ch = grpc.aio.insecure_channel(f"127.0.0.1:{gyre.info['grpc_api']}")
     g_stream_ch = grpc.aio.insecure_channel(f"127.0.0.1:{gyre.info['grpc_stream']}")
@@ -336,31 +411,22 @@ async def run_rounds(args: argparse.Namespace, gyre: Proc, bare: Proc) -> Bench:
     g_api = api_pb2_grpc.CentrifugoApiStub(g_api_ch)
     b_api = api_pb2_grpc.CentrifugoApiStub(b_ch)
 
-    # bidi subscriber: connect + subscribe, then count raw Reply messages
-    bidi = g_stream_ch.stream_stream(
-        COMMUNICATE, request_serializer=None, response_deserializer=None
-    )()
-    tok = generate_token(secret=SECRET, user="bench", ttl=3600)
-    await bidi.write(
-        client_pb2.Command(id=1, connect=client_pb2.ConnectRequest(token=tok)).SerializeToString()
-    )
-    await bidi.read()
-    await bidi.write(
-        client_pb2.Command(
-            id=2, subscribe=client_pb2.SubscribeRequest(channel=CH_BIDI)
-        ).SerializeToString()
-    )
-    await bidi.read()
-    bidi_counter = Counter(bidi)
-    # uni subscriber: server-side subscription from the token
-    uni_tok = generate_token(
-        secret=SECRET, user="bench-uni", ttl=3600, extra={"channels": [CH_UNI]}
-    )
-    uni = g_uni_ch.unary_stream(CONSUME, request_serializer=None, response_deserializer=None)(
-        client_pb2.ConnectRequest(token=uni_tok).SerializeToString()
-    )
-    await uni.read()  # connect push
-    uni_counter = Counter(uni)
+    # gyre subscribers: one bidi + one uni stream, then S of each on the fan-out channels
+    bidi_tally, uni_tally, bfan_tally, ufan_tally = Tally(), Tally(), Tally(), Tally()
+    counters = [
+        await _bidi_subscriber(g_stream_ch, "bench", CH_BIDI, bidi_tally),
+        await _uni_subscriber(g_uni_ch, "bench-uni", CH_UNI, uni_tally),
+    ]
+    for i in range(args.streams):
+        counters.append(await _bidi_subscriber(g_stream_ch, f"bf{i}", CH_BIDI_FAN, bfan_tally))
+        counters.append(await _uni_subscriber(g_uni_ch, f"uf{i}", CH_UNI_FAN, ufan_tally))
+    fan = args.fanout_pubs
+    deliveries = {
+        "bidi_stream": (bench.k, CH_BIDI, bidi_tally, 1, b"r"),
+        "uni_stream": (bench.k, CH_UNI, uni_tally, 1, b"p"),
+        "bidi_fanout": (fan, CH_BIDI_FAN, bfan_tally, args.streams, b"r"),
+        "uni_fanout": (fan, CH_UNI_FAN, ufan_tally, args.streams, b"p"),
+    }
 
     deadline = time.monotonic() + args.max_seconds
     try:
@@ -368,52 +434,51 @@ async def run_rounds(args: argparse.Namespace, gyre: Proc, bare: Proc) -> Bench:
             if time.monotonic() > deadline:
                 print(json.dumps({"warning": "max-seconds reached", "round": rnd}), flush=True)
                 break
-            # (a) deliveries: gyre bidi, bare (Reply bytes), gyre uni, bare (Push bytes)
-            secs, cpu = await _deliver(
-                bench, gyre.pid, bidi_counter, lambda: _publish_batch(g_api, CH_BIDI, bench.k)
-            )
-            bench.add(Sample("bidi_stream", "gyre", rnd, bench.k, secs, cpu))
-            for kind, scenario in ((b"r", "bidi_stream"), (b"p", "uni_stream")):
-                call = b_ch.unary_stream(
-                    BARE_STREAM, request_serializer=None, response_deserializer=None
-                )(b"%d:%s" % (bench.k, kind))
-                counter = Counter(call)
-                secs, cpu = await _deliver(bench, bare.pid, counter, _noop)
-                await counter.close()
-                bench.add(Sample(scenario, "bare", rnd, bench.k, secs, cpu))
-                if scenario == "bidi_stream":
-                    secs, cpu = await _deliver(
-                        bench, gyre.pid, uni_counter, lambda: _publish_batch(g_api, CH_UNI, bench.k)
-                    )
-                    bench.add(Sample("uni_stream", "gyre", rnd, bench.k, secs, cpu))
+            # (a) deliveries: gyre (one Batch of publishes) and bare (the same number of
+            # pre-encoded messages on the same number of streams), alternating which goes first
+            for scenario, (pubs, ch, tally, streams, kind) in deliveries.items():
+                total = pubs * streams
+                order = ("gyre", "bare") if rnd % 2 == 0 else ("bare", "gyre")
+                for impl in order:
+                    if impl == "gyre":
+                        req = _batch(ch, pubs)
+                        secs, cpu = await _deliver(
+                            bench, gyre.pid, tally, total, _trigger(g_api, req)
+                        )
+                    else:
+                        b_tally = Tally()
+                        b_counters, start = await _bare_streams(b_ch, streams, pubs, kind, b_tally)
+                        secs, cpu = await _deliver(bench, bare.pid, b_tally, total, start)
+                        for c in b_counters:
+                            await c.close()
+                    bench.add(Sample(scenario, impl, rnd, total, secs, cpu))
             # (b) unary publish
             secs, cpu = await bench.timed(bare.pid, _unary(b_api, bench.n))
             bench.add(Sample("unary_publish", "bare", rnd, bench.n, secs, cpu))
             secs, cpu = await bench.timed(gyre.pid, _unary(g_api, bench.n))
             bench.add(Sample("unary_publish", "gyre", rnd, bench.n, secs, cpu))
     finally:
-        await bidi_counter.close()
-        await uni_counter.close()
-        for ch in (g_api_ch, g_stream_ch, g_uni_ch, b_ch):
-            await ch.close()
+        for c in counters:
+            await c.close()
+        for channel in (g_api_ch, g_stream_ch, g_uni_ch, b_ch):
+            await channel.close()
     return bench
-
-
-async def _noop() -> None:
-    return None
 
 
 GOALS = {  # (text, min gyre/bare ratio, min gyre rate); rates from performance.md §4.4
     # the gRPC issue's targets: streams >= 0.9x the bare server-stream, unary >= 0.7x
     "bidi_stream": ("≥ 0.9x bare", 0.9, 0.0),
     "uni_stream": ("≥ 0.9x bare, ≥ 5k/s", 0.9, 5000.0),
+    "bidi_fanout": ("≥ 0.9x bare", 0.9, 0.0),
+    "uni_fanout": ("≥ 0.9x bare, ≥ 10k/s", 0.9, 10000.0),
     "unary_publish": ("≥ 0.7x bare, ≥ 1.5k/s", 0.7, 1500.0),
 }
+SCENARIOS = tuple(GOALS)
 
 
 def summarize(bench: Bench, rounds_run: int) -> list[dict[str, Any]]:
     out = []
-    for scenario in ("bidi_stream", "uni_stream", "unary_publish"):
+    for scenario in SCENARIOS:
         rows = {(s.impl, s.round): s for s in bench.samples if s.scenario == scenario}
         used = [r for r in range(1, rounds_run) if ("gyre", r) in rows and ("bare", r) in rows]
         if not used:  # single round: keep it rather than report nothing
@@ -443,9 +508,10 @@ def summarize(bench: Bench, rounds_run: int) -> list[dict[str, Any]]:
 
 
 def markdown(summaries: list[dict[str, Any]], args: argparse.Namespace) -> str:
-    unit = {"bidi_stream": "pubs/s", "uni_stream": "pubs/s", "unary_publish": "calls/s"}
+    unit = {sc: "deliveries/s" for sc in SCENARIOS} | {"unary_publish": "calls/s"}
     lines = [
-        f"gRPC bench: K={args.k} publications, N={args.n} unary calls ({IN_FLIGHT} in flight), "
+        f"gRPC bench: K={args.k} publications to 1 stream; {args.fanout_pubs} publications to "
+        f"{args.streams} streams; N={args.n} unary calls ({IN_FLIGHT} in flight); "
         f"{args.rounds} rounds (first discarded), cpus={os.cpu_count()}",
         "",
         "| scenario | gyre (median) | bare grpc.aio (median) | gyre/bare median (min-max) "
@@ -470,9 +536,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--role", choices=("gyre", "bare"), help=argparse.SUPPRESS)
     ap.add_argument("--quick", action="store_true", help="smoke run: K=300, N=300, 3 rounds")
-    ap.add_argument("--k", type=int, default=3000, help="publications per delivery run")
+    ap.add_argument("--k", type=int, default=10000, help="publications per delivery run")
     ap.add_argument("--n", type=int, default=2000, help="unary calls per run")
-    ap.add_argument("--rounds", type=int, default=6, help="rounds (the first is a warm-up)")
+    ap.add_argument("--streams", type=int, default=100, help="subscriber streams for fan-out")
+    ap.add_argument("--fanout-pubs", type=int, default=200, help="publications per fan-out run")
+    ap.add_argument("--rounds", type=int, default=10, help="rounds (the first is a warm-up)")
     ap.add_argument("--timeout", type=float, default=120.0, help="bound of one measurement (s)")
     ap.add_argument("--max-seconds", type=float, default=540.0, help="bound of the whole run")
     args = ap.parse_args()
@@ -484,6 +552,7 @@ def main() -> int:
         return 0
     if args.quick:
         args.k, args.n, args.rounds, args.timeout = 300, 300, 3, 30.0
+        args.streams, args.fanout_pubs = 10, 30
     _pin(os.getpid(), 1)
     gyre = spawn("gyre")
     try:
