@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
+import msgspec
+
 
 class EngineError(Exception):
     """A broker or presence operation failed (Redis down, timeout...)."""
@@ -30,9 +32,12 @@ class ClientInfo:
     chan_info: bytes = b""
 
 
-@dataclass(slots=True)
-class Publication:
-    """One message in a channel. ``offset`` is 0 when the channel keeps no history."""
+class Publication(msgspec.Struct):
+    """One message in a channel. ``offset`` is 0 when the channel keeps no history.
+
+    A msgspec Struct rather than a dataclass: engines build one per received message, and
+    its C ``__init__`` costs half of a dataclass's.
+    """
 
     data: bytes
     info: ClientInfo | None = None
