@@ -110,23 +110,27 @@ def encode_publication(pub: Publication) -> bytes:
 
 
 def decode_publication(data: bytes, offset: int = 0) -> Publication:
-    """Parse protobuf ``Publication`` bytes; ``offset`` comes from the prefix or entry ID.
+    """Parse protobuf ``Publication`` bytes; ``offset`` comes from the prefix or entry ID."""
+    return _publication_at(data, 0, offset)
+
+
+def _publication_at(data: bytes, p: int, offset: int) -> Publication:
+    """The protobuf ``Publication`` in ``data[p:]``.
 
     Fast path for the most common shape (server API publications): the bytes are exactly
-    one ``data`` field (tag 0x22) with a 1- or 2-byte length.  Anything else goes through
-    the generated class.
+    one ``data`` field (tag 0x22) with a 1- or 2-byte length, sliced straight out of the
+    message.  Anything else goes through the generated class.
     """
     n = len(data)
-    if n >= 2 and data[0] == 0x22:
-        b1 = data[1]
+    if n - p >= 2 and data[p] == 0x22:
+        b1 = data[p + 1]
         if b1 < 0x80:
-            if 2 + b1 == n:
-                return Publication(data[2:], None, offset, None)
-        elif n >= 3 and data[2] < 0x80:
-            length = (b1 & 0x7F) | (data[2] << 7)
-            if 3 + length == n:
-                return Publication(data[3:], None, offset, None)
-    pb = _PB_PUBLICATION.FromString(data)
+            if p + 2 + b1 == n:
+                return Publication(data[p + 2 :], None, offset, None)
+        elif n - p >= 3 and data[p + 2] < 0x80:
+            if p + 3 + ((b1 & 0x7F) | (data[p + 2] << 7)) == n:
+                return Publication(data[p + 3 :], None, offset, None)
+    pb = _PB_PUBLICATION.FromString(data[p:] if p else data)
     # positional arguments: this runs once per received message
     return Publication(
         pb.data,
@@ -145,29 +149,41 @@ PUBLICATION, JOIN, LEAVE = 0, 1, 2
 _EPOCHS: dict[bytes, str] = {}  # decoded epoch strings (few distinct values, reused)
 
 
+_new_position = tuple.__new__  # StreamPosition without NamedTuple.__new__'s Python frame
+
+
 def decode_message(data: bytes) -> tuple[int, Any, StreamPosition | None]:
     """Decode a ``P.client.<ch>`` payload into ``(kind, value, position)``:
     ``(PUBLICATION, Publication, StreamPosition | None)``, ``(JOIN, ClientInfo, None)`` or
     ``(LEAVE, ClientInfo, None)``.  Raises ``ValueError`` on a malformed prefix and
-    ``DecodeError`` on bad protobuf.  (A tuple, not an object: this runs per message.)
+    ``DecodeError`` on bad protobuf.  (A tuple, not an object: this runs per message, which
+    is also why the prefix is parsed by positions rather than by splitting copies.)
     """
-    if data[:2] != b"__":
-        return PUBLICATION, decode_publication(data), None
     if data.startswith(HISTORY_PREFIX):
         # "__p1:<offset>:<epoch>__<protobuf>": offset and epoch never contain "__"
-        _, head, body = data.split(b"__", 2)
-        _, offset_text, raw_epoch = head.split(b":", 2)
-        offset = int(offset_text)
+        end = data.find(b"__", 5)
+        colon = data.find(b":", 5, end)
+        if colon < 0:
+            raise ValueError("malformed history prefix")
+        offset = int(data[5:colon])
+        raw_epoch = data[colon + 1 : end]
         epoch = _EPOCHS.get(raw_epoch)
         if epoch is None:
             if len(_EPOCHS) > 4096:
                 _EPOCHS.clear()
             epoch = _EPOCHS[raw_epoch] = raw_epoch.decode()
-        return PUBLICATION, decode_publication(body, offset), StreamPosition(offset, epoch)
+        position: StreamPosition = _new_position(StreamPosition, (offset, epoch))
+        p = end + 2
+        b1 = data[p + 1] if len(data) > p + 1 else 0x80
+        if b1 < 0x80 and data[p] == 0x22 and p + 2 + b1 == len(data):  # data only, inlined
+            return PUBLICATION, Publication(data[p + 2 :], None, offset, None), position
+        return PUBLICATION, _publication_at(data, p, offset), position
+    if data[:2] != b"__":
+        return PUBLICATION, _publication_at(data, 0, 0), None
     if data.startswith(JOIN_PREFIX):
         return JOIN, decode_info(data[5:]), None
     if data.startswith(LEAVE_PREFIX):
         return LEAVE, decode_info(data[5:]), None
     end = data.index(b"__", 2)  # legacy "__<offset>__" (no epoch)
     offset = int(data[2:end])
-    return PUBLICATION, decode_publication(data[end + 2 :], offset), StreamPosition(offset, "")
+    return PUBLICATION, _publication_at(data, end + 2, offset), StreamPosition(offset, "")

@@ -8,7 +8,9 @@ older than that, the connection is aborted and every pending command fails with
 ``EngineError`` (a stuck socket is never reused).
 
 In push mode (``set_push_handler``, used for PUB/SUB) every reply is handed to the handler
-instead; ``send`` writes a command without expecting a matched reply.
+instead; ``send`` writes a command without expecting a matched reply.  PUB/SUB ``message``
+replies, the bulk of the traffic, can go straight to a separate ``on_message(channel,
+payload)`` callback from the read loop (no intermediate dispatch call per message).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ Arg = bytes | str | int | float
 Command = tuple[Arg, ...]
 _pack: Callable[[Command], bytes] = hiredis.pack_command  # type: ignore[assignment]
 PushHandler = Callable[[Any], None]
+MessageHandler = Callable[[bytes, bytes], None]
+_MESSAGE = b"message"
 
 
 class ReplyError(EngineError):
@@ -59,6 +63,7 @@ class RespConnection(asyncio.Protocol):
         self._watchdog: asyncio.TimerHandle | None = None
         self._transport: asyncio.Transport | None = None
         self._push: PushHandler | None = None
+        self._on_message: MessageHandler | None = None
         self._error = "connection closed"
         #: resolved (never failed) once the connection is closed for any reason
         self.closed: asyncio.Future[None] = self._loop.create_future()
@@ -75,6 +80,10 @@ class RespConnection(asyncio.Protocol):
         reader = self._reader
         reader.feed(data)
         push = self._push
+        if push is not None and self._on_message is not None:
+            if not self.closed.done():  # nothing is delivered after close()
+                self._receive_pubsub(push, self._on_message)
+            return
         pending = self._pending
         while True:
             try:
@@ -100,6 +109,25 @@ class RespConnection(asyncio.Protocol):
                 fut.set_exception(ReplyError(reply.args[0] if reply.args else ""))
             else:
                 fut.set_result(reply)
+
+    def _receive_pubsub(self, push: PushHandler, on_message: MessageHandler) -> None:
+        """The PUB/SUB read loop: ``message`` replies to ``on_message``, the rest to ``push``."""
+        gets = self._reader.gets
+        while True:
+            try:
+                reply = gets()
+            except hiredis.ProtocolError as e:
+                self.abort(f"protocol error: {e}")
+                return
+            if reply is False:
+                return
+            try:
+                if type(reply) is list and len(reply) == 3 and reply[0] == _MESSAGE:
+                    on_message(reply[1], reply[2])
+                else:
+                    push(reply)
+            except Exception:
+                logger.exception("redis %s: push handler failed", self.name)
 
     # -- commands --------------------------------------------------------------------------
 
@@ -128,11 +156,18 @@ class RespConnection(asyncio.Protocol):
             raise ConnectionClosed(f"redis {self.name}: {self._error}")
         self._write(_pack(args))
 
-    def set_push_handler(self, handler: PushHandler) -> None:
-        """Switch to push mode; call only when no command awaits its reply."""
+    def set_push_handler(
+        self, handler: PushHandler, on_message: MessageHandler | None = None
+    ) -> None:
+        """Switch to push mode; call only when no command awaits its reply.
+
+        With ``on_message``, ``["message", channel, payload]`` replies go to it as
+        ``on_message(channel, payload)`` and every other reply to ``handler``.
+        """
         if self._pending:
             raise RuntimeError("commands are still pending")
         self._push = handler
+        self._on_message = on_message
 
     def close(self) -> None:
         """Close now; pending commands fail with ``ConnectionClosed``."""

@@ -208,7 +208,9 @@ class PubSub:
             conn: RespConnection | None = None
             try:
                 conn = await self._shard.open_pubsub()
-                conn.set_push_handler(functools.partial(self._handle_reply, conn))
+                # messages go straight to the broker: a connection stops being current only
+                # by being closed (_drop_connection), and a closed one delivers nothing more
+                conn.set_push_handler(functools.partial(self._handle_reply, conn), self._on_message)
                 self._conn = conn
                 channels = self._fixed + sorted(self._channels.difference(self._fixed))
                 for i in range(0, len(channels), BATCH):
