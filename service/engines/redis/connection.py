@@ -64,6 +64,8 @@ class RespConnection(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._push: PushHandler | None = None
         self._on_message: MessageHandler | None = None
+        #: bytes read so far (liveness: a PUB/SUB reply may wait behind a long backlog)
+        self.received = 0
         self._error = "connection closed"
         #: resolved (never failed) once the connection is closed for any reason
         self.closed: asyncio.Future[None] = self._loop.create_future()
@@ -77,6 +79,7 @@ class RespConnection(asyncio.Protocol):
         self._teardown(f"connection lost: {exc}" if exc else "connection closed by server")
 
     def data_received(self, data: bytes) -> None:
+        self.received += len(data)
         reader = self._reader
         reader.feed(data)
         push = self._push

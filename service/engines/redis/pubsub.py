@@ -185,15 +185,26 @@ class PubSub:
                 fut.set_result(None)
 
     async def _ping(self, conn: RespConnection) -> None:
-        """PING and wait for the reply; raise ``EngineError`` after ``io_timeout``."""
+        """PING and wait for the reply; raise ``EngineError`` after ``io_timeout`` without it.
+
+        Replies come in order, so under a burst the PONG waits behind every message Redis
+        has queued for this connection.  While data keeps arriving the connection is alive
+        and the wait goes on, one ``io_timeout`` window at a time: an overloaded node must
+        not drop PUB/SUB (losing the whole backlog) for being busy.  A window in which
+        nothing at all arrives fails the ping.
+        """
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pongs.append(fut)
         conn.send(("PING",))
-        await asyncio.wait(
-            {fut, conn.closed}, timeout=self._io_timeout, return_when=asyncio.FIRST_COMPLETED
-        )
-        if fut.done():
-            return
+        while True:
+            seen = conn.received
+            await asyncio.wait(
+                {fut, conn.closed}, timeout=self._io_timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+            if fut.done():
+                return
+            if conn.is_closed or conn.received == seen:
+                break
         fut.cancel()
         if conn.is_closed:
             raise EngineError(f"redis {self._shard.name}: PUB/SUB connection lost")

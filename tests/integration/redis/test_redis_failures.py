@@ -198,3 +198,55 @@ async def test_cluster_stale_slot_map_follows_moved(redis_cluster: list[RedisPro
             await presence.add_presence(f"{channel}-{i}", "c", ClientInfo("u", "c"))
     finally:
         await broker.close()
+
+
+class BusyHandler(RecordingHandler):
+    """A node that needs 2 ms of CPU per publication (an overloaded process)."""
+
+    def handle_publication(self, channel: str, pub: Publication, position: object) -> None:
+        end = time.perf_counter() + 0.002
+        while time.perf_counter() < end:
+            pass
+        super().handle_publication(channel, pub, position)  # type: ignore[arg-type]
+
+
+async def test_busy_node_keeps_pubsub_through_a_long_backlog(redis_factory: RedisFactory) -> None:
+    """The PONG waits behind every queued message: a backlog that takes several io_timeouts
+    to drain must not be taken for a dead connection (reconnecting would drop it all)."""
+    import hiredis
+
+    server = redis_factory.server()
+    io_timeout = 0.3
+    broker, _ = build_redis_engine(
+        shards=[RedisShardConfig(address=server.address, io_timeout=io_timeout)],
+        ping_interval=0.05,
+        backoff_max=0.1,
+    )
+    handler, reconnects = BusyHandler(), Reconnects()
+    broker.set_reconnect_callback(reconnects)
+    await broker.start(handler, "n1")
+    channel = f"busy-{uuid.uuid4().hex[:6]}"
+    await broker.subscribe(channel)
+    # 800 x 4 KB: 3 MB queued for the subscriber, >= 1.6 s of handling (5 io_timeouts),
+    # while one socket read (256 KB, ~0.13 s of handling) stays below io_timeout
+    n = 800
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    try:
+        payload = b"\x22\xa0\x1f" + b"x" * 4000  # a Publication with 4000 bytes of data
+        cmd = hiredis.pack_command((b"PUBLISH", f"centrifugo.client.{channel}", payload))
+        writer.write(cmd * n)
+        await writer.drain()
+        replies, parser = 0, hiredis.Reader()
+        while replies < n:
+            parser.feed(await reader.read(65536))
+            while parser.gets() is not False:
+                replies += 1
+        try:
+            await handler.wait_for(lambda: len(handler.publications_in(channel)) >= n, 30)
+        except TimeoutError:
+            pass
+        assert len(handler.publications_in(channel)) == n
+        assert reconnects.count == 0 and broker.healthy()
+    finally:
+        writer.close()
+        await broker.close()
