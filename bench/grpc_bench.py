@@ -42,6 +42,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,7 @@ from centrifugal.centrifugo.api import api_pb2, api_pb2_grpc  # noqa: E402
 
 SECRET = "bench-secret"
 BARE_STREAM = "/bench.Bare/Stream"
+BARE_FEED = "/bench.Bare/Feed"
 COMMUNICATE = "/centrifugal.centrifugo.stream.CentrifugoStream/Communicate"
 CONSUME = "/centrifugal.centrifugo.unistream.CentrifugoUniStream/Consume"
 PUBLISH = "/centrifugal.centrifugo.api.CentrifugoApi/Publish"
@@ -113,16 +115,57 @@ async def serve_gyre() -> None:
     await grpc_servers.stop(0)
 
 
+class BareSub:
+    """One subscriber stream of the bare pub/sub: a queue and a wake-up future."""
+
+    __slots__ = ("queue", "waiter")
+
+    def __init__(self) -> None:
+        self.queue: deque[bytes] = deque()
+        self.waiter: asyncio.Future[None] | None = None
+
+
 async def serve_bare() -> None:
     reply, push = wire_messages(CH_BIDI)
+    # Reply/Push bytes = a fixed head + the 100-byte payload (every bench payload has that
+    # length, so the bare server frames a message with one concatenation)
+    heads = {b"r": reply[: -len(payload())], b"p": push[: -len(payload())]}
     response = api_pb2.PublishResponse(result=api_pb2.PublishResult())
+    subs: dict[bytes, list[tuple[bytes, BareSub]]] = {}
+    loop = asyncio.get_running_loop()
 
     async def stream(request: bytes, context: Any) -> None:
-        count, kind = request.split(b":")
-        msg = reply if kind == b"r" else push
-        write = context.write
-        for _ in range(int(count)):
-            await write(msg)
+        """``<count>:<kind>``: write one message ``count`` times (the write loop floor);
+        ``sub:<kind>:<channel>``: the pub/sub floor, written what ``Feed`` queues."""
+        if not request.startswith(b"sub:"):
+            count, kind = request.split(b":")
+            msg = reply if kind == b"r" else push
+            write = context.write
+            for _ in range(int(count)):
+                await write(msg)
+            return
+        _, kind, channel = request.split(b":", 2)
+        sub = BareSub()
+        subs.setdefault(channel, []).append((heads[kind], sub))
+        queue, write = sub.queue, context.write
+        while True:
+            while queue:
+                await write(queue.popleft())
+            sub.waiter = loop.create_future()
+            await sub.waiter
+            sub.waiter = None
+
+    async def feed(request: Any, context: Any) -> Any:
+        """A batch of publish commands: each payload framed and queued for every subscriber
+        of its channel (no history, no encoding variants, no sessions)."""
+        for cmd in request.commands:
+            pub = cmd.publish
+            data = pub.data
+            for head, sub in subs.get(pub.channel.encode(), ()):
+                sub.queue.append(head + data)
+                if sub.waiter is not None and not sub.waiter.done():
+                    sub.waiter.set_result(None)
+        return api_pb2.BatchResponse()
 
     async def unary(request: Any, context: Any) -> Any:
         return response
@@ -135,7 +178,12 @@ async def serve_bare() -> None:
                 {
                     "Stream": grpc.unary_stream_rpc_method_handler(
                         stream, request_deserializer=None, response_serializer=None
-                    )
+                    ),
+                    "Feed": grpc.unary_unary_rpc_method_handler(
+                        feed,
+                        request_deserializer=api_pb2.BatchRequest.FromString,
+                        response_serializer=api_pb2.BatchResponse.SerializeToString,
+                    ),
                 },
             ),
             grpc.method_handlers_generic_handler(
@@ -402,6 +450,13 @@ async def _bare_streams(b_ch: Any, streams: int, per_stream: int, kind: bytes, t
     return counters, start
 
 
+def _bare_subscriber(b_ch: Any, kind: bytes, ch: str, tally: Tally) -> Counter:
+    call = b_ch.unary_stream(BARE_STREAM, request_serializer=None, response_deserializer=None)(
+        b"sub:%s:%s" % (kind, ch.encode())
+    )
+    return Counter(call, tally)
+
+
 async def run_rounds(args: argparse.Namespace, gyre: Proc, bare: Proc) -> Bench:
     bench = Bench(k=args.k, n=args.n, timeout=args.timeout)
     g_api_ch = grpc.aio.insecure_channel(f"127.0.0.1:{gyre.info['grpc_api']}")
@@ -420,6 +475,20 @@ async def run_rounds(args: argparse.Namespace, gyre: Proc, bare: Proc) -> Bench:
     for i in range(args.streams):
         counters.append(await _bidi_subscriber(g_stream_ch, f"bf{i}", CH_BIDI_FAN, bfan_tally))
         counters.append(await _uni_subscriber(g_uni_ch, f"uf{i}", CH_UNI_FAN, ufan_tally))
+    # the bare pub/sub floor's subscribers: the same channels and stream counts
+    b_tallies = {ch: Tally() for ch in (CH_BIDI, CH_UNI, CH_BIDI_FAN, CH_UNI_FAN)}
+    for ch, kind, n in (
+        (CH_BIDI, b"r", 1),
+        (CH_UNI, b"p", 1),
+        (CH_BIDI_FAN, b"r", args.streams),
+        (CH_UNI_FAN, b"p", args.streams),
+    ):
+        counters.extend(_bare_subscriber(b_ch, kind, ch, b_tallies[ch]) for _ in range(n))
+    b_feed = b_ch.unary_unary(
+        BARE_FEED,
+        request_serializer=api_pb2.BatchRequest.SerializeToString,
+        response_deserializer=api_pb2.BatchResponse.FromString,
+    )
     fan = args.fanout_pubs
     deliveries = {
         "bidi_stream": (bench.k, CH_BIDI, bidi_tally, 1, b"r"),
@@ -434,17 +503,26 @@ async def run_rounds(args: argparse.Namespace, gyre: Proc, bare: Proc) -> Bench:
             if time.monotonic() > deadline:
                 print(json.dumps({"warning": "max-seconds reached", "round": rnd}), flush=True)
                 break
-            # (a) deliveries: gyre (one Batch of publishes) and bare (the same number of
-            # pre-encoded messages on the same number of streams), alternating which goes first
+            # (a) deliveries: gyre (one Batch of publishes), the bare pub/sub (the same Batch
+            # to Feed) and the bare write loop (the same number of pre-encoded messages on the
+            # same number of streams), rotating which goes first
             for scenario, (pubs, ch, tally, streams, kind) in deliveries.items():
                 total = pubs * streams
-                order = ("gyre", "bare") if rnd % 2 == 0 else ("bare", "gyre")
+                impls = ("gyre", "bare", "loop")
+                order = impls[rnd % 3 :] + impls[: rnd % 3]
                 for impl in order:
                     if impl == "gyre":
                         req = _batch(ch, pubs)
                         secs, cpu = await _deliver(
                             bench, gyre.pid, tally, total, _trigger(g_api, req)
                         )
+                    elif impl == "bare":
+                        req = _batch(ch, pubs)
+
+                        async def feed(req: Any = req) -> None:
+                            await b_feed(req)
+
+                        secs, cpu = await _deliver(bench, bare.pid, b_tallies[ch], total, feed)
                     else:
                         b_tally = Tally()
                         b_counters, start = await _bare_streams(b_ch, streams, pubs, kind, b_tally)
@@ -499,12 +577,19 @@ def summarize(bench: Bench, rounds_run: int) -> list[dict[str, Any]]:
             "ratio_min": round(min(ratios), 3),
             "ratio_max": round(max(ratios), 3),
             "per_cpu_ratio_median": round(statistics.median(cpu_ratios), 3) if cpu_ratios else None,
+            "vs_write_loop_median": _loop_ratio(rows, used),
             "goal": text,
             "pass": statistics.median(ratios) >= min_ratio and gyre_rate >= min_rate,
         }
         out.append(summary)
         print(json.dumps(summary), flush=True)
     return out
+
+
+def _loop_ratio(rows: dict[tuple[str, int], Sample], used: list[int]) -> float | None:
+    """gyre / bare write loop (pre-encoded messages, no publishing at all): information."""
+    ratios = [rows["gyre", r].rate / rows["loop", r].rate for r in used if ("loop", r) in rows]
+    return round(statistics.median(ratios), 3) if ratios else None
 
 
 def markdown(summaries: list[dict[str, Any]], args: argparse.Namespace) -> str:
@@ -515,15 +600,16 @@ def markdown(summaries: list[dict[str, Any]], args: argparse.Namespace) -> str:
         f"{args.rounds} rounds (first discarded), cpus={os.cpu_count()}",
         "",
         "| scenario | gyre (median) | bare grpc.aio (median) | gyre/bare median (min-max) "
-        "| per server CPU-s ratio | goal | pass |",
-        "|---|---|---|---|---|---|---|",
+        "| per server CPU-s ratio | gyre/bare write loop | goal | pass |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for s in summaries:
         u = unit[s["summary"]]
         lines.append(
             f"| {s['summary']} | {s['gyre_rate_median']:.0f} {u} | {s['bare_rate_median']:.0f} {u} "
             f"| {s['ratio_median']:.2f} ({s['ratio_min']:.2f}-{s['ratio_max']:.2f}) "
-            f"| {_fmt(s['per_cpu_ratio_median'])} | {s['goal']} | {'yes' if s['pass'] else 'no'} |"
+            f"| {_fmt(s['per_cpu_ratio_median'])} | {_fmt(s['vs_write_loop_median'])} "
+            f"| {s['goal']} | {'yes' if s['pass'] else 'no'} |"
         )
     return "\n".join(lines)
 
