@@ -25,12 +25,14 @@ from typing import Any
 
 import grpc
 import msgspec
-from centrifugal.centrifugo.api import api_pb2, api_pb2_grpc
+from centrifugal.centrifugo.api import api_pb2
 
 from ..protocol import codes as c
+from ..protocol import pb_fast
 from ..protocol.pb_convert import pb_to_struct, struct_to_pb
+from ..protocol.varint import encode_varint
 from . import messages as a
-from .executor import METHOD_NUMBERS, PRO_METHODS, Executor, batch_turn
+from .executor import METHOD_NUMBERS, NO_POSITION, PRO_METHODS, Executor, batch_turn
 
 log = logging.getLogger("gyre.api.grpc")
 
@@ -54,7 +56,7 @@ def _pro_only(name: str) -> Callable[[CentrifugoApiService, Any, Any], Awaitable
 
 
 class CentrifugoApiService:
-    """Servicer for ``api_pb2_grpc.add_CentrifugoApiServicer_to_server``."""
+    """Servicer of ``CentrifugoApi``; ``add_to_server`` registers it on a grpc.aio server."""
 
     def __init__(
         self,
@@ -66,12 +68,34 @@ class CentrifugoApiService:
         self.api_key = api_key
 
     def add_to_server(self, server: Any) -> None:
-        api_pb2_grpc.add_CentrifugoApiServicer_to_server(self, server)
+        """Register every method of the service, as the generated ``add_..._to_server``
+        does, except that ``Batch`` answers pre-encoded bytes."""
+        handlers: dict[str, Any] = {}
+        for method in api_pb2.DESCRIPTOR.services_by_name["CentrifugoApi"].methods:
+            request_cls = getattr(api_pb2, method.input_type.name)
+            response_cls = getattr(api_pb2, method.output_type.name)
+            handlers[method.name] = grpc.unary_unary_rpc_method_handler(
+                getattr(self, method.name),
+                request_deserializer=request_cls.FromString,
+                response_serializer=(
+                    _bytes_or_message if method.name == "Batch" else response_cls.SerializeToString
+                ),
+            )
+        server.add_generic_rpc_handlers(
+            (grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),)
+        )
+        server.add_registered_method_handlers(SERVICE_NAME, handlers)
 
     # --- OSS methods: one call each into the shared executor --------------------------------
 
     async def Publish(self, request: Any, context: Any) -> Any:
-        return await self._call("publish", request, context, api_pb2.PublishResponse)
+        await self._authorize(context)
+        r = request
+        publish = self.executor.publish_fields
+        res = await publish(r.channel, r.data, r.b64data, r.skip_history, r.tags)
+        out = api_pb2.PublishResponse()
+        _fill(out, res)
+        return out
 
     async def Broadcast(self, request: Any, context: Any) -> Any:
         return await self._call("broadcast", request, context, api_pb2.BroadcastResponse)
@@ -109,29 +133,30 @@ class CentrifugoApiService:
     async def Channels(self, request: Any, context: Any) -> Any:
         return await self._call("channels", request, context, api_pb2.ChannelsResponse)
 
-    async def Batch(self, request: Any, context: Any) -> Any:
+    async def Batch(self, request: Any, context: Any) -> bytes:
+        """The ``BatchResponse`` as bytes (its serializer passes bytes through): one
+        ``replies`` entry per command, written as it is answered, so a batch of publishes
+        builds no protobuf object per command."""
         await self._authorize(context)
-        out = api_pb2.BatchResponse()
-        replies = out.replies
-        call = self.executor.call
+        parts: list[bytes] = []
+        add = parts.append
+        publish = self.executor.publish_fields
         for i, cmd in enumerate(request.commands):
             await batch_turn(i)
-            reply = replies.add()
             # publish (4) is the first typed field, so when set it selects the method: the
             # common batch gets this straight path, everything else the general one
             if cmd.HasField("publish"):
-                if cmd.id:
-                    reply.id = cmd.id
-                res = await call("publish", pb_to_struct(cmd.publish, a.PublishRequest), "grpc")
-                if isinstance(res, a.Error):
-                    struct_to_pb(res, reply.error)
+                p = cmd.publish
+                res = await publish(p.channel, p.data, p.b64data, p.skip_history, p.tags)
+                if res is NO_POSITION and not cmd.id:
+                    add(_EMPTY_PUBLISH_REPLY)
                 else:
-                    target = reply.publish
-                    target.SetInParent()
-                    struct_to_pb(res, target)
+                    add(_publish_reply(cmd.id, res))
             else:
+                reply = api_pb2.Reply()
                 await self._batch_command(cmd, reply)
-        return out
+                add(pb_fast.ld(0x0A, reply.SerializeToString()))
+        return b"".join(parts)
 
     # --- PRO-only methods: UNIMPLEMENTED as in v4 OSS ---------------------------------------
 
@@ -221,6 +246,37 @@ class CentrifugoApiService:
             struct_to_pb(res, reply.error)
         else:
             reply.result = _json.encode(res)
+
+
+_EMPTY_PUBLISH_REPLY = b"\x0a\x02\x22\x00"
+"""``BatchResponse.replies`` entry ``Reply{publish: PublishResult{}}`` (no id, no history)."""
+
+
+def _publish_reply(cmd_id: int, res: a.PublishResult | a.Error) -> bytes:
+    """One ``BatchResponse.replies`` entry: Reply{id=1, error=2 | publish=4}.
+
+    Error{code=1, message=2}, PublishResult{offset=1, epoch=2}; proto3 zero values omitted.
+    """
+    body = b"\x08" + encode_varint(cmd_id) if cmd_id else b""
+    if isinstance(res, a.Error):
+        err = b"\x08" + encode_varint(res.code) if res.code else b""
+        if res.message:
+            err += pb_fast.ld(0x12, res.message.encode())
+        body += pb_fast.ld(0x12, err)
+    else:
+        result = b"\x08" + encode_varint(res.offset) if res.offset else b""
+        if res.epoch:
+            result += pb_fast.ld(0x12, res.epoch.encode())
+        body += pb_fast.ld(0x22, result)
+    return pb_fast.ld(0x0A, body)
+
+
+def _bytes_or_message(response: Any) -> bytes:
+    """``Batch``'s response serializer: bytes as they are, a message serialized."""
+    if isinstance(response, bytes):
+        return response
+    out: bytes = response.SerializeToString()
+    return out
 
 
 def _fill(out: Any, res: msgspec.Struct | a.Error) -> None:

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 from .varint import encode_varint
 
+_HEADS: list[list[bytes]] = [[bytes((tag, n)) for n in range(0x80)] for tag in range(0x100)]
+"""``_HEADS[tag][n]``: the key byte + one-byte length, prebuilt (no tuple, no ``bytes()``)."""
+
 
 def ld(tag: int, payload: bytes) -> bytes:
     """A length-delimited field (``tag`` is the full key byte)."""
     n = len(payload)
     if n < 0x80:  # one-byte length: the common case for channels and small payloads
-        return bytes((tag, n)) + payload
-    return bytes((tag,)) + encode_varint(n) + payload
+        return _HEADS[tag][n] + payload
+    return _HEADS[tag][0][:1] + encode_varint(n) + payload
 
 
 def _str(tag: int, value: str) -> bytes:
@@ -48,9 +51,23 @@ def publication(data: bytes, info: bytes | None, offset: int, tags: dict[str, st
     return out
 
 
+_CHANNEL_FIELDS: dict[str, bytes] = {}
+_CHANNEL_FIELDS_MAX = 4096
+
+
+def _channel_field(channel: str) -> bytes:
+    """``Push.channel`` (field 2) bytes, remembered for up to 4096 recent channels."""
+    out = _CHANNEL_FIELDS.get(channel)
+    if out is None:
+        if len(_CHANNEL_FIELDS) >= _CHANNEL_FIELDS_MAX:
+            _CHANNEL_FIELDS.clear()
+        out = _CHANNEL_FIELDS[channel] = _str(0x12, channel)
+    return out
+
+
 def push(channel: str, field_tag: int, body: bytes) -> bytes:
     """Push{channel, <field>: body}; ``field_tag`` 0x22 pub, 0x2A join, 0x32 leave."""
-    return _str(0x12, channel) + ld(field_tag, body)
+    return _channel_field(channel) + ld(field_tag, body)
 
 
 def reply_with_push(push_bytes: bytes) -> bytes:

@@ -285,6 +285,42 @@ async def test_batch(gyre: Gyre, ws_factory: Any) -> None:
     await ws.wait_push(lambda p: p.get("channel") == "b1" and "pub" in p)
 
 
+async def test_batch_publish_replies_every_shape(gyre: Gyre, ws_factory: Any) -> None:
+    """Batch answers its publish commands as pre-encoded bytes: each reply must decode to
+    what the generated classes would say (id, empty result, offset + epoch, error)."""
+    ws = await ws_factory(user="shapes", channels=("plain:s", "hist"))
+    P = api_pb2.PublishRequest
+    cmds = [
+        api_pb2.Command(publish=P(channel="plain:s", data=data(1))),  # no id, no history
+        api_pb2.Command(id=300, publish=P(channel="plain:s", data=data(2))),  # 2-byte id
+        api_pb2.Command(id=3, publish=P(channel="hist", data=data(3), tags={"t": "v"})),
+        api_pb2.Command(publish=P(channel="hist", b64data="NA==")),  # 4, offset without id
+        api_pb2.Command(id=5, publish=P(channel="hist", b64data="%%%")),  # bad base64
+        api_pb2.Command(id=6, publish=P(channel="hist", data=b"null")),  # null is no data
+        api_pb2.Command(id=7, publish=P(channel="nowhere:x", data=data(7))),  # unknown ns
+        api_pb2.Command(publish=P(channel="plain:s", data=data(8), skip_history=True)),
+        api_pb2.Command(id=9, publish=P(channel="hist", data=data("x" * 300))),  # long
+    ]
+    resp = await gyre.api().Batch(api_pb2.BatchRequest(commands=cmds))
+    r = resp.replies
+    assert len(r) == len(cmds)
+    assert [x.id for x in r] == [0, 300, 3, 0, 5, 6, 7, 0, 9]
+    assert r[0].HasField("publish") and r[0].publish == api_pb2.PublishResult()
+    assert r[1].HasField("publish") and not r[1].HasField("error")
+    assert r[2].publish.offset == 1 and r[2].publish.epoch
+    assert r[3].publish.offset == 2 and r[3].publish.epoch == r[2].publish.epoch
+    assert (r[4].error.code, r[4].error.message) == (107, "bad request")
+    assert (r[5].error.code, r[5].error.message) == (107, "bad request")
+    assert (r[6].error.code, r[6].error.message) == (102, "unknown channel")
+    assert r[7].HasField("publish") and not r[7].HasField("error")
+    assert r[8].publish.offset == 3
+    await ws.wait_push(lambda p: p.get("pub", {}).get("offset") == 3)
+    assert ws.pubs("plain:s") == [1, 2, 8]
+    assert ws.pubs("hist") == [3, 4, "x" * 300]
+    tagged = await ws.wait_push(lambda p: p.get("pub", {}).get("data") == 3)
+    assert tagged["pub"]["tags"] == {"t": "v"}
+
+
 class TestAuth:
     """``grpc_api_key``: metadata ``authorization: apikey <key>``, else UNAUTHENTICATED."""
 

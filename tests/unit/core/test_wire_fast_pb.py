@@ -50,3 +50,14 @@ def test_join_leave_bytes_identical(info: ClientInfo) -> None:
     for enc in (encoded_join("ch", info), encoded_leave("ch", info)):
         assert enc.get(PB_PUSH) == PB.encode_push(enc.push)
         assert enc.get(PB_REPLY) == PB.encode_reply(m.Reply(push=enc.push))
+
+
+def test_channel_field_cache_stays_exact_past_its_bound() -> None:
+    """Push.channel bytes are remembered per channel (bounded): long channels (two-byte
+    length) and more channels than the cache holds still encode exactly."""
+    pub = Publication(data=b"{}")
+    channels = ["c" * 200, "ns:" + "é" * 70] + [f"room:{i}" for i in range(5000)]
+    for ch in channels + channels[:3]:
+        enc = encoded_publication(ch, pub)
+        assert enc.get(PB_PUSH) == PB.encode_push(enc.push)
+        assert client_pb2.Push.FromString(enc.get(PB_PUSH)).channel == ch
