@@ -49,12 +49,14 @@ class CentrifugoHooks:
         self.rules = ChannelRules(cfg)
         # namespace name -> capabilities; only known namespaces enter, so it stays small
         self._caps: dict[str, ChannelCapabilities] = {}
+        # channel -> capabilities for server API publishes (bounded, see ``api_channel``)
+        self._channel_caps: dict[str, ChannelCapabilities] = {}
 
     def reload(self, cfg: Config) -> None:
         """Swap channel rules and token keys (both built before the swap)."""
         rules = ChannelRules(cfg)
         self.verifier.reload(token_keys(cfg))
-        self.cfg, self.rules, self._caps = cfg, rules, {}
+        self.cfg, self.rules, self._caps, self._channel_caps = cfg, rules, {}, {}
 
     async def close(self) -> None:
         await self.verifier.close()
@@ -313,11 +315,23 @@ class CentrifugoHooks:
 
     # --- ApiPolicy ------------------------------------------------------------------------
 
+    _CHANNEL_CAPS_MAX = 65536
+
     def api_channel(self, channel: str) -> ChannelCapabilities:
-        """Capabilities for a server API call: 107 for an empty channel, 102 unknown namespace."""
-        if not channel:
-            raise c.ReplyError(c.ERROR_BAD_REQUEST)
-        return self._capabilities(channel)
+        """Capabilities for a server API call: 107 for an empty channel, 102 unknown namespace.
+
+        Remembered per channel (up to ``_CHANNEL_CAPS_MAX``, then forgotten all at once; reset
+        on reload): a stream of publishes to the same channels resolves each one once.
+        """
+        caps = self._channel_caps.get(channel)
+        if caps is None:
+            if not channel:
+                raise c.ReplyError(c.ERROR_BAD_REQUEST)
+            caps = self._capabilities(channel)
+            if len(self._channel_caps) >= self._CHANNEL_CAPS_MAX:
+                self._channel_caps.clear()
+            self._channel_caps[channel] = caps
+        return caps
 
     def server_subscription(self, channel: str, override: dict[str, bool]) -> SubscriptionOptions:
         o = self.rules.resolve(channel).options

@@ -46,3 +46,16 @@ def test_reload_replaces_cached_capabilities() -> None:
     caps = hooks.api_channel("chat:room")
     assert not caps.presence and not caps.history and not caps.publish.with_history
     assert hooks.publish_options("chat:room").history_size == 0
+
+
+def test_per_channel_memory_is_bounded_and_stays_right() -> None:
+    hooks = CentrifugoHooks(_cfg(history_size=10, presence=True))
+    hooks._CHANNEL_CAPS_MAX = 8  # type: ignore[misc]
+    for i in range(50):
+        assert hooks.api_channel(f"chat:{i}").publish.history_size == 10
+        assert not hooks.api_channel(f"top{i}").history
+        assert len(hooks._channel_caps) <= 8
+    with pytest.raises(c.ReplyError) as e:
+        hooks.api_channel("nope:1")
+    assert e.value.error.code == c.ERROR_UNKNOWN_CHANNEL.code
+    assert "nope:1" not in hooks._channel_caps
