@@ -18,6 +18,7 @@ PRO-only commands get error 104.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
@@ -32,7 +33,7 @@ from ..protocol import pb_fast
 from ..protocol.pb_convert import pb_to_struct, struct_to_pb
 from ..protocol.varint import encode_varint
 from . import messages as a
-from .executor import METHOD_NUMBERS, NO_POSITION, PRO_METHODS, Executor, batch_turn
+from .executor import BATCH_SLICE, METHOD_NUMBERS, NO_POSITION, PRO_METHODS, Executor
 
 log = logging.getLogger("gyre.api.grpc")
 
@@ -141,21 +142,24 @@ class CentrifugoApiService:
         parts: list[bytes] = []
         add = parts.append
         publish = self.executor.publish_fields
-        for i, cmd in enumerate(request.commands):
-            await batch_turn(i)
-            # publish (4) is the first typed field, so when set it selects the method: the
-            # common batch gets this straight path, everything else the general one
-            if cmd.HasField("publish"):
-                p = cmd.publish
-                res = await publish(p.channel, p.data, p.b64data, p.skip_history, p.tags)
-                if res is NO_POSITION and not cmd.id:
-                    add(_EMPTY_PUBLISH_REPLY)
+        commands = request.commands
+        for start in range(0, len(commands), BATCH_SLICE):
+            if start:
+                await asyncio.sleep(0)  # as batch_turn: let other work run between slices
+            for cmd in commands[start : start + BATCH_SLICE]:
+                # publish (4) is the first typed field, so when set it selects the method:
+                # the common batch gets this straight path, everything else the general one
+                if cmd.HasField("publish"):
+                    p = cmd.publish
+                    res = await publish(p.channel, p.data, p.b64data, p.skip_history, p.tags)
+                    if res is NO_POSITION and not cmd.id:
+                        add(_EMPTY_PUBLISH_REPLY)
+                    else:
+                        add(_publish_reply(cmd.id, res))
                 else:
-                    add(_publish_reply(cmd.id, res))
-            else:
-                reply = api_pb2.Reply()
-                await self._batch_command(cmd, reply)
-                add(pb_fast.ld(0x0A, reply.SerializeToString()))
+                    reply = api_pb2.Reply()
+                    await self._batch_command(cmd, reply)
+                    add(pb_fast.ld(0x0A, reply.SerializeToString()))
         return b"".join(parts)
 
     # --- PRO-only methods: UNIMPLEMENTED as in v4 OSS ---------------------------------------

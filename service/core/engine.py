@@ -65,10 +65,11 @@ class PublishOptions:
     history_size: int = 0
     history_ttl: float = 0.0
     history_meta_ttl: float = 0.0
+    # derived once (read on every publish): size and ttl both > 0
+    with_history: bool = field(init=False, repr=False, compare=False)
 
-    @property
-    def with_history(self) -> bool:
-        return self.history_size > 0 and self.history_ttl > 0
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "with_history", self.history_size > 0 and self.history_ttl > 0)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
