@@ -12,16 +12,21 @@ from __future__ import annotations
 
 from .varint import encode_varint
 
-_HEADS: list[list[bytes]] = [[bytes((tag, n)) for n in range(0x80)] for tag in range(0x100)]
-"""``_HEADS[tag][n]``: the key byte + one-byte length, prebuilt (no tuple, no ``bytes()``)."""
+_HEADS: list[list[bytes] | None] = [
+    [bytes((tag, n)) for n in range(0x80)] if tag & 7 == 2 and tag < 0x80 else None
+    for tag in range(0x100)
+]
+"""``_HEADS[tag][n]``: key byte + one-byte length, prebuilt for the length-delimited keys of
+fields 1-15 (2,048 small objects; no tuple and no ``bytes()`` call per field)."""
 
 
 def ld(tag: int, payload: bytes) -> bytes:
     """A length-delimited field (``tag`` is the full key byte)."""
     n = len(payload)
-    if n < 0x80:  # one-byte length: the common case for channels and small payloads
-        return _HEADS[tag][n] + payload
-    return _HEADS[tag][0][:1] + encode_varint(n) + payload
+    heads = _HEADS[tag]
+    if n < 0x80 and heads is not None:  # one-byte length: channels and small payloads
+        return heads[n] + payload
+    return bytes((tag,)) + encode_varint(n) + payload
 
 
 def _str(tag: int, value: str) -> bytes:

@@ -61,3 +61,13 @@ def test_channel_field_cache_stays_exact_past_its_bound() -> None:
         enc = encoded_publication(ch, pub)
         assert enc.get(PB_PUSH) == PB.encode_push(enc.push)
         assert client_pb2.Push.FromString(enc.get(PB_PUSH)).channel == ch
+
+
+def test_length_delimited_field_for_every_one_byte_key() -> None:
+    from service.protocol.pb_fast import ld
+    from service.protocol.varint import encode_varint
+
+    for tag in range(0x0A, 0x80, 8):  # wire type 2, fields 1-15
+        for n in (0, 1, 127, 128, 300, 70000):
+            payload = b"p" * n
+            assert ld(tag, payload) == bytes((tag,)) + encode_varint(n) + payload
