@@ -123,6 +123,18 @@ async def batch_turn(index: int) -> None:
         await asyncio.sleep(0)
 
 
+def _api_error(method: str, e: Exception) -> a.Error:
+    """The ``Error`` an API call answers for ``e``: a ``ReplyError``'s own code, else 100
+    (internal), logged (an ``EngineError`` as a warning, anything else with its traceback)."""
+    if isinstance(e, c.ReplyError):
+        return a.Error(code=e.error.code, message=e.error.message)
+    if isinstance(e, EngineError):
+        log.warning("api %s failed: %s", method, e)
+    else:
+        log.error("api %s failed", method, exc_info=e)
+    return a.Error(code=c.ERROR_INTERNAL.code, message=c.ERROR_INTERNAL.message)
+
+
 class Executor:
     """Runs server API methods against a node with the policy's channel rules."""
 
@@ -168,26 +180,24 @@ class Executor:
         started = time.perf_counter()
         try:
             return await m.handler(req)
-        except c.ReplyError as e:
-            return a.Error(code=e.error.code, message=e.error.message)
-        except EngineError as e:
-            log.warning("api %s failed: %s", method, e)
-            return a.Error(code=c.ERROR_INTERNAL.code, message=c.ERROR_INTERNAL.message)
-        except Exception:
-            log.exception("api %s failed", method)
-            return a.Error(code=c.ERROR_INTERNAL.code, message=c.ERROR_INTERNAL.message)
+        except Exception as e:
+            return _api_error(method, e)
         finally:
             if self.observe is not None:
                 self.observe(protocol, method, time.perf_counter() - started)
 
     # --- publishing -----------------------------------------------------------------------
 
-    async def _publish_one(
-        self, channel: str, data: bytes, skip_history: bool, tags: dict[str, str]
+    async def _publish_checked(
+        self, channel: str, data: bytes, skip_history: bool, tags: Mapping[str, str]
     ) -> a.PublishResult:
-        caps = self.policy.api_channel(channel)  # 102 / 107 before anything is published
+        """One publish of decoded ``data`` (see ``_data``): 107 without channel or data, 102
+        for an unknown namespace, both before anything is published."""
+        if not channel or not data:
+            raise c.ReplyError(c.ERROR_BAD_REQUEST)
+        caps = self.policy.api_channel(channel)
         opts = _NO_HISTORY if skip_history else caps.publish
-        sp = await self.node.publish(channel, data, opts=opts, tags=tags or None)
+        sp = await self.node.publish(channel, data, opts=opts, tags=dict(tags) if tags else None)
         if sp is None:
             return NO_POSITION
         return a.PublishResult(offset=sp.offset, epoch=sp.epoch)
@@ -210,39 +220,18 @@ class Executor:
         observe = self.observe
         started = time.perf_counter() if observe is not None else 0.0
         try:
-            if not channel:
-                raise c.ReplyError(c.ERROR_BAD_REQUEST)
             if b64data or data == b"null":
                 data = _data(data, b64data)
-            if not data:
-                raise c.ReplyError(c.ERROR_BAD_REQUEST)
-            caps = self.policy.api_channel(channel)
-            opts = _NO_HISTORY if skip_history else caps.publish
-            sp = await self.node.publish(
-                channel, data, opts=opts, tags=dict(tags) if tags else None
-            )
-            if sp is None:
-                return NO_POSITION
-            return a.PublishResult(offset=sp.offset, epoch=sp.epoch)
-        except c.ReplyError as e:
-            return a.Error(code=e.error.code, message=e.error.message)
-        except EngineError as e:
-            log.warning("api publish failed: %s", e)
-            return a.Error(code=c.ERROR_INTERNAL.code, message=c.ERROR_INTERNAL.message)
-        except Exception:
-            log.exception("api publish failed")
-            return a.Error(code=c.ERROR_INTERNAL.code, message=c.ERROR_INTERNAL.message)
+            return await self._publish_checked(channel, data, skip_history, tags)
+        except Exception as e:
+            return _api_error("publish", e)
         finally:
             if observe is not None:
                 observe(protocol, "publish", time.perf_counter() - started)
 
     async def publish(self, req: a.PublishRequest) -> a.PublishResult:
-        if not req.channel:
-            raise c.ReplyError(c.ERROR_BAD_REQUEST)
         data = _data(req.data, req.b64data)
-        if not data:
-            raise c.ReplyError(c.ERROR_BAD_REQUEST)
-        return await self._publish_one(req.channel, data, req.skip_history, req.tags)
+        return await self._publish_checked(req.channel, data, req.skip_history, req.tags)
 
     async def broadcast(self, req: a.BroadcastRequest) -> a.BroadcastResult:
         if not req.channels:
@@ -253,9 +242,7 @@ class Executor:
         responses: list[a.PublishResponse] = []
         for ch in req.channels:
             try:
-                if not ch:
-                    raise c.ReplyError(c.ERROR_BAD_REQUEST)
-                res = await self._publish_one(ch, data, req.skip_history, req.tags)
+                res = await self._publish_checked(ch, data, req.skip_history, req.tags)
                 responses.append(a.PublishResponse(result=res))
             except c.ReplyError as e:
                 responses.append(
