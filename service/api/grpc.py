@@ -31,7 +31,6 @@ from centrifugal.centrifugo.api import api_pb2
 from ..protocol import codes as c
 from ..protocol import pb_fast
 from ..protocol.pb_convert import pb_to_struct, struct_to_pb
-from ..protocol.varint import encode_varint
 from . import messages as a
 from .executor import BATCH_SLICE, METHOD_NUMBERS, NO_POSITION, PRO_METHODS, Executor
 
@@ -78,8 +77,9 @@ class CentrifugoApiService:
             handlers[method.name] = grpc.unary_unary_rpc_method_handler(
                 getattr(self, method.name),
                 request_deserializer=request_cls.FromString,
+                # None: Batch's bytes go out as they are
                 response_serializer=(
-                    _bytes_or_message if method.name == "Batch" else response_cls.SerializeToString
+                    None if method.name == "Batch" else response_cls.SerializeToString
                 ),
             )
         server.add_generic_rpc_handlers(
@@ -91,9 +91,10 @@ class CentrifugoApiService:
 
     async def Publish(self, request: Any, context: Any) -> Any:
         await self._authorize(context)
-        r = request
         publish = self.executor.publish_fields
-        res = await publish(r.channel, r.data, r.b64data, r.skip_history, r.tags)
+        res = await publish(
+            request.channel, request.data, request.b64data, request.skip_history, request.tags
+        )
         out = api_pb2.PublishResponse()
         _fill(out, res)
         return out
@@ -135,7 +136,7 @@ class CentrifugoApiService:
         return await self._call("channels", request, context, api_pb2.ChannelsResponse)
 
     async def Batch(self, request: Any, context: Any) -> bytes:
-        """The ``BatchResponse`` as bytes (its serializer passes bytes through): one
+        """The ``BatchResponse`` as bytes (registered without a serializer): one
         ``replies`` entry per command, written as it is answered, so a batch of publishes
         builds no protobuf object per command."""
         await self._authorize(context)
@@ -261,26 +262,11 @@ def _publish_reply(cmd_id: int, res: a.PublishResult | a.Error) -> bytes:
 
     Error{code=1, message=2}, PublishResult{offset=1, epoch=2}; proto3 zero values omitted.
     """
-    body = b"\x08" + encode_varint(cmd_id) if cmd_id else b""
     if isinstance(res, a.Error):
-        err = b"\x08" + encode_varint(res.code) if res.code else b""
-        if res.message:
-            err += pb_fast.ld(0x12, res.message.encode())
-        body += pb_fast.ld(0x12, err)
+        field = pb_fast.ld(0x12, pb_fast.uint(0x08, res.code) + pb_fast.string(0x12, res.message))
     else:
-        result = b"\x08" + encode_varint(res.offset) if res.offset else b""
-        if res.epoch:
-            result += pb_fast.ld(0x12, res.epoch.encode())
-        body += pb_fast.ld(0x22, result)
-    return pb_fast.ld(0x0A, body)
-
-
-def _bytes_or_message(response: Any) -> bytes:
-    """``Batch``'s response serializer: bytes as they are, a message serialized."""
-    if isinstance(response, bytes):
-        return response
-    out: bytes = response.SerializeToString()
-    return out
+        field = pb_fast.ld(0x22, pb_fast.uint(0x08, res.offset) + pb_fast.string(0x12, res.epoch))
+    return pb_fast.ld(0x0A, pb_fast.uint(0x08, cmd_id) + field)
 
 
 def _fill(out: Any, res: msgspec.Struct | a.Error) -> None:

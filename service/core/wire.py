@@ -123,9 +123,6 @@ class _PublicationEncoded(Encoded):
 
     def _pb_push(self) -> bytes:
         pub = self._pub
-        if pub.info is None and not pub.offset and not pub.tags:  # data only: the common case
-            data = pub.data
-            return pb_fast.push(self._channel, pb_fast.PUB, pb_fast.ld(0x22, data) if data else b"")
         info = _pb_info(pub.info) if pub.info is not None else None
         body = pb_fast.publication(pub.data, info, pub.offset, pub.tags)
         return pb_fast.push(self._channel, pb_fast.PUB, body)

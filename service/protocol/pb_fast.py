@@ -29,12 +29,18 @@ def ld(tag: int, payload: bytes) -> bytes:
     return bytes((tag,)) + encode_varint(n) + payload
 
 
-def _str(tag: int, value: str) -> bytes:
+def string(tag: int, value: str) -> bytes:
+    """A string field, omitted when empty (proto3)."""
     return ld(tag, value.encode()) if value else b""
 
 
+def uint(tag: int, value: int) -> bytes:
+    """A varint field (``tag`` is the full key byte), omitted when zero (proto3)."""
+    return bytes((tag,)) + encode_varint(value) if value else b""
+
+
 def client_info(user: str, client: str, conn_info: bytes, chan_info: bytes) -> bytes:
-    out = _str(0x0A, user) + _str(0x12, client)
+    out = string(0x0A, user) + string(0x12, client)
     if conn_info:
         out += ld(0x1A, conn_info)
     if chan_info:
@@ -47,8 +53,7 @@ def publication(data: bytes, info: bytes | None, offset: int, tags: dict[str, st
     out = ld(0x22, data) if data else b""
     if info is not None:
         out += ld(0x2A, info)
-    if offset:
-        out += b"\x30" + encode_varint(offset)
+    out += uint(0x30, offset)
     if tags:
         # map entries always carry key and value (as upb writes them); entry order is free
         for k, v in tags.items():
@@ -66,7 +71,7 @@ def _channel_field(channel: str) -> bytes:
     if out is None:
         if len(_CHANNEL_FIELDS) >= _CHANNEL_FIELDS_MAX:
             _CHANNEL_FIELDS.clear()
-        out = _CHANNEL_FIELDS[channel] = _str(0x12, channel)
+        out = _CHANNEL_FIELDS[channel] = string(0x12, channel)
     return out
 
 
