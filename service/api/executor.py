@@ -108,18 +108,22 @@ _NO_HISTORY = PublishOptions()
 NO_POSITION = a.PublishResult()
 """The result of a publish that keeps no history (shared: callers must not mutate it)."""
 
-BATCH_SLICE = 16
-"""A batch yields to the event loop after this many commands (see ``batch_turn``)."""
+BATCH_SLICE = 64
+"""A batch yields to the event loop after this many commands (see ``batch_turn``): about
+0.15 ms of gRPC publishing, so other connections wait little while every yield (one loop
+iteration) stays rare next to the work between them."""
 
 
 async def batch_turn(index: int) -> None:
-    """Between batch commands: every ``BATCH_SLICE``-th one lets other work run.
+    """Before batch command ``index``: after every full ``BATCH_SLICE`` commands, let other
+    work run (never before the first command, so a batch of at most ``BATCH_SLICE``
+    commands runs at once, and its publications leave in one frame per subscriber).
 
     Commands of one batch still run in order; a batch of thousands of commands no longer
     holds the loop for its whole length, so pings, other clients and the deliveries of the
     batch's own publications (a gRPC stream write waits for its completion) go on meanwhile.
     """
-    if index % BATCH_SLICE == BATCH_SLICE - 1:
+    if index and not index % BATCH_SLICE:
         await asyncio.sleep(0)
 
 

@@ -15,6 +15,8 @@ import pytest
 from centrifugal.centrifugo.api import api_pb2
 from gyre_grpc_support import Gyre, WsClient, token
 
+from service.api.executor import BATCH_SLICE
+
 PRO_METHODS = [
     "Connections",
     "UpdateUserStatus",
@@ -492,3 +494,37 @@ async def test_long_batch_lets_other_work_run(start: Any, via: str) -> None:
         await probing
     assert len(done) == n
     assert any(0 < k < n for k in seen), "no other task ran while the batch was running"
+
+
+@pytest.mark.parametrize("via", ["grpc", "http", "http-v4"])
+async def test_batch_of_one_slice_reaches_a_subscriber_in_one_frame(start: Any, via: str) -> None:
+    """A batch of at most ``BATCH_SLICE`` publishes runs without yielding, so a WebSocket
+    subscriber gets all of them coalesced in ONE frame (regression: the batch used to yield
+    before its last command, splitting every 16-command burst into two writes)."""
+    import aiohttp
+
+    gyre = await start(api_key="k")
+    n = BATCH_SLICE
+    async with aiohttp.ClientSession() as s:
+        ws = await s.ws_connect(gyre.ws_url, protocols=("centrifuge-json",))
+        await ws.send_str(json.dumps({"id": 1, "connect": {"token": token("frames")}}))
+        await ws.receive_str()
+        await ws.send_str(json.dumps({"id": 2, "subscribe": {"channel": "plain:f"}}))
+        assert '"id":2' in await ws.receive_str()
+        if via == "grpc":
+            cmd = api_pb2.Command(publish=api_pb2.PublishRequest(channel="plain:f", data=b"1"))
+            resp = await gyre.api().Batch(api_pb2.BatchRequest(commands=[cmd] * n))
+            assert len(resp.replies) == n
+        else:
+            base = f"http://127.0.0.1:{gyre.server.ports['external']}"
+            one = {"channel": "plain:f", "data": 1}
+            if via == "http":
+                url, body = f"{base}/api/batch", json.dumps({"commands": [{"publish": one}] * n})
+            else:
+                url = f"{base}/api"
+                body = "\n".join([json.dumps({"method": "publish", "params": one})] * n)
+            async with s.post(url, data=body, headers={"X-API-Key": "k"}) as r:
+                assert r.status == 200, await r.text()
+        frame = await asyncio.wait_for(ws.receive_str(), 5)
+        assert frame.count('"pub"') == n, frame
+        await ws.close()
