@@ -260,6 +260,10 @@ async def _child_intake(kind: str, port: int) -> None:
             def handle_publication(self, channel: str, pub: Any, position: Any) -> None:
                 got()
 
+            def handle_publications(self, channel: str, pubs: Any, positions: Any) -> None:
+                for _ in pubs:
+                    got()
+
             def handle_join(self, channel: str, info: Any) -> None:
                 got()
 

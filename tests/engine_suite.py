@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
 import pytest
@@ -47,6 +47,7 @@ class RecordingHandler:
         self.joins: list[tuple[str, ClientInfo]] = []
         self.leaves: list[tuple[str, ClientInfo]] = []
         self.controls: list[bytes] = []
+        self.batches: list[int] = []  # sizes of handle_publications calls
         self._changed = asyncio.Event()
 
     def handle_publication(
@@ -54,6 +55,16 @@ class RecordingHandler:
     ) -> None:
         self.publications.append((channel, pub, position))
         self._changed.set()
+
+    def handle_publications(
+        self,
+        channel: str,
+        pubs: Sequence[Publication],
+        positions: Sequence[StreamPosition] | None,
+    ) -> None:
+        self.batches.append(len(pubs))
+        for i, pub in enumerate(pubs):
+            self.handle_publication(channel, pub, None if positions is None else positions[i])
 
     def handle_join(self, channel: str, info: ClientInfo) -> None:
         self.joins.append((channel, info))
@@ -209,6 +220,34 @@ class EngineSuite:
         tags["k"] = "changed"  # later changes by the caller do not reach the stored copy
         [stored] = (await engine.broker.history(channel, HistoryQuery(limit=-1))).publications
         assert stored.tags == {"k": "v"}
+
+    async def test_publish_many_without_history(self, engine: Engine, channel: str) -> None:
+        await engine.broker.subscribe(channel)
+        pubs = [Publication(data=b"%d" % i) for i in range(5)]
+        assert await engine.broker.publish_many(channel, pubs, NO_HISTORY) == [None] * 5
+        delivered = await engine.handler.wait_publications(channel, 5)
+        assert [(p.data, p.offset, pos) for p, pos in delivered] == [
+            (b"%d" % i, 0, None) for i in range(5)
+        ]
+
+    async def test_publish_many_with_history_same_as_consecutive_publishes(
+        self, engine: Engine, channel: str
+    ) -> None:
+        """Offsets go on from the stream top, one per publication, in order; history and
+        delivery are what five ``publish`` calls would leave."""
+        first = await self.publish_n(engine, channel, 2)
+        pubs = [Publication(data=b"m%d" % i) for i in range(5)]
+        out = await engine.broker.publish_many(channel, pubs, HISTORY)
+        assert all(isinstance(p, StreamPosition) for p in out)
+        positions = [p for p in out if isinstance(p, StreamPosition)]
+        assert [p.offset for p in positions] == [3, 4, 5, 6, 7]
+        assert first[0] is not None and {p.epoch for p in positions} == {first[0].epoch}
+        delivered = (await engine.handler.wait_publications(channel, 7))[2:]
+        assert [(p.data, p.offset) for p, _ in delivered] == [(b"m%d" % i, 3 + i) for i in range(5)]
+        assert [pos for _, pos in delivered] == positions
+        stored = (await engine.broker.history(channel, HistoryQuery(limit=-1))).publications
+        assert [(p.data, p.offset) for p in stored][2:] == [(b"m%d" % i, 3 + i) for i in range(5)]
+        assert all(p.offset == 0 for p in pubs)  # the caller's publications are not modified
 
     # -- history -------------------------------------------------------------------------
 

@@ -14,9 +14,9 @@ import logging
 import os
 import resource
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 
@@ -139,6 +139,13 @@ def _api_error(method: str, e: Exception) -> a.Error:
     return a.Error(code=c.ERROR_INTERNAL.code, message=c.ERROR_INTERNAL.message)
 
 
+class ApiObserver(Protocol):
+    """Receives API command durations (``centrifugo_api_command_duration_seconds``)."""
+
+    def __call__(self, protocol: str, method: str, seconds: float, count: int = 1) -> None:
+        """``count`` ``method`` commands over ``protocol``, each taking ``seconds``."""
+
+
 class Executor:
     """Runs server API methods against a node with the policy's channel rules."""
 
@@ -147,7 +154,7 @@ class Executor:
         node: Node,
         policy: ApiPolicy,
         *,
-        observe: Callable[[str, str, float], None] | None = None,
+        observe: ApiObserver | None = None,
     ) -> None:
         self.node = node
         self.policy = policy
@@ -232,6 +239,39 @@ class Executor:
         finally:
             if observe is not None:
                 observe(protocol, "publish", time.perf_counter() - started)
+
+    async def publish_many(
+        self, channel: str, datas: Sequence[bytes], protocol: str = "grpc"
+    ) -> list[a.PublishResult | a.Error]:
+        """``publish_fields(channel, data, "", False, {}, protocol)`` for each of ``datas``,
+        in order, with one policy check and one broker call for all of them.
+
+        ``datas`` must be plain payloads: non-empty, not ``null`` (no b64 decoding applies).
+        One result per data, as ``publish_fields`` would answer it; ``observe`` sees one
+        command per data, each with an equal share of the time taken.
+        """
+        observe = self.observe
+        started = time.perf_counter() if observe is not None else 0.0
+        out: list[a.PublishResult | a.Error]
+        try:
+            if not channel:
+                raise c.ReplyError(c.ERROR_BAD_REQUEST)
+            caps = self.policy.api_channel(channel)
+            positions = await self.node.publish_many(channel, datas, opts=caps.publish)
+        except Exception as e:
+            out = [_api_error("publish", e)] * len(datas)
+        else:
+            out = [
+                NO_POSITION
+                if sp is None
+                else _api_error("publish", sp)
+                if isinstance(sp, Exception)
+                else a.PublishResult(offset=sp.offset, epoch=sp.epoch)
+                for sp in positions
+            ]
+        if observe is not None and datas:
+            observe(protocol, "publish", (time.perf_counter() - started) / len(datas), len(datas))
+        return out
 
     async def publish(self, req: a.PublishRequest) -> a.PublishResult:
         data = _data(req.data, req.b64data)

@@ -44,6 +44,8 @@ _ERR_NOT_FOUND = a.Error(
 )
 _ERR_BAD_REQUEST = a.Error(code=c.ERROR_BAD_REQUEST.code, message=c.ERROR_BAD_REQUEST.message)
 _FIRST_TYPED_FIELD = 4  # Command.publish; 1-3 are id/method/params
+_PUBLISH_CHANNEL = api_pb2.PublishRequest.DESCRIPTOR.fields_by_name["channel"]  # field 1
+_PUBLISH_DATA = api_pb2.PublishRequest.DESCRIPTOR.fields_by_name["data"]  # field 2
 
 
 def _pro_only(name: str) -> Callable[[CentrifugoApiService, Any, Any], Awaitable[None]]:
@@ -138,30 +140,63 @@ class CentrifugoApiService:
     async def Batch(self, request: Any, context: Any) -> bytes:
         """The ``BatchResponse`` as bytes (registered without a serializer): one
         ``replies`` entry per command, written as it is answered, so a batch of publishes
-        builds no protobuf object per command."""
+        builds no protobuf object per command.  Every ``BATCH_SLICE`` commands the loop
+        lets other work run (as ``batch_turn``)."""
         await self._authorize(context)
         parts: list[bytes] = []
-        add = parts.append
-        publish = self.executor.publish_fields
         commands = request.commands
         for start in range(0, len(commands), BATCH_SLICE):
             if start:
-                await asyncio.sleep(0)  # as batch_turn: let other work run between slices
-            for cmd in commands[start : start + BATCH_SLICE]:
-                # publish (4) is the first typed field, so when set it selects the method:
-                # the common batch gets this straight path, everything else the general one
-                if cmd.HasField("publish"):
-                    p = cmd.publish
-                    res = await publish(p.channel, p.data, p.b64data, p.skip_history, p.tags)
-                    if res is NO_POSITION and not cmd.id:
-                        add(_EMPTY_PUBLISH_REPLY)
-                    else:
-                        add(_publish_reply(cmd.id, res))
-                else:
-                    reply = api_pb2.Reply()
-                    await self._batch_command(cmd, reply)
-                    add(pb_fast.ld(0x0A, reply.SerializeToString()))
+                await asyncio.sleep(0)
+            await self._batch_slice(commands[start : start + BATCH_SLICE], parts)
         return b"".join(parts)
+
+    async def _batch_slice(self, commands: Any, parts: list[bytes]) -> None:
+        """Answer ``commands`` in order into ``parts``.  A run of consecutive plain publishes
+        into one channel (only ``channel`` and ``data`` set, data not ``null``, no ``id``)
+        goes through ``Executor.publish_many`` as one call."""
+        add = parts.append
+        run: list[bytes] = []
+        run_channel = ""
+        for cmd in commands:
+            fields = cmd.publish.ListFields()  # set fields, in field-number order
+            if (
+                len(fields) == 2
+                and fields[0][0] is _PUBLISH_CHANNEL
+                and fields[1][0] is _PUBLISH_DATA
+                and fields[1][1] != b"null"
+                and not cmd.id
+            ):
+                channel = fields[0][1]
+                if channel != run_channel:
+                    if run:
+                        await self._publish_run(run_channel, run, add)
+                        run = []
+                    run_channel = channel
+                run.append(fields[1][1])
+                continue
+            if run:
+                await self._publish_run(run_channel, run, add)
+                run = []
+                run_channel = ""
+            # publish (4) is the first typed field, so when set it selects the method
+            if cmd.HasField("publish"):
+                p = cmd.publish
+                publish = self.executor.publish_fields
+                res = await publish(p.channel, p.data, p.b64data, p.skip_history, p.tags)
+                add(_publish_reply(cmd.id, res))
+            else:
+                reply = api_pb2.Reply()
+                await self._batch_command(cmd, reply)
+                add(pb_fast.ld(0x0A, reply.SerializeToString()))
+        if run:
+            await self._publish_run(run_channel, run, add)
+
+    async def _publish_run(
+        self, channel: str, datas: list[bytes], add: Callable[[bytes], None]
+    ) -> None:
+        for res in await self.executor.publish_many(channel, datas, "grpc"):
+            add(_EMPTY_PUBLISH_REPLY if res is NO_POSITION else _publish_reply(0, res))
 
     # --- PRO-only methods: UNIMPLEMENTED as in v4 OSS ---------------------------------------
 

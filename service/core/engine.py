@@ -12,6 +12,7 @@ Conventions:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
@@ -101,6 +102,16 @@ class BrokerEventHandler(Protocol):
         self, channel: str, pub: Publication, position: StreamPosition | None
     ) -> None: ...
 
+    def handle_publications(
+        self,
+        channel: str,
+        pubs: Sequence[Publication],
+        positions: Sequence[StreamPosition] | None,
+    ) -> None:
+        """``handle_publication`` for each of ``pubs`` in order (``positions[i]`` is the
+        position of ``pubs[i]``; None: no history, every position None)."""
+        ...
+
     def handle_join(self, channel: str, info: ClientInfo) -> None: ...
 
     def handle_leave(self, channel: str, info: ClientInfo) -> None: ...
@@ -132,6 +143,14 @@ class Broker(Protocol):
 
         The returned offset is the publication's offset; delivery to ``handler`` carries it too.
         """
+        ...
+
+    async def publish_many(
+        self, channel: str, pubs: Sequence[Publication], opts: PublishOptions
+    ) -> list[StreamPosition | Exception | None]:
+        """``publish`` each of ``pubs`` into ``channel``, in order; one entry per publication:
+        what ``publish`` returned, or the exception it raised (that publication may not have
+        been published; the following ones are still tried)."""
         ...
 
     async def publish_join(self, channel: str, info: ClientInfo) -> None: ...

@@ -6,6 +6,7 @@ bytes to every subscriber's writer; no Task or Queue per subscriber.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from .engine import ClientInfo, Publication, StreamPosition
@@ -85,43 +86,61 @@ class Hub:
     def broadcast_publication(
         self, channel: str, pub: Publication, position: StreamPosition | None
     ) -> None:
-        """Deliver ``pub`` to every local subscriber of ``channel`` (the hot loop)."""
+        """Deliver ``pub`` to every local subscriber of ``channel``."""
+        self.broadcast_publications(channel, (pub,), None if position is None else (position,))
+
+    def broadcast_publications(
+        self,
+        channel: str,
+        pubs: Sequence[Publication],
+        positions: Sequence[StreamPosition] | None,
+    ) -> None:
+        """Deliver each of ``pubs``, in order, to every local subscriber of ``channel`` (the
+        hot loop); ``positions[i]`` is the stream position ``pubs[i]`` made (None: no
+        history).  The same as one ``broadcast_publication`` per publication."""
         subs = self.channels.get(channel)
         if not subs:
             return
-        enc = encoded_publication(channel, pub)
-        bad: list[ChannelSub] = []
-        check_position = position is not None and pub.offset > 0
-        last_variant = -1
-        data = b""
-        for sub in subs.values():
-            if sub.state != SUBSCRIBED:
-                if sub.buffer is not None:
-                    sub.buffer.append((pub, position))
-                continue
-            if check_position and sub.options.positioned:
-                assert position is not None
-                if pub.offset != sub.offset + 1 or position.epoch != sub.epoch:
+        for i, pub in enumerate(pubs):
+            position = None if positions is None else positions[i]
+            enc = encoded_publication(channel, pub)
+            bad: list[ChannelSub] | None = None
+            check_position = position is not None and pub.offset > 0
+            last_variant = -1
+            data = b""
+            for sub in subs.values():
+                if sub.state != SUBSCRIBED:
+                    if sub.buffer is not None:
+                        sub.buffer.append((pub, position))
+                    continue
+                if check_position and sub.options.positioned:
+                    assert position is not None
+                    if pub.offset != sub.offset + 1 or position.epoch != sub.epoch:
+                        if bad is None:
+                            bad = []
+                        bad.append(sub)
+                        continue
+                    sub.offset = pub.offset
+                client = sub.client
+                variant = client.variant
+                if variant != last_variant:
+                    data = enc.get(variant)
+                    last_variant = variant
+                if data is INVALID:
+                    if bad is None:
+                        bad = []
                     bad.append(sub)
                     continue
-                sub.offset = pub.offset
-            client = sub.client
-            variant = client.variant
-            if variant != last_variant:
-                data = enc.get(variant)
-                last_variant = variant
-            if data is INVALID:
-                bad.append(sub)
-                continue
-            w = client.writer  # Writer.write, inlined
-            if w.closed:
-                continue
-            pending = w.pending
-            if not pending:
-                w.mark_dirty()
-            pending.append(data)
-        for sub in bad:
-            sub.client.on_delivery_problem(sub, pub, position, enc)
+                w = client.writer  # Writer.write, inlined
+                if w.closed:
+                    continue
+                pending = w.pending
+                if not pending:
+                    w.mark_dirty()
+                pending.append(data)
+            if bad is not None:
+                for sub in bad:
+                    sub.client.on_delivery_problem(sub, pub, position, enc)
 
     def broadcast_join(self, channel: str, info: ClientInfo) -> None:
         self._broadcast_presence_event(channel, encoded_join(channel, info))

@@ -16,9 +16,9 @@ class NodeMetrics(Protocol):
 
     def disconnect(self, code: int) -> None: ...
 
-    def message_sent(self, kind: str) -> None: ...
+    def message_sent(self, kind: str, count: int = 1) -> None: ...
 
-    def message_received(self, kind: str) -> None: ...
+    def message_received(self, kind: str, count: int = 1) -> None: ...
 
     def transport_sent(self, transport: str, count: int = 1) -> None: ...
 
@@ -42,10 +42,10 @@ class NullMetrics:
     def disconnect(self, code: int) -> None:
         pass
 
-    def message_sent(self, kind: str) -> None:
+    def message_sent(self, kind: str, count: int = 1) -> None:
         pass
 
-    def message_received(self, kind: str) -> None:
+    def message_received(self, kind: str, count: int = 1) -> None:
         pass
 
     def transport_sent(self, transport: str, count: int = 1) -> None:

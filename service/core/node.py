@@ -14,7 +14,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from ..protocol import codes as c
@@ -322,15 +322,29 @@ class Node:
         tags: dict[str, str] | None = None,
     ) -> StreamPosition | None:
         """Publish into ``channel``; returns the position when the channel keeps history."""
+        pub = Publication(data=data, info=info, tags=tags or None)
+        self.metrics.message_sent("publication")
+        return await self.broker.publish(channel, pub, self._meta_ttl(opts))
+
+    async def publish_many(
+        self, channel: str, datas: Sequence[bytes], *, opts: PublishOptions
+    ) -> list[StreamPosition | Exception | None]:
+        """``publish(channel, data, opts=opts)`` for each of ``datas`` in order (no info, no
+        tags), as one broker call: one entry per data, the position (None without history)
+        or the exception that publication failed with.  Raises when none was tried."""
+        pubs = [Publication(data) for data in datas]
+        self.metrics.message_sent("publication", len(pubs))
+        return await self.broker.publish_many(channel, pubs, self._meta_ttl(opts))
+
+    def _meta_ttl(self, opts: PublishOptions) -> PublishOptions:
+        """``opts`` with the node's ``history_meta_ttl`` when it keeps history without one."""
         if opts.with_history and not opts.history_meta_ttl:
-            opts = PublishOptions(
+            return PublishOptions(
                 history_size=opts.history_size,
                 history_ttl=opts.history_ttl,
                 history_meta_ttl=self.config.history_meta_ttl,
             )
-        pub = Publication(data=data, info=info, tags=tags or None)
-        self.metrics.message_sent("publication")
-        return await self.broker.publish(channel, pub, opts)
+        return opts
 
     async def publish_join(self, channel: str, info: ClientInfo) -> None:
         self.metrics.message_sent("join")
@@ -366,6 +380,15 @@ class Node:
     ) -> None:
         self.metrics.message_received("publication")
         self.hub.broadcast_publication(channel, pub, position)
+
+    def handle_publications(
+        self,
+        channel: str,
+        pubs: Sequence[Publication],
+        positions: Sequence[StreamPosition] | None,
+    ) -> None:
+        self.metrics.message_received("publication", len(pubs))
+        self.hub.broadcast_publications(channel, pubs, positions)
 
     def handle_join(self, channel: str, info: ClientInfo) -> None:
         self.metrics.message_received("join")

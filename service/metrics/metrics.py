@@ -199,16 +199,17 @@ class Metrics(Collector):
         """``node_client_connection_limit``: a connection refused by ``client_connection_limit``."""
         self._connection_limit += 1
 
-    def api_command(self, protocol: str, method: str, seconds: float) -> None:
-        """``api_command_duration_seconds{protocol,method}`` and its ``_histogram`` twin."""
+    def api_command(self, protocol: str, method: str, seconds: float, count: int = 1) -> None:
+        """``api_command_duration_seconds{protocol,method}`` and its ``_histogram`` twin:
+        ``count`` commands that took ``seconds`` each."""
         key = (protocol, method)
         try:
             h = self._api[key]
         except KeyError:
             h = self._api[key] = Histogram(len(self._api_bounds))
-        h.count += 1
-        h.sum += seconds
-        h.buckets[bisect_left(self._api_bounds, seconds)] += 1
+        h.count += count
+        h.sum += seconds * count
+        h.buckets[bisect_left(self._api_bounds, seconds)] += count
 
     def api_observer(self, protocol: str) -> Callable[[str, float], None]:
         """``observe(method, seconds)`` for one API protocol (``ApiHandler(observe=...)``)."""

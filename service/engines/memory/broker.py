@@ -11,7 +11,7 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from service.core.engine import (
     BrokerEventHandler,
@@ -146,6 +146,37 @@ class MemoryBroker:
         except Exception:
             logger.exception("handle_publication failed for channel %r", channel)
         return position
+
+    async def publish_many(
+        self, channel: str, pubs: Sequence[Publication], opts: PublishOptions
+    ) -> list[StreamPosition | Exception | None]:
+        """``publish`` of each of ``pubs``, in order, delivered by ONE
+        ``handler.handle_publications`` call once all are stored (nothing runs in between, so
+        subscribers see exactly what consecutive ``publish`` calls would deliver).  Never an
+        exception entry: storing cannot fail, and a handler exception is logged as in
+        ``publish``.  Raises ``EngineError`` before ``start`` or after ``close``.
+        """
+        handler = self._require_handler()
+        out: list[StreamPosition | Exception | None]
+        if not opts.with_history:
+            stored: Sequence[Publication] = pubs
+            positions = None
+            out = [None] * len(pubs)
+        else:
+            append, now = self._store.append, self._clock()
+            copies: list[Publication] = []
+            positions = []
+            for pub in pubs:
+                copy, position = append(channel, pub, opts, now)
+                copies.append(copy)
+                positions.append(position)
+            stored = copies
+            out = list(positions)
+        try:
+            handler.handle_publications(channel, stored, positions)
+        except Exception:
+            logger.exception("handle_publications failed for channel %r", channel)
+        return out
 
     async def publish_join(self, channel: str, info: ClientInfo) -> None:
         """Call ``handler.handle_join(channel, info)`` synchronously (errors are logged)."""

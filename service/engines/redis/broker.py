@@ -246,6 +246,19 @@ class RedisBroker:
         self._write_failed.discard(index)
         return StreamPosition(int(reply[0]), reply[1].decode())
 
+    async def publish_many(
+        self, channel: str, pubs: Sequence[Publication], opts: PublishOptions
+    ) -> list[StreamPosition | Exception | None]:
+        """``publish`` of each of ``pubs`` in turn (each waits for Redis, exactly as
+        separate calls); a failed one becomes its exception entry and the rest still run."""
+        out: list[StreamPosition | Exception | None] = []
+        for pub in pubs:
+            try:
+                out.append(await self.publish(channel, pub, opts))
+            except Exception as e:
+                out.append(e)
+        return out
+
     async def publish_join(self, channel: str, info: ClientInfo) -> None:
         """PUBLISH ``__j__`` + protobuf ClientInfo to ``P.client.<ch>``."""
         await self._publish_raw(channel, JOIN_PREFIX + encode_info(info))

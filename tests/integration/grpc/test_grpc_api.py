@@ -323,6 +323,52 @@ async def test_batch_publish_replies_every_shape(gyre: Gyre, ws_factory: Any) ->
     assert tagged["pub"]["tags"] == {"t": "v"}
 
 
+async def test_batch_runs_of_plain_publishes_answer_and_deliver_in_order(
+    gyre: Gyre, ws_factory: Any
+) -> None:
+    """Consecutive plain publishes into one channel are published as one run: each still
+    gets its own reply (offsets one apart), and subscribers see every publication in command
+    order, across channels, runs, single commands and slice boundaries."""
+    ws = await ws_factory(user="runs", channels=("hist", "plain:r"))
+    P = api_pb2.PublishRequest
+    plan: list[tuple[str, Any, int]] = (
+        [("hist", i, 0) for i in range(BATCH_SLICE + 4)]  # a run crossing the first slice
+        + [("plain:r", 100 + i, 0) for i in range(3)]  # another channel: a new run
+        + [("hist", 200, 42)]  # an id: answered alone
+        + [("hist", 300 + i, 0) for i in range(5)]  # the run resumes
+        + [("nowhere:x", 400 + i, 0) for i in range(3)]  # unknown namespace: 102 each
+        + [("", 500, 0)]  # no channel: 107
+        + [("hist", 600 + i, 0) for i in range(20)]
+    )
+    cmds = [api_pb2.Command(id=i, publish=P(channel=ch, data=data(v))) for ch, v, i in plan]
+    resp = await gyre.api().Batch(api_pb2.BatchRequest(commands=cmds))
+    r = resp.replies
+    assert len(r) == len(plan)
+    assert [x.id for x in r] == [i for _, _, i in plan]
+    hist = [x.publish for (ch, _, _), x in zip(plan, r, strict=True) if ch == "hist"]
+    assert [x.offset for x in hist] == list(range(1, len(hist) + 1))
+    assert len({x.epoch for x in hist}) == 1 and hist[0].epoch
+    for (ch, _, _), x in zip(plan, r, strict=True):
+        if ch == "plain:r":
+            assert x.HasField("publish") and x.publish == api_pb2.PublishResult()
+        elif ch == "nowhere:x":
+            assert (x.error.code, x.error.message) == (102, "unknown channel")
+        elif not ch:
+            assert (x.error.code, x.error.message) == (107, "bad request")
+    last = len(hist)
+    await ws.wait_push(lambda p: p.get("pub", {}).get("offset") == last)
+    delivered = [
+        (m["push"]["channel"], m["push"]["pub"]["data"])
+        for m in ws.inbox.items
+        if "push" in m and "pub" in m["push"]
+    ]
+    assert delivered == [(ch, v) for ch, v, _ in plan if ch in ("hist", "plain:r")]
+    history = await gyre.api().History(api_pb2.HistoryRequest(channel="hist", limit=-1))
+    assert [json.loads(p.data) for p in history.result.publications] == [
+        v for ch, v, _ in plan if ch == "hist"
+    ]
+
+
 class TestAuth:
     """``grpc_api_key``: metadata ``authorization: apikey <key>``, else UNAUTHENTICATED."""
 
@@ -458,10 +504,10 @@ async def test_long_batch_lets_other_work_run(start: Any, via: str) -> None:
     done: list[int] = []
     inner = ex.observe
 
-    def counting(protocol: str, method: str, seconds: float) -> None:
-        done.append(1)
+    def counting(protocol: str, method: str, seconds: float, count: int = 1) -> None:
+        done.extend([1] * count)
         if inner is not None:
-            inner(protocol, method, seconds)
+            inner(protocol, method, seconds, count)
 
     ex.observe = counting
     n = 200

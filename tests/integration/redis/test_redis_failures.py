@@ -88,6 +88,10 @@ async def test_kill_and_restart_resubscribes_everything(redis_factory: RedisFact
         await assert_fails_fast(broker.history(channels[0], HistoryQuery(limit=-1)))
         await assert_fails_fast(presence.add_presence(channels[0], "c", ClientInfo("u", "c")))
         await assert_fails_fast(broker.subscribe("another"))
+        # a run of publications answers one error per publication instead of raising
+        run = [Publication(b"a"), Publication(b"b")]
+        failed = await asyncio.wait_for(broker.publish_many(channels[0], run, HISTORY), 5)
+        assert len(failed) == 2 and all(isinstance(e, EngineError) for e in failed)
         assert reconnects.count == 0
 
         server.start()

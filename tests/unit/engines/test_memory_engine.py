@@ -295,6 +295,36 @@ async def test_handler_error_is_logged_not_raised(
     assert "handle_publication failed" in caplog.text
 
 
+async def test_publish_many_handler_error_is_logged_not_raised(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    broker = MemoryBroker(clock=clock, sweep_interval=0)
+    await broker.start(FailingHandler(), "n1")
+    pubs = [Publication(data=b"1"), Publication(data=b"2")]
+    with caplog.at_level(logging.ERROR):
+        positions = await broker.publish_many("ch", pubs, opts())
+    assert [p.offset for p in positions if isinstance(p, StreamPosition)] == [1, 2]
+    assert await offsets(broker) == [1, 2]
+    assert "handle_publications failed" in caplog.text
+
+
+async def test_publish_many_delivers_in_one_handler_call(clock: FakeClock) -> None:
+    """The memory broker hands a run to the node at once (one hub pass for all of it)."""
+    broker = MemoryBroker(clock=clock, sweep_interval=0)
+    handler = RecordingHandler()
+    await broker.start(handler, "n1")
+    await broker.publish_many("ch", [Publication(data=b"%d" % i) for i in range(4)], opts())
+    await broker.publish_many("ch", [Publication(data=b"x")], PublishOptions())
+    assert handler.batches == [4, 1]
+    assert [p.offset for _, p, _ in handler.publications] == [1, 2, 3, 4, 0]
+
+
+async def test_publish_many_before_start_raises(clock: FakeClock) -> None:
+    broker = MemoryBroker(clock=clock, sweep_interval=0)
+    with pytest.raises(EngineError):
+        await broker.publish_many("ch", [Publication(data=b"1")], opts())
+
+
 # -- presence ttl -----------------------------------------------------------------------
 
 

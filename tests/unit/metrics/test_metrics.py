@@ -237,6 +237,21 @@ def test_api_summary_and_histogram(metrics: Metrics, registry: CollectorRegistry
     assert value(f, h + "_sum", protocol="http", method="publish") == pytest.approx(20.205)
 
 
+def test_api_command_counts_a_run_of_commands(
+    metrics: Metrics, registry: CollectorRegistry
+) -> None:
+    """A batch run reports ``count`` commands of ``seconds`` each in one call."""
+    metrics.api_command("grpc", "publish", 0.002, 16)
+    metrics.api_command("grpc", "publish", 0.3)
+    f = scrape(registry)
+    s = "centrifugo_api_command_duration_seconds"
+    assert value(f, s + "_count", protocol="grpc", method="publish") == 17
+    assert value(f, s + "_sum", protocol="grpc", method="publish") == pytest.approx(0.332)
+    h = s + "_histogram_bucket"
+    assert value(f, h, protocol="grpc", method="publish", le="0.005") == 16
+    assert value(f, h, protocol="grpc", method="publish", le="0.5") == 17
+
+
 def test_custom_api_buckets(registry: CollectorRegistry) -> None:
     m = Metrics(registry=registry, version="v", api_buckets=[1, 0.1], standard_collectors=False)
     m.api_command("http", "info", 0.5)
