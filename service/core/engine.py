@@ -33,7 +33,7 @@ class ClientInfo:
     chan_info: bytes = b""
 
 
-class Publication(msgspec.Struct):
+class Publication(msgspec.Struct, gc=False):
     """One message in a channel. ``offset`` is 0 when the channel keeps no history.
 
     A msgspec Struct rather than a dataclass: engines build one per received message, and

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import msgspec
+
 from ..protocol import JSON, Codec, pb_fast
 from ..protocol import messages as m
 from ..protocol.json_codec import is_valid_json
@@ -47,21 +49,22 @@ def _info_is_json(info: ClientInfo | None) -> bool:
     )
 
 
-class Encoded:
+class Encoded(msgspec.Struct, kw_only=True, gc=False):
     """Lazily encodes one Push in the (up to) four variants; each at most once.
 
     Subclasses say what the Push is: ``_make_push`` builds the wire Struct (for JSON),
     ``_json_ok`` says whether the payload can go to JSON clients (checked only if one needs
     it) and ``_pb_push`` builds the protobuf Push bytes directly (``pb_fast``), byte-identical
     to and cheaper than converting the Struct to a generated message.  One object is made per
-    broadcast, so the state lives in slots rather than closures.
+    broadcast, so it is a msgspec Struct (C ``__init__``; never part of a reference cycle,
+    hence ``gc=False``) and each variant's bytes have their own field.
     """
 
-    __slots__ = ("_cache", "_push")
-
-    def __init__(self) -> None:
-        self._push: m.Push | None = None
-        self._cache: list[bytes | None] = [None, None, None, None]
+    pb_push: bytes | None = None
+    pb_reply: bytes | None = None
+    json_push: bytes | None = None
+    json_reply: bytes | None = None
+    wire: m.Push | None = None
 
     def _make_push(self) -> m.Push:
         raise NotImplementedError
@@ -74,24 +77,31 @@ class Encoded:
 
     @property
     def push(self) -> m.Push:
-        if self._push is None:
-            self._push = self._make_push()
-        return self._push
+        if self.wire is None:
+            self.wire = self._make_push()
+        return self.wire
 
     def get(self, variant: int) -> bytes:
-        b = self._cache[variant]
+        """The Push in ``variant`` (``INVALID`` when a JSON variant cannot carry it)."""
+        if variant == PB_PUSH:
+            b = self.pb_push
+            if b is None:
+                b = self.pb_push = self._pb_push()
+            return b
+        if variant == PB_REPLY:
+            b = self.pb_reply
+            if b is None:
+                b = self.pb_reply = pb_fast.reply_with_push(self.get(PB_PUSH))
+            return b
+        if variant == JSON_REPLY:
+            b = self.json_reply
+            if b is None:
+                ok = self._json_ok()
+                b = self.json_reply = JSON.encode_reply(m.Reply(push=self.push)) if ok else INVALID
+            return b
+        b = self.json_push
         if b is None:
-            if variant == PB_REPLY:
-                b = pb_fast.reply_with_push(self.get(PB_PUSH))
-            elif variant == PB_PUSH:
-                b = self._pb_push()
-            elif not self._json_ok():
-                b = INVALID
-            elif variant == JSON_REPLY:
-                b = JSON.encode_reply(m.Reply(push=self.push))
-            else:
-                b = JSON.encode_push(self.push)
-            self._cache[variant] = b
+            b = self.json_push = JSON.encode_push(self.push) if self._json_ok() else INVALID
         return b
 
 
@@ -105,51 +115,44 @@ def _pb_info(info: ClientInfo) -> bytes:
     return pb_fast.client_info(info.user, info.client, info.conn_info, info.chan_info)
 
 
-class _PublicationEncoded(Encoded):
-    __slots__ = ("_channel", "_pub")
-
-    def __init__(self, channel: str, pub: Publication) -> None:
-        self._push = None  # Encoded.__init__, inlined: one of these per broadcast
-        self._cache = [None, None, None, None]
-        self._channel = channel
-        self._pub = pub
+class _PublicationEncoded(Encoded, gc=False):
+    channel: str
+    pub: Publication
 
     def _make_push(self) -> m.Push:
-        return m.Push(channel=self._channel, pub=wire_publication(self._pub))
+        return m.Push(channel=self.channel, pub=wire_publication(self.pub))
 
     def _json_ok(self) -> bool:
-        pub = self._pub
+        pub = self.pub
         return (not pub.data or is_valid_json(pub.data)) and _info_is_json(pub.info)
 
     def _pb_push(self) -> bytes:
-        pub = self._pub
+        pub = self.pub
+        if pub.info is None and not pub.offset and not pub.tags:
+            return pb_fast.data_push(self.channel, pub.data)
         info = _pb_info(pub.info) if pub.info is not None else None
         body = pb_fast.publication(pub.data, info, pub.offset, pub.tags)
-        return pb_fast.push(self._channel, pb_fast.PUB, body)
+        return pb_fast.push(self.channel, pb_fast.PUB, body)
 
 
-class _PresenceEncoded(Encoded):
+class _PresenceEncoded(Encoded, gc=False):
     """A join (``pb_fast.JOIN``) or leave (``pb_fast.LEAVE``) push."""
 
-    __slots__ = ("_channel", "_info", "_kind")
-
-    def __init__(self, channel: str, info: ClientInfo, kind: int) -> None:
-        Encoded.__init__(self)
-        self._channel = channel
-        self._info = info
-        self._kind = kind
+    channel: str
+    info: ClientInfo
+    kind: int
 
     def _make_push(self) -> m.Push:
-        wi = _wire_info(self._info)
-        if self._kind == pb_fast.JOIN:
-            return m.Push(channel=self._channel, join=m.Join(info=wi))
-        return m.Push(channel=self._channel, leave=m.Leave(info=wi))
+        wi = _wire_info(self.info)
+        if self.kind == pb_fast.JOIN:
+            return m.Push(channel=self.channel, join=m.Join(info=wi))
+        return m.Push(channel=self.channel, leave=m.Leave(info=wi))
 
     def _json_ok(self) -> bool:
-        return _info_is_json(self._info)
+        return _info_is_json(self.info)
 
     def _pb_push(self) -> bytes:
-        return pb_fast.push(self._channel, self._kind, pb_fast.ld(0x0A, _pb_info(self._info)))
+        return pb_fast.push(self.channel, self.kind, pb_fast.ld(0x0A, _pb_info(self.info)))
 
 
 encoded_publication: Callable[[str, Publication], Encoded] = _PublicationEncoded

@@ -80,9 +80,22 @@ def push(channel: str, field_tag: int, body: bytes) -> bytes:
     return _channel_field(channel) + ld(field_tag, body)
 
 
+def data_push(channel: str, data: bytes) -> bytes:
+    """``push(channel, PUB, publication(data, None, 0, None))``: the Push of a publication
+    carrying data only (no info, offset or tags), with a single concatenation when both
+    lengths fit one byte."""
+    n = len(data)
+    if 0 < n < 0x7E:  # Publication.data and Push.pub lengths are both < 0x80
+        heads = _PUB_HEADS
+        return _channel_field(channel) + heads[n + 2] + heads[n] + data
+    return push(channel, PUB, publication(data, None, 0, None))
+
+
 def reply_with_push(push_bytes: bytes) -> bytes:
     """Reply{push} around encoded Push bytes."""
     return ld(0x22, push_bytes)
 
 
 PUB, JOIN, LEAVE = 0x22, 0x2A, 0x32
+_PUB_HEADS: list[bytes] = _HEADS[PUB]  # type: ignore[assignment]  # 0x22 is length-delimited
+"""Heads of key 0x22, which is both ``Push.pub`` and ``Publication.data``."""

@@ -71,3 +71,18 @@ def test_length_delimited_field_for_every_one_byte_key() -> None:
         for n in (0, 1, 127, 128, 300, 70000):
             payload = b"p" * n
             assert ld(tag, payload) == bytes((tag,)) + encode_varint(n) + payload
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 100, 123, 124, 125, 126, 127, 128, 129, 300, 20000])
+@pytest.mark.parametrize("channel", ["ch", "c" * 130])
+def test_data_only_push_equals_generated(channel: str, n: int) -> None:
+    """``data_push`` (the data-only shortcut, one concatenation while both lengths take one
+    byte) equals the generated classes' bytes on both sides of every length boundary."""
+    from service.protocol.pb_fast import data_push
+
+    data = bytes(range(256))[:n] if n <= 256 else b"d" * n
+    expected = client_pb2.Push(channel=channel, pub=client_pb2.Publication(data=data))
+    assert data_push(channel, data) == expected.SerializeToString()
+    enc = encoded_publication(channel, Publication(data=data))
+    assert enc.get(PB_PUSH) == expected.SerializeToString()
+    assert enc.get(PB_REPLY) == client_pb2.Reply(push=expected).SerializeToString()
