@@ -10,23 +10,30 @@ alternating which of the two goes first (the first round is a warm-up and is dis
 * ``bidi_fanout`` / ``uni_fanout`` (spec/performance.md S8 shape, N=100 for gRPC): F
   publications delivered to each of S subscriber streams (S x F deliveries).
 * gyre's publications come from one server API ``Batch`` holding the publish commands
-  (100-byte JSON payloads), built before the clock starts; **bare**: a grpc.aio
-  server-stream per subscriber writing the same pre-encoded Reply / Push bytes with
-  ``await context.write`` (the same number of messages on the same number of streams).
+  (100-byte JSON payloads), built before the clock starts.  **bare** (the ratio's floor): a
+  minimal grpc.aio pub/sub, whose ``Feed`` takes the same ``BatchRequest``, queues each
+  payload framed as the same Reply / Push bytes for every subscriber stream of its channel
+  and answers the same ``BatchResponse`` (one empty publish reply per command); each
+  subscriber stream writes its queue with ``await context.write``.  **loop** (reported
+  beside it): a bare server-stream writing the same number of pre-encoded messages on the
+  same number of streams, with no publishing at all.
   Bidirectional subscribers answer pings with pongs, as the SDKs do.
 * ``unary_publish``: N ``CentrifugoApi.Publish`` calls (64 in flight, grpc.aio client) vs a
   bare grpc.aio unary handler on the same method path (generated (de)serializers, fixed
   response).
 
-Every server runs in its own process, pinned to CPU 0 when the box has two or more CPUs; the
-load generator (this process) is pinned to CPU 1.  Loopback only; every wait is bounded and
-the whole run stops at ``--max-seconds``.  Reported per run: wall rate and deliveries per
-server CPU-second (``/proc/<pid>/stat`` utime+stime).  Output: JSON lines (one per
-measurement, then one summary per scenario with the median and min-max of gyre/bare), then a
-markdown table.
+Every server runs in its own process on uvloop (gyre's production event loop), pinned to
+CPU 0 when the box has two or more CPUs; the load generator (this process) is pinned to
+CPU 1.  Both servers see the same connection layout: publishers on one connection,
+bidirectional subscribers on a second, unidirectional ones on a third.  Loopback only;
+every wait is bounded and the whole run stops at ``--max-seconds``.  Reported per run: wall
+rate and deliveries per server CPU-second (``/proc/<pid>/stat`` utime+stime).  Output: JSON
+lines (one per measurement, then one summary per scenario with the median and min-max of
+gyre/bare), then a markdown table.
 
     .venv/bin/python bench/grpc_bench.py            # K=10000, S=100, F=200, N=2000, 10 rounds
     .venv/bin/python bench/grpc_bench.py --quick    # K=300, S=10, F=30, N=300, 3 rounds
+    .venv/bin/python bench/grpc_bench.py --scenarios uni_stream,bidi_stream --rounds 14
 """
 
 from __future__ import annotations
@@ -51,6 +58,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "generated")]  # service/ and the generated stubs
 
 import grpc  # noqa: E402
+import uvloop  # noqa: E402
 from centrifugal.centrifuge.protocol import client_pb2  # noqa: E402
 from centrifugal.centrifugo.api import api_pb2, api_pb2_grpc  # noqa: E402
 
@@ -63,6 +71,10 @@ PUBLISH = "/centrifugal.centrifugo.api.CentrifugoApi/Publish"
 CH_BIDI, CH_UNI, CH_UNARY = "bench_bidi", "bench_uni", "bench_unary"
 CH_BIDI_FAN, CH_UNI_FAN = "bench_bfan", "bench_ufan"  # same length as bench_bidi
 IN_FLIGHT = 64
+PUBLISH_REPLY: bytes = api_pb2.BatchResponse(
+    replies=[api_pb2.Reply(publish=api_pb2.PublishResult())]
+).SerializeToString()
+"""One ``BatchResponse.replies`` entry: the answer to a publish without history."""
 
 
 def payload() -> bytes:
@@ -155,9 +167,11 @@ async def serve_bare() -> None:
             await sub.waiter
             sub.waiter = None
 
-    async def feed(request: Any, context: Any) -> Any:
+    async def feed(request: Any, context: Any) -> bytes:
         """A batch of publish commands: each payload framed and queued for every subscriber
-        of its channel (no history, no encoding variants, no sessions)."""
+        of its channel (no history, no encoding variants, no sessions).  The answer has the
+        API's shape, one ``Reply{publish: {}}`` per command, so the load generator reads the
+        same response from both servers."""
         for cmd in request.commands:
             pub = cmd.publish
             data = pub.data
@@ -165,7 +179,7 @@ async def serve_bare() -> None:
                 sub.queue.append(head + data)
                 if sub.waiter is not None and not sub.waiter.done():
                     sub.waiter.set_result(None)
-        return api_pb2.BatchResponse()
+        return PUBLISH_REPLY * len(request.commands)
 
     async def unary(request: Any, context: Any) -> Any:
         return response
@@ -182,7 +196,7 @@ async def serve_bare() -> None:
                     "Feed": grpc.unary_unary_rpc_method_handler(
                         feed,
                         request_deserializer=api_pb2.BatchRequest.FromString,
-                        response_serializer=api_pb2.BatchResponse.SerializeToString,
+                        response_serializer=None,  # bytes: K pre-encoded replies
                     ),
                 },
             ),
@@ -372,9 +386,13 @@ def _batch(channel: str, k: int) -> Any:
     )
 
 
-def _trigger(api: Any, req: Any) -> Any:
+def _trigger(batch: Any, req: Any) -> Any:
+    """Send ``req`` with ``batch`` (gyre's ``Batch`` or the bare ``Feed``): both answer one
+    reply per command, and the load generator checks every one the same way."""
+
     async def run() -> None:
-        resp = await api.Batch(req)
+        resp = await batch(req)
+        assert len(resp.replies) == len(req.commands), len(resp.replies)
         assert not any(r.HasField("error") for r in resp.replies), resp.replies[0]
 
     return run
@@ -450,6 +468,14 @@ async def _bare_streams(b_ch: Any, streams: int, per_stream: int, kind: bytes, t
     return counters, start
 
 
+def _connect(port: int) -> Any:
+    """A client channel with its own TCP connection (no subchannel shared with another
+    channel to the same address)."""
+    return grpc.aio.insecure_channel(
+        f"127.0.0.1:{port}", options=[("grpc.use_local_subchannel_pool", 1)]
+    )
+
+
 def _bare_subscriber(b_ch: Any, kind: bytes, ch: str, tally: Tally) -> Counter:
     call = b_ch.unary_stream(BARE_STREAM, request_serializer=None, response_deserializer=None)(
         b"sub:%s:%s" % (kind, ch.encode())
@@ -459,12 +485,16 @@ def _bare_subscriber(b_ch: Any, kind: bytes, ch: str, tally: Tally) -> Counter:
 
 async def run_rounds(args: argparse.Namespace, gyre: Proc, bare: Proc) -> Bench:
     bench = Bench(k=args.k, n=args.n, timeout=args.timeout)
-    g_api_ch = grpc.aio.insecure_channel(f"127.0.0.1:{gyre.info['grpc_api']}")
-    g_stream_ch = grpc.aio.insecure_channel(f"127.0.0.1:{gyre.info['grpc_stream']}")
-    g_uni_ch = grpc.aio.insecure_channel(f"127.0.0.1:{gyre.info['uni_grpc']}")
-    b_ch = grpc.aio.insecure_channel(f"127.0.0.1:{bare.info['port']}")
+    # the same connection layout on both sides: publishers on one connection, bidirectional
+    # subscribers on a second and unidirectional ones on a third (gyre serves the three on
+    # their own ports, like Centrifugo; the bare server has one port and three connections)
+    g_api_ch = _connect(gyre.info["grpc_api"])
+    g_stream_ch = _connect(gyre.info["grpc_stream"])
+    g_uni_ch = _connect(gyre.info["uni_grpc"])
+    b_api_ch, b_reply_ch, b_push_ch = (_connect(bare.info["port"]) for _ in range(3))
+    b_chs = {b"r": b_reply_ch, b"p": b_push_ch}
     g_api = api_pb2_grpc.CentrifugoApiStub(g_api_ch)
-    b_api = api_pb2_grpc.CentrifugoApiStub(b_ch)
+    b_api = api_pb2_grpc.CentrifugoApiStub(b_api_ch)
 
     # gyre subscribers: one bidi + one uni stream, then S of each on the fan-out channels
     bidi_tally, uni_tally, bfan_tally, ufan_tally = Tally(), Tally(), Tally(), Tally()
@@ -483,8 +513,8 @@ async def run_rounds(args: argparse.Namespace, gyre: Proc, bare: Proc) -> Bench:
         (CH_BIDI_FAN, b"r", args.streams),
         (CH_UNI_FAN, b"p", args.streams),
     ):
-        counters.extend(_bare_subscriber(b_ch, kind, ch, b_tallies[ch]) for _ in range(n))
-    b_feed = b_ch.unary_unary(
+        counters.extend(_bare_subscriber(b_chs[kind], kind, ch, b_tallies[ch]) for _ in range(n))
+    b_feed = b_api_ch.unary_unary(
         BARE_FEED,
         request_serializer=api_pb2.BatchRequest.SerializeToString,
         response_deserializer=api_pb2.BatchResponse.FromString,
@@ -497,6 +527,7 @@ async def run_rounds(args: argparse.Namespace, gyre: Proc, bare: Proc) -> Bench:
         "uni_fanout": (fan, CH_UNI_FAN, ufan_tally, args.streams, b"p"),
     }
 
+    deliveries = {k: v for k, v in deliveries.items() if k in args.scenarios}
     deadline = time.monotonic() + args.max_seconds
     try:
         for rnd in range(args.rounds):
@@ -514,23 +545,24 @@ async def run_rounds(args: argparse.Namespace, gyre: Proc, bare: Proc) -> Bench:
                     if impl == "gyre":
                         req = _batch(ch, pubs)
                         secs, cpu = await _deliver(
-                            bench, gyre.pid, tally, total, _trigger(g_api, req)
+                            bench, gyre.pid, tally, total, _trigger(g_api.Batch, req)
                         )
                     elif impl == "bare":
                         req = _batch(ch, pubs)
-
-                        async def feed(req: Any = req) -> None:
-                            await b_feed(req)
-
+                        feed = _trigger(b_feed, req)
                         secs, cpu = await _deliver(bench, bare.pid, b_tallies[ch], total, feed)
                     else:
                         b_tally = Tally()
-                        b_counters, start = await _bare_streams(b_ch, streams, pubs, kind, b_tally)
+                        b_counters, start = await _bare_streams(
+                            b_chs[kind], streams, pubs, kind, b_tally
+                        )
                         secs, cpu = await _deliver(bench, bare.pid, b_tally, total, start)
                         for c in b_counters:
                             await c.close()
                     bench.add(Sample(scenario, impl, rnd, total, secs, cpu))
             # (b) unary publish
+            if "unary_publish" not in args.scenarios:
+                continue
             secs, cpu = await bench.timed(bare.pid, _unary(b_api, bench.n))
             bench.add(Sample("unary_publish", "bare", rnd, bench.n, secs, cpu))
             secs, cpu = await bench.timed(gyre.pid, _unary(g_api, bench.n))
@@ -538,7 +570,7 @@ async def run_rounds(args: argparse.Namespace, gyre: Proc, bare: Proc) -> Bench:
     finally:
         for c in counters:
             await c.close()
-        for channel in (g_api_ch, g_stream_ch, g_uni_ch, b_ch):
+        for channel in (g_api_ch, g_stream_ch, g_uni_ch, b_api_ch, b_reply_ch, b_push_ch):
             await channel.close()
     return bench
 
@@ -628,13 +660,22 @@ def main() -> int:
     ap.add_argument("--fanout-pubs", type=int, default=200, help="publications per fan-out run")
     ap.add_argument("--rounds", type=int, default=10, help="rounds (the first is a warm-up)")
     ap.add_argument("--timeout", type=float, default=120.0, help="bound of one measurement (s)")
+    ap.add_argument(
+        "--scenarios",
+        type=lambda v: tuple(x for x in v.split(",") if x),
+        default=SCENARIOS,
+        help=f"comma-separated subset of {','.join(SCENARIOS)} (default: all)",
+    )
     ap.add_argument("--max-seconds", type=float, default=540.0, help="bound of the whole run")
     args = ap.parse_args()
-    if args.role == "gyre":
-        asyncio.run(serve_gyre())
-        return 0
-    if args.role == "bare":
-        asyncio.run(serve_bare())
+    unknown = sorted(set(args.scenarios) - set(SCENARIOS))
+    if unknown:
+        ap.error(f"unknown scenarios: {', '.join(unknown)}")
+    if args.role:
+        # both servers on uvloop: gyre's production loop (service/app.py installs it), and
+        # the faster one for the bare server too
+        uvloop.install()
+        asyncio.run(serve_gyre() if args.role == "gyre" else serve_bare())
         return 0
     if args.quick:
         args.k, args.n, args.rounds, args.timeout = 300, 300, 3, 30.0
