@@ -139,6 +139,13 @@ def _api_error(method: str, e: Exception) -> a.Error:
     return a.Error(code=c.ERROR_INTERNAL.code, message=c.ERROR_INTERNAL.message)
 
 
+def _publish_result(sp: StreamPosition | None) -> a.PublishResult:
+    """What a publish answers: its position, or the shared ``NO_POSITION`` without history."""
+    if sp is None:
+        return NO_POSITION
+    return a.PublishResult(offset=sp.offset, epoch=sp.epoch)
+
+
 class ApiObserver(Protocol):
     """Receives API command durations (``centrifugo_api_command_duration_seconds``)."""
 
@@ -209,9 +216,7 @@ class Executor:
         caps = self.policy.api_channel(channel)
         opts = _NO_HISTORY if skip_history else caps.publish
         sp = await self.node.publish(channel, data, opts=opts, tags=dict(tags) if tags else None)
-        if sp is None:
-            return NO_POSITION
-        return a.PublishResult(offset=sp.offset, epoch=sp.epoch)
+        return _publish_result(sp)
 
     async def publish_fields(
         self,
@@ -262,11 +267,7 @@ class Executor:
             out = [_api_error("publish", e)] * len(datas)
         else:
             out = [
-                NO_POSITION
-                if sp is None
-                else _api_error("publish", sp)
-                if isinstance(sp, Exception)
-                else a.PublishResult(offset=sp.offset, epoch=sp.epoch)
+                _api_error("publish", sp) if isinstance(sp, Exception) else _publish_result(sp)
                 for sp in positions
             ]
         if observe is not None and datas:
