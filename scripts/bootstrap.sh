@@ -1,19 +1,15 @@
 #!/usr/bin/env bash
-# Create .venv (if missing) and install the project; with "test", the test extras too.
-# Idempotent: re-running only installs what changed.
+# Create .venv with exactly the versions pinned in uv.lock (runtime set; with "test", the test
+# extra too). uv itself is installed at a pinned version into .tools/uv the first time.
+# Idempotent and fast when nothing changed (uv checks the venv against the lock).
+#   scripts/bootstrap.sh        runtime dependencies (keeps anything else already installed)
+#   scripts/bootstrap.sh test   runtime + test extra, exactly as locked
 set -euo pipefail
 cd "$(dirname "$0")/.."
+uv=$(bash scripts/ensure_uv.sh)
 PY=${PYTHON:-python3}
-if [ ! -x .venv/bin/python ]; then
-  "$PY" -m venv .venv
-fi
-stamp=.venv/.gyre-installed-${1:-run}
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-  if [ "${1:-run}" = "test" ]; then
-    .venv/bin/python -m pip install -q -e '.[test]'
-  else
-    .venv/bin/python -m pip install -q -e .
-  fi
-  touch "$stamp"
+if [ "${1:-run}" = "test" ]; then
+  "$uv" sync --quiet --frozen --python "$PY" --extra test
+else
+  "$uv" sync --quiet --frozen --python "$PY" --inexact
 fi

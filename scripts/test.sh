@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite, from a fresh machine: installs Python deps (.venv), redis-server,
+# The whole test suite, from a fresh machine: installs Python deps (.venv, exactly as uv.lock
+# pins them), redis-server,
 # the Helm binary and the Node packages the tests need, runs lint and type checks, then the
 # tests in two pytest runs (the centrifuge-python SDK ships its own copy of client.proto's
 # protobuf module, which cannot be loaded in one process with ours, so SDK tests run apart).
@@ -18,6 +19,8 @@ echo "== lint and types"
 .venv/bin/mypy
 
 status=0
+echo "== lowest allowed dependency versions (what pip install gyre may give)"
+bash scripts/check_floors.sh || status=$?
 echo "== unit, integration and chart tests"
 .venv/bin/python -m pytest -q -p no:cacheprovider tests --ignore=tests/e2e "$@" || status=$?
 echo "== end-to-end tests (real server process, official SDKs)"
