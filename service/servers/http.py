@@ -47,6 +47,20 @@ def _health_handler(
     return handle
 
 
+async def _live(request: web.Request) -> web.Response:
+    """Liveness: 200 while this process answers HTTP, whatever the engine's state.
+
+    ``<health prefix>/live`` is for Kubernetes liveness and startup probes: a Redis outage
+    makes ``/health`` 503 (readiness), and must not make every pod restart.
+    """
+    return web.Response(text="{}", content_type="application/json")
+
+
+def live_path(health_path: str) -> str:
+    """The liveness route beside ``health_path`` (``/health`` -> ``/health/live``)."""
+    return health_path.rstrip("/") + "/live"
+
+
 def _add_api(app: web.Application, routes: HttpRoutes) -> None:
     assert routes.api is not None
     base = _prefix(routes.api_path)
@@ -69,6 +83,7 @@ def build_apps(
         internal_target.router.add_route(
             "*", _prefix(routes.health_path), _health_handler(routes.is_healthy)
         )
+        internal_target.router.add_route("GET", live_path(routes.health_path), _live)
     # extras last: a catch-all among them (admin static files) must not shadow /api or /health
     for method, path, handler in routes.extra_external:
         external.router.add_route(method, path, handler)  # type: ignore[arg-type]

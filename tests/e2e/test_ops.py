@@ -256,9 +256,11 @@ async def eventually(
         await asyncio.sleep(0.02)
 
 
-def health(url: str, ssl_ctx: ssl.SSLContext | None = None) -> Callable[[], Awaitable[int]]:
+def health(
+    url: str, path: str = "/health", ssl_ctx: ssl.SSLContext | None = None
+) -> Callable[[], Awaitable[int]]:
     async def probe() -> int:
-        return (await http("GET", f"{url}/health", ssl_ctx=ssl_ctx))[0]
+        return (await http("GET", f"{url}{path}", ssl_ctx=ssl_ctx))[0]
 
     return probe
 
@@ -509,6 +511,7 @@ async def test_health_follows_redis(redis: RedisFactory, start: Start) -> None:
     )
     http_ok = health(srv.http)
     assert await http_ok() == 200
+    live = health(srv.http, "/health/live")
 
     r.pause()
     try:
@@ -519,6 +522,8 @@ async def test_health_follows_redis(redis: RedisFactory, start: Start) -> None:
 
     r.stop()
     await eventually(http_ok, 503, timeout=5, what="health with Redis dead")
+    # Liveness is the process only: a Redis outage must not restart every pod.
+    assert await live() == 200
     await asyncio.to_thread(r.start)  # same port
     await eventually(http_ok, 200, timeout=8, what="health after Redis restart")
     # and the engine works again end to end
