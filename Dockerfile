@@ -62,7 +62,9 @@ USER 10001:10001
 # client (port), internal (internal_port), gRPC API, uni gRPC stream, bidirectional gRPC stream
 EXPOSE 8000 9000 10000 11000 11001
 # Liveness: GET <health_handler_prefix>/live on the internal port if set, else the client port
-# (the process only, never Redis). CENTRIFUGO_HEALTH=true above turns the route on.
+# (the process only, never Redis). CENTRIFUGO_HEALTH=true above turns the route on. The check
+# reads CENTRIFUGO_PORT, CENTRIFUGO_INTERNAL_PORT and CENTRIFUGO_HEALTH_HANDLER_PREFIX, so set
+# those as env vars (as the Helm chart does) rather than only in the config file.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["/opt/gyre/bin/python", "-c", "import os, urllib.request; e = os.environ.get; port = next(p for p in (e('CENTRIFUGO_INTERNAL_PORT'), e('CENTRIFUGO_PORT'), '8000') if p and p != '0'); prefix = (e('CENTRIFUGO_HEALTH_HANDLER_PREFIX') or '/health').rstrip('/'); urllib.request.urlopen(f'http://127.0.0.1:{port}{prefix}/live', timeout=2)"]
 # The server drains connections on SIGTERM within shutdown_timeout.
