@@ -1,12 +1,21 @@
-// A hand-drawn SVG line chart of one series over a sliding time window.
+// A hand-drawn SVG line chart of one series over a sliding time window.  The window starts
+// at one minute and widens with the history the page has, up to `windowMs`.
 
 import { el, formatNumber, svg } from "./dom.js";
 
 const W = 400;
 const H = 150;
 const PAD = { left: 40, right: 8, top: 8, bottom: 20 };
+const MIN_SPAN_MS = 60 * 1000;
 
 // Round `max` up to 1, 2 or 5 times a power of ten (at least 1) for the axis top.
+function ago(ms) {
+  const s = Math.round(ms / 1000);
+  if (s < 120) return `-${s} s`;
+  const m = s / 60;
+  return `-${Number.isInteger(m) ? m : m.toFixed(1)} min`;
+}
+
 function niceMax(max) {
   if (!(max > 0)) return 1;
   const power = 10 ** Math.floor(Math.log10(max));
@@ -36,12 +45,14 @@ export class LineChart {
 
   // points: [{t: ms, v: number}] oldest first; `now` is the right edge of the window.
   render(points, now) {
-    const from = now - this.windowMs;
+    const first = points.length ? points[0].t : now;
+    const span = Math.min(this.windowMs, Math.max(MIN_SPAN_MS, Math.ceil((now - first) / MIN_SPAN_MS) * MIN_SPAN_MS));
+    const from = now - span;
     const shown = points.filter((p) => p.t >= from && Number.isFinite(p.v));
     const top = niceMax(Math.max(0, ...shown.map((p) => p.v)));
     const plotW = W - PAD.left - PAD.right;
     const plotH = H - PAD.top - PAD.bottom;
-    const x = (t) => PAD.left + ((t - from) / this.windowMs) * plotW;
+    const x = (t) => PAD.left + ((t - from) / span) * plotW;
     const y = (v) => PAD.top + plotH - (v / top) * plotH;
     const parts = [];
     for (const frac of [0, 0.5, 1]) {
@@ -50,8 +61,7 @@ export class LineChart {
       parts.push(svg("text", { class: "axis-label", x: PAD.left - 6, y: gy + 4, "text-anchor": "end" },
         formatNumber(top * frac, top < 10 && frac === 0.5 ? 1 : 0)));
     }
-    const minutes = Math.round(this.windowMs / 60000);
-    const ticks = [[from, `-${minutes} min`, "start"], [from + this.windowMs / 2, `-${minutes / 2} min`, "middle"], [now, "now", "end"]];
+    const ticks = [[from, ago(span), "start"], [from + span / 2, ago(span / 2), "middle"], [now, "now", "end"]];
     for (const [t, label, anchor] of ticks) {
       parts.push(svg("text", { class: "axis-label", x: x(t), y: H - 6, "text-anchor": anchor }, label));
     }
@@ -67,6 +77,6 @@ export class LineChart {
     const current = shown.length ? shown[shown.length - 1].v : NaN;
     const text = formatNumber(current, this.digits);
     this.now.textContent = text;
-    this.svg.setAttribute("aria-label", `${this.title} over the last ${minutes} minutes, now ${text}`);
+    this.svg.setAttribute("aria-label", `${this.title} over the last ${ago(span).slice(1)}, now ${text}`);
   }
 }
