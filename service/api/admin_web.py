@@ -102,11 +102,16 @@ class AdminWeb:
         """``(method, path, handler)``; ``base`` is the prefix without a trailing slash.
         A catch-all (custom UI) must be registered after every other route of the app."""
         out: list[tuple[str, str, Handler]] = [("GET", f"{base}/", self.index)]
+        if base:  # /ops -> /ops/: the page's relative URLs need the trailing slash
+            out.append(("GET", base, self.to_index))
         if self.assets:
             out.append(("GET", f"{base}/static/{{name}}", self.static))
         else:
             out.append(("GET", f"{base}/{{path:.+}}", self.custom))
         return out
+
+    async def to_index(self, request: web.Request) -> web.StreamResponse:
+        raise web.HTTPFound(request.path + "/", headers=FRAMING_HEADERS)
 
     async def index(self, request: web.Request) -> web.StreamResponse:
         if self.assets:

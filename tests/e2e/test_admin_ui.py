@@ -269,6 +269,27 @@ async def test_invalid_token_and_logout_return_to_login(
     assert_clean(w, server)
 
 
+insecure = server_fixture(
+    base_config(name="gyre-ui-open", admin=True, admin_insecure=True, admin_handler_prefix="/ops"),
+    "admin-ui-insecure",
+    name="insecure",
+)
+
+
+async def test_insecure_mode_under_a_prefix_needs_no_login(
+    insecure: ServerProcess, chromium: Browser
+) -> None:
+    w = await watched_page(chromium)
+    page = w.page
+    await page.goto(insecure.http + "/ops")  # redirected to /ops/
+    await expect(page.get_by_role("heading", name="Status", exact=True)).to_be_visible()
+    await expect(page.get_by_text("admin_insecure is on")).to_be_visible()
+    await expect(page.get_by_role("button", name="Log out")).to_be_hidden()
+    await expect(node_row(page, "gyre-ui-open")).to_have_count(1)
+    assert page.url == insecure.http + "/ops/"
+    assert_clean(w, insecure)
+
+
 @pytest.fixture
 def redis_nodes(redis_server: RedisProcess, tmp_path: Path) -> Iterator[list[ServerProcess]]:
     prefix = uid("ui")

@@ -81,6 +81,8 @@ async def test_ui_follows_internal_port_and_prefix(start: Start) -> None:
             assert r.status == 404  # not on the client port without admin_external
         async with s.get(f"http://127.0.0.1:{internal}/ops/") as r:
             assert r.status == 200 and "Gyre admin" in await r.text()
+        async with s.get(f"http://127.0.0.1:{internal}/ops", allow_redirects=False) as r:
+            assert r.status == 302 and r.headers["Location"] == "/ops/"
         async with s.get(f"http://127.0.0.1:{internal}/ops/static/main.js") as r:
             assert r.status == 200
         async with s.post(
