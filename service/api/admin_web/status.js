@@ -68,11 +68,10 @@ export class StatusView {
     if (!m || !m.items || !(SENT in m.items)) return 0;
     const sent = m.items[SENT];
     const prev = this.counters.get(node.uid);
-    let rate = prev ? prev.rate : 0;
+    if (prev && m.interval === prev.interval) return prev.rate; // no newer announcement yet
+    let rate = 0; // first sight of the node, or it restarted (its counters went back)
     if (prev && m.interval > prev.interval && sent >= prev.sent) {
       rate = (sent - prev.sent) / (m.interval - prev.interval);
-    } else if (prev && m.interval === prev.interval) {
-      return prev.rate;
     }
     this.counters.set(node.uid, { interval: m.interval, sent, rate });
     return rate;
