@@ -223,17 +223,10 @@ async def start_server(cfg: Config) -> Server:
             secret=cfg.admin_secret,
             insecure=cfg.admin_insecure,
             web_path=cfg.admin_web_path,
+            web_proxy_address=cfg.admin_web_proxy_address,
         )
-        base = cfg.admin_handler_prefix.rstrip("/")
-        admin_routes = [
-            ("*", f"{base}/admin/auth", admin.handle_auth),
-            ("*", f"{base}/admin/api", admin.handle_api),
-            ("GET", f"{base}/", admin.handle_index),
-        ]
-        if cfg.admin_web_path:  # static files of a custom UI, registered after every other route
-            admin_routes.append(("GET", f"{base}/{{path:.+}}", admin.handle_index))
         (routes.extra_external if cfg.admin_external else routes.extra_internal).extend(
-            admin_routes
+            admin.routes(cfg.admin_handler_prefix)
         )
     separate = bool(cfg.internal_port) and (
         str(cfg.internal_port) != str(cfg.port) or cfg.internal_address != cfg.address
