@@ -161,6 +161,8 @@ def test_install_holds_no_build_only_packages(image_venv: Path) -> None:
         "grpc": True,
         "centrifugal.centrifuge.protocol.client_pb2": True,
     }
+    # The admin web UI's static files are package data: installed with the package.
+    assert list(image_venv.glob("lib/python*/site-packages/service/api/admin_web/index.html"))
     # Installed, not linked to the source tree (--no-editable): the image has no /src.
     assert not list(image_venv.glob("lib/python*/site-packages/*.pth"))
     assert not list(image_venv.glob("lib/python*/site-packages/__editable__*"))
