@@ -95,7 +95,12 @@ class ChannelStream:
         self.lines: deque[bytes] = deque()
         self.limit = limit
         self.dropped = 0
+        self.closed = False
         self.ready = asyncio.Event()
+
+    def on_close(self) -> None:
+        self.closed = True
+        self.ready.set()
 
     def _push(self, obj: dict[str, Any]) -> None:
         if len(self.lines) >= self.limit:
@@ -197,7 +202,7 @@ class AdminStreamHandler:
         try:
             await response.write(_line({"type": "subscribed", "channel": channel}))
             silent = 0.0
-            while not self.node.shutting_down:
+            while not stream.closed:
                 transport = request.transport
                 if transport is None or transport.is_closing():
                     break
@@ -211,7 +216,9 @@ class AdminStreamHandler:
                     silent = 0.0
                     continue
                 silent = 0.0
-                await response.write(stream.take())
+                data = stream.take()
+                if data:
+                    await response.write(data)
         except (ConnectionError, RuntimeError):  # the client went away mid-write
             pass
         finally:

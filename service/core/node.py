@@ -96,6 +96,7 @@ class Node:
     async def shutdown(self, timeout: float = 5.0) -> None:
         """Disconnect every client with 3001 and stop background work."""
         self.shutting_down = True
+        self.observers.close_all()
         for client in list(self._clients):
             client.disconnect(c.DISCONNECT_SHUTDOWN)
         deadline = asyncio.get_running_loop().time() + timeout

@@ -32,6 +32,9 @@ class ChannelObserver(Protocol):
 
     def on_leave(self, channel: str, info: ClientInfo) -> None: ...
 
+    def on_close(self) -> None:
+        """The node is shutting down: no more events will come; finish promptly."""
+
 
 class Observers:
     """Observers by channel.  Empty (the usual case) costs the broadcast path one truth test
@@ -85,6 +88,16 @@ class Observers:
                 observer.on_join(channel, info)
             except Exception:
                 log.exception("observer of %s failed on a join", channel)
+
+    def close_all(self) -> None:
+        """Tell every observer the node is shutting down (they stay registered until they
+        unobserve themselves)."""
+        for channel, watchers in list(self.by_channel.items()):
+            for observer in tuple(watchers):
+                try:
+                    observer.on_close()
+                except Exception:
+                    log.exception("observer of %s failed on close", channel)
 
     def leave(self, channel: str, info: ClientInfo) -> None:
         for observer in tuple(self.by_channel.get(channel, ())):

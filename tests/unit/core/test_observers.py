@@ -48,6 +48,9 @@ class Recorder:
     def on_leave(self, channel: str, info: ClientInfo) -> None:
         self.events.append(("leave", channel, info.user))
 
+    def on_close(self) -> None:
+        self.events.append(("close", "", None))
+
 
 class Broken(Recorder):
     def on_publication(
@@ -136,3 +139,12 @@ async def test_failed_broker_subscribe_registers_nothing(node: Node) -> None:
     with pytest.raises(ConnectionError):
         await node.observe("chat:d", Recorder())
     assert not node.observers.watched("chat:d")
+
+
+async def test_shutdown_tells_observers_at_once(node: Node) -> None:
+    """A live view must not wait for its next poll to notice a shutdown: the HTTP server
+    gives handlers only a short grace before it drops their connections."""
+    rec = Recorder()
+    await node.observe("chat:x", rec)
+    await node.shutdown(timeout=0.1)
+    assert ("close", "", None) in rec.events
