@@ -10,6 +10,7 @@ from typing import Any
 from centrifugal.centrifuge.protocol import client_pb2  # generated/, on sys.path via service
 
 from service.core.engine import ClientInfo, Publication
+from service.protocol.varint import encode_varint
 
 _PB_PUBLICATION: Any = client_pb2.Publication
 _PB_CLIENT_INFO: Any = client_pb2.ClientInfo
@@ -40,7 +41,14 @@ def decode_info(data: bytes) -> ClientInfo:
 
 
 def encode_publication(pub: Publication) -> bytes:
-    """Protobuf ``Publication`` without offset (``data``, ``info``, ``tags``)."""
+    """Protobuf ``Publication`` without offset (``data``, ``info``, ``tags``).
+
+    A data-only publication (what the server API publishes) is framed by hand: the same
+    bytes as the generated class gives, without building a message object per publish.
+    """
+    if pub.info is None and not pub.tags:
+        raw = pub.data
+        return b"\x22" + encode_varint(len(raw)) + raw if raw else b""
     pb = _PB_PUBLICATION(data=pub.data)
     if pub.info is not None:
         pb.info.CopyFrom(_info_pb(pub.info))
