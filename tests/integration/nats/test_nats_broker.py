@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import nats
 import pytest
@@ -32,15 +33,18 @@ async def until(pred: Callable[[], bool], timeout: float, what: str) -> float:
     return time.monotonic() - started
 
 
+Started = Callable[..., Awaitable[tuple[NatsBroker, RecordingHandler]]]
+
+
 @pytest.fixture
-async def started() -> AsyncIterator[Callable[..., object]]:
+async def started() -> AsyncIterator[Started]:
     """``await started(url, node_id, **kw) -> (broker, handler)``; all closed after."""
     made: list[NatsBroker] = []
 
     async def start(
-        url: str, node_id: str = "n1", **kw: object
+        url: str, node_id: str = "n1", **kw: Any
     ) -> tuple[NatsBroker, RecordingHandler]:
-        broker = NatsBroker(url=url, prefix="t", **kw)  # type: ignore[arg-type]
+        broker = NatsBroker(url=url, prefix="t", **kw)
         made.append(broker)
         handler = RecordingHandler()
         await broker.start(handler, node_id)
@@ -52,7 +56,7 @@ async def started() -> AsyncIterator[Callable[..., object]]:
 
 
 # -- wire compatibility with Centrifugo v4 ------------------------------------------------------
-async def test_reads_what_a_v4_node_publishes(nats_server: NatsProcess, started) -> None:  # type: ignore[no-untyped-def]
+async def test_reads_what_a_v4_node_publishes(nats_server: NatsProcess, started: Started) -> None:
     broker, handler = await started(nats_server.url)
     await broker.subscribe("news")
     raw = await nats.connect(nats_server.url)
@@ -92,7 +96,7 @@ async def test_reads_what_a_v4_node_publishes(nats_server: NatsProcess, started)
     assert broker.healthy()
 
 
-async def test_publishes_what_a_v4_node_reads(nats_server: NatsProcess, started) -> None:  # type: ignore[no-untyped-def]
+async def test_publishes_what_a_v4_node_reads(nats_server: NatsProcess, started: Started) -> None:
     broker, _ = await started(nats_server.url)
     raw = await nats.connect(nats_server.url)
     try:
@@ -120,7 +124,9 @@ async def test_publishes_what_a_v4_node_reads(nats_server: NatsProcess, started)
 
 # -- channels NATS cannot carry -------------------------------------------------------------------
 @pytest.mark.parametrize("channel", ["news.*", "a>b", "*", "with space", "tab\there", "a..b", ".a"])
-async def test_channels_nats_cannot_carry(nats_server: NatsProcess, started, channel: str) -> None:  # type: ignore[no-untyped-def]
+async def test_channels_nats_cannot_carry(
+    nats_server: NatsProcess, started: Started, channel: str
+) -> None:
     broker, handler = await started(nats_server.url)
     with pytest.raises(c.ReplyError) as bad:
         await broker.subscribe(channel)
@@ -134,10 +140,10 @@ async def test_channels_nats_cannot_carry(nats_server: NatsProcess, started, cha
     await handler.wait_publications("fine.channel", 1)
 
 
-# -- batching, two nodes ------------------------------------------------------------------------------
+# -- batching, two nodes -------------------------------------------------------------------------
 async def test_subscribes_of_one_tick_share_one_round_trip(
     nats_server: NatsProcess,
-    started,  # type: ignore[no-untyped-def]
+    started: Started,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     broker, handler = await started(nats_server.url)
@@ -165,7 +171,7 @@ async def test_subscribes_of_one_tick_share_one_round_trip(
     assert len(handler.publications_in(channels[0])) == 1
 
 
-async def test_two_nodes(nats_server: NatsProcess, started) -> None:  # type: ignore[no-untyped-def]
+async def test_two_nodes(nats_server: NatsProcess, started: Started) -> None:
     a, ha = await started(nats_server.url, "node-a")
     b, hb = await started(nats_server.url, "node-b")
     await b.subscribe("room")
@@ -191,7 +197,7 @@ async def test_start_fails_fast_without_server() -> None:
     await broker.close()
 
 
-async def test_server_killed_and_restarted(nats_factory: NatsFactory, started) -> None:  # type: ignore[no-untyped-def]
+async def test_server_killed_and_restarted(nats_factory: NatsFactory, started: Started) -> None:
     server = nats_factory.server()
     broker, handler = await started(server.url, backoff_max=0.5)
     reconnects: list[float] = []
@@ -232,7 +238,9 @@ async def test_server_killed_and_restarted(nats_factory: NatsFactory, started) -
     assert pub.data == b"after"
 
 
-async def test_stalled_server_is_dropped_and_rejoined(nats_factory: NatsFactory, started) -> None:  # type: ignore[no-untyped-def]
+async def test_stalled_server_is_dropped_and_rejoined(
+    nats_factory: NatsFactory, started: Started
+) -> None:
     """nats-server stopped (SIGSTOP): TCP stays up, nothing answers; after a keepalive window
     of ``write_timeout`` without any byte the broker turns unhealthy and reconnects; once the
     server runs again everything works."""
