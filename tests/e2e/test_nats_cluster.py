@@ -26,7 +26,7 @@ import pytest
 
 from tests.nats_fixtures import NatsFactory, NatsProcess
 
-from .helpers import Api, ClientEvents, SubEvents, dec, token, uid
+from .helpers import Api, ClientEvents, RawWS, SubEvents, dec, token, uid
 from .redis_cluster_helpers import HttpStreamClient, RoundRobinProxy, eventually, start_servers
 from .server import ServerProcess, base_config
 from .test_ops import API, pb_field, pb_fields
@@ -286,6 +286,23 @@ async def test_history_and_presence_answer_as_v4(meshed: list[ServerProcess], sd
     with pytest.raises(centrifuge.ReplyError) as err:
         await hist_sub.history(limit=10)
     assert err.value.code == 100
+
+
+async def test_wildcard_channel_is_a_bad_request(meshed: list[ServerProcess]) -> None:
+    """v4 answers 107 for a channel with a NATS wildcard; the connection stays and can
+    subscribe to other channels (the half-made subscription was rolled back)."""
+    a, _ = meshed
+    ws = await RawWS.open(a.ws_url)
+    try:
+        await ws.connect(token(uid("w")))
+        wild = f"plain:{uid()}.*"
+        for _ in range(2):
+            reply = await ws.command(subscribe={"channel": wild})
+            assert reply["error"]["code"] == 107, reply
+        reply = await ws.command(subscribe={"channel": f"plain:{uid()}"})
+        assert "subscribe" in reply, reply
+    finally:
+        await ws.close()
 
 
 # -- nats-server killed and restarted -------------------------------------------------------------
