@@ -44,15 +44,20 @@ from .codec import (
     encode_join_push,
     encode_leave_push,
     encode_publication_push,
-    push_header,
-    subject_error,
 )
-from .connection import DirectClient, backoff_delay, fewest_reconnects, split_servers
+from .connection import (
+    DirectClient,
+    backoff_delay,
+    fewest_reconnects,
+    is_nats_error,
+    redact,
+    split_servers,
+)
+from .subscriptions import Subscriptions
 
 logger = logging.getLogger(__name__)
 
 NOT_AVAILABLE = "history is not available with the NATS broker"
-_TARGETS_MAX = 100_000
 
 
 class NatsBroker:
@@ -100,12 +105,8 @@ class NatsBroker:
         self._nc: DirectClient | None = None
         self._handler: BrokerEventHandler | None = None
         self._reconnect_cb: Callable[[], None] | None = None
-        self._sids: dict[str, int] = {}  # channel -> sid
-        self._targets: dict[str, tuple[str, bytes]] = {}  # channel -> (subject, Push header)
-        self._batch: asyncio.Future[None] | None = None  # SUBs of this tick, awaiting PONG
-        self._waiting: set[asyncio.Future[None]] = set()
-        self._unsub_scheduled = False
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._subs = Subscriptions(self._subjects, io_timeout=io_timeout, spawn=self._spawn)
         self._first_error: asyncio.Future[None] | None = None
         self._ready = False
         self._down_logged = False
@@ -155,7 +156,7 @@ class NatsBroker:
                 await nc.close()
             if isinstance(e, EngineError):
                 raise
-            if isinstance(e, TimeoutError | OSError) or _is_nats_error(e):
+            if isinstance(e, TimeoutError | OSError) or is_nats_error(e):
                 raise EngineError(f"nats: cannot connect to {self._url()}: {e!r}") from None
             raise
         finally:
@@ -179,7 +180,7 @@ class NatsBroker:
         if nc is not None:
             with contextlib.suppress(Exception):
                 await nc.close()
-        self._fail_waiting("nats broker is closed")
+        self._subs.fail_waiting("nats broker is closed")
         closers, self._on_close = self._on_close, []
         for closer in closers:
             await closer()
@@ -248,7 +249,7 @@ class NatsBroker:
 
     async def _on_disconnected(self) -> None:
         self._ready = False
-        self._fail_waiting("nats connection lost")
+        self._subs.fail_waiting("nats connection lost")
         if not self._closed and not self._down_logged:
             self._down_logged = True
             logger.warning("nats broker: connection lost, reconnecting")
@@ -314,93 +315,22 @@ class NatsBroker:
         loop tick share one write and one PING/PONG).  A channel NATS cannot carry (v4: any
         containing ``*`` or ``>``) raises ``ReplyError`` 107 (bad request)."""
         nc = self._live()
-        target = self._target(channel)
+        target = self._subs.target(channel)
         if target is None:
             raise c.ReplyError(c.ERROR_BAD_REQUEST)
-        subject = target[0]
-        sid = self._sids.get(channel)
-        if sid is None:
-            sid = self._sids[channel] = nc.add(subject, functools.partial(self._on_client, channel))
-        try:
-            await self._confirm(nc)
-        except BaseException:
-            if self._sids.get(channel) == sid:
-                del self._sids[channel]
-                nc.remove(sid)
-            raise
-
-    async def _confirm(self, nc: DirectClient) -> None:
-        fut = self._batch
-        if fut is None:
-            fut = self._batch = asyncio.get_running_loop().create_future()
-            self._waiting.add(fut)
-            self._spawn(self._send_batch(nc, fut))
-        try:
-            async with asyncio.timeout(self._io_timeout):
-                await asyncio.shield(fut)
-        except TimeoutError:
-            raise EngineError(f"nats: SUB not confirmed within {self._io_timeout}s") from None
-
-    async def _send_batch(self, nc: DirectClient, fut: asyncio.Future[None]) -> None:
-        """Runs after the subscribes of the current tick: one write, one PING/PONG."""
-        self._batch = None
-        try:
-            nc.write_subs()
-            pong = await nc.ping()
-            await asyncio.wait(
-                {pong, fut}, timeout=self._io_timeout, return_when=asyncio.FIRST_COMPLETED
-            )
-            if pong.done() and not fut.done():
-                fut.set_result(None)
-        except Exception as e:
-            if not fut.done():
-                fut.set_exception(EngineError(f"nats: subscribe failed: {e!r}"))
-                fut.exception()
-        finally:
-            self._waiting.discard(fut)
-
-    def _fail_waiting(self, reason: str) -> None:
-        self._batch = None
-        waiting, self._waiting = self._waiting, set()
-        for fut in waiting:
-            if not fut.done():
-                fut.set_exception(EngineError(reason))
-                fut.exception()
+        cb = functools.partial(self._on_client, channel)
+        await self._subs.subscribe(nc, channel, target[0], cb)
 
     async def unsubscribe(self, channel: str) -> None:
         """Unsubscribe ``P.client.<channel>`` (UNSUBs of one tick in one write; not awaited)."""
-        sid = self._sids.pop(channel, None)
-        nc = self._nc
-        if sid is None or nc is None:
-            return
-        nc.remove(sid)
-        if not self._unsub_scheduled:
-            self._unsub_scheduled = True
-            asyncio.get_running_loop().call_soon(self._write_unsubs)
-
-    def _write_unsubs(self) -> None:
-        self._unsub_scheduled = False
         nc = self._nc
         if nc is not None:
-            nc.write_subs()
-
-    def _target(self, channel: str) -> tuple[str, bytes] | None:
-        """(subject, Push header) of ``channel``, checked once; None if NATS cannot carry it."""
-        target = self._targets.get(channel)
-        if target is None:
-            reason = subject_error(channel)
-            if reason:
-                logger.info("nats broker: %s", reason)
-                return None
-            if len(self._targets) >= _TARGETS_MAX:
-                self._targets.clear()
-            target = self._targets[channel] = (self._subjects.client(channel), push_header(channel))
-        return target
+            self._subs.unsubscribe(nc, channel)
 
     # -- publishing ------------------------------------------------------------------------
 
     def _client_target(self, channel: str) -> tuple[str, bytes]:
-        target = self._target(channel)
+        target = self._subs.target(channel)
         if target is None:
             raise EngineError(f"nats: channel {channel!r} cannot be a NATS subject")
         return target
@@ -484,22 +414,3 @@ class NatsBroker:
             handler.handle_control(data)
         except Exception:
             logger.exception("nats broker: control message failed")
-
-
-def redact(url: str) -> str:
-    """``url`` without its password or token (for logs)."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        scheme, rest = "", url
-    userinfo, at, host = rest.rpartition("@")
-    if not at:
-        return url
-    user = userinfo.partition(":")[0] if ":" in userinfo else ""
-    masked = f"{user}:***" if user else "***"
-    return f"{scheme}{sep}{masked}@{host}"
-
-
-def _is_nats_error(e: BaseException) -> bool:
-    from nats.errors import Error as NatsError
-
-    return isinstance(e, NatsError)

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from nats.aio.client import Client
+from nats.errors import Error as NatsError
 from nats.errors import StaleConnectionError
 
 MessageCallback = Callable[[bytes], None]
@@ -130,3 +131,20 @@ def backoff_delay(attempts: int, low: float, high: float, jitter: Callable[[], f
 def fewest_reconnects(servers: Iterable[Any]) -> Any:
     """The server of the pool that failed least recently (nats-py ``Server`` snapshots)."""
     return min(servers, key=lambda s: s.reconnects)
+
+
+def redact(url: str) -> str:
+    """``url`` without its password or token (for logs)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    userinfo, at, host = rest.rpartition("@")
+    if not at:
+        return url
+    user = userinfo.partition(":")[0] if ":" in userinfo else ""
+    masked = f"{user}:***" if user else "***"
+    return f"{scheme}{sep}{masked}@{host}"
+
+
+def is_nats_error(e: BaseException) -> bool:
+    return isinstance(e, NatsError)

@@ -102,7 +102,11 @@ async def test_publishes_what_a_v4_node_reads(nats_server: NatsProcess, started:
     try:
         sub = await raw.subscribe("t.client.>")
         ctl = await raw.subscribe("t.control")
-        await raw.flush()
+        # nats-py's flush() may PING ahead of queued SUBs: wait for our own probes instead
+        await raw.publish("t.client.probe", b"")
+        await raw.publish("t.control", b"")
+        assert (await sub.next_msg(timeout=2)).subject == "t.client.probe"
+        assert (await ctl.next_msg(timeout=2)).data == b""
         info = ClientInfo("u1", "c1", b"{}", b'{"c":1}')
         await broker.publish("chat:1", Publication(b'{"x":1}'), NO_HISTORY)
         await broker.publish("chat:1", Publication(b"y", info=info, tags={"t": "1"}), NO_HISTORY)
