@@ -58,6 +58,7 @@ from .subscriptions import Subscriptions
 logger = logging.getLogger(__name__)
 
 NOT_AVAILABLE = "history is not available with the NATS broker"
+_RECHECK = 0.05  # s: second look before calling a connection stalled
 
 
 class NatsBroker:
@@ -292,6 +293,9 @@ class NatsBroker:
             while not pong.done() and nc.is_connected:
                 seen = nc.received_bytes()
                 await asyncio.wait({pong}, timeout=self._write_timeout)
+                if not pong.done() and nc.received_bytes() == seen:
+                    # the process may have been starved of CPU: let pending reads run first
+                    await asyncio.sleep(_RECHECK)
                 if not pong.done() and nc.is_connected and nc.received_bytes() == seen:
                     logger.warning(
                         "nats broker: no answer within %ss, reconnecting", self._write_timeout
