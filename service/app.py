@@ -316,11 +316,12 @@ async def _main(cfg: Config, reloader: Callable[[], Config] | None) -> int:
     gc.collect()
     gc.freeze()  # long-lived startup objects leave the GC's young generations
     log.info(
-        "gyre %s serving on %s:%s (engine %s, node %s)",
+        "gyre %s serving on %s:%s (engine %s%s, node %s)",
         __version__,
         cfg.address or "0.0.0.0",
         server.ports["external"],
         cfg.engine,
+        f", broker {cfg.broker}" if cfg.broker else "",
         server.node.id,
     )
     stop = asyncio.Event()

@@ -83,6 +83,10 @@ def _check_scalars(cfg: Config) -> None:
         _fail(f'engine: unknown engine "{cfg.engine}" (expected memory or redis)')
     if cfg.broker not in SUPPORTED_BROKERS:
         _fail(f'broker: unknown broker "{cfg.broker}" (expected "" or nats)')
+    if cfg.broker == "nats" and (
+        not cfg.nats_prefix or any(ch in "*> \t\r\n" for ch in cfg.nats_prefix)
+    ):
+        _fail(f"nats_prefix: {cfg.nats_prefix!r} is not a NATS subject prefix")
     for key in PORT_KEYS:
         port = getattr(cfg, key)
         if not 0 <= port <= 65535:

@@ -44,6 +44,10 @@ async def subscribe_channel(
         # the broker could not subscribe (PUB/SUB down): v4 disconnects with 3004
         await _rollback(client, sub)
         raise c.DisconnectError(c.DISCONNECT_SERVER_ERROR) from None
+    except c.ReplyError:
+        # the broker cannot carry this channel (NATS: wildcards): v4 replies with its error
+        await _rollback(client, sub)
+        raise
     try:
         result = m.SubscribeResult(data=m.raw(opts.data))
         if opts.expire_at > 0 and opts.client_side_refresh and not server_side:
