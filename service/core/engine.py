@@ -36,14 +36,17 @@ class ClientInfo:
 class Publication(msgspec.Struct, gc=False):
     """One message in a channel. ``offset`` is 0 when the channel keeps no history.
 
-    A msgspec Struct rather than a dataclass: engines build one per received message, and
-    its C ``__init__`` costs half of a dataclass's.
+    ``delta``: the publication is marked for delta delivery (API ``delta`` or namespace
+    ``delta_publish``; docs/beyond_v4.md#delta-compression); engines carry the mark to every
+    node.  A msgspec Struct rather than a dataclass: engines build one per received message,
+    and its C ``__init__`` costs half of a dataclass's.
     """
 
     data: bytes
     info: ClientInfo | None = None
     offset: int = 0
     tags: dict[str, str] | None = None
+    delta: bool = False
 
 
 class StreamPosition(NamedTuple):
@@ -61,11 +64,21 @@ EMPTY_POSITION = StreamPosition(0, "")
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PublishOptions:
-    """How a publication is stored; no history when size or ttl is zero."""
+    """How a publication is stored; no history when size or ttl is zero.
+
+    ``idempotency_key`` (one publication per call; docs/beyond_v4.md#idempotent-publish):
+    when the engine remembers a result for (channel, key) younger than
+    ``idempotent_result_ttl`` seconds, the publish is neither stored nor delivered and returns
+    that result (the same position, or None without history); otherwise it publishes and
+    remembers its result for that long.  Check and publish are atomic per channel, across nodes
+    where the engine is shared (Redis).
+    """
 
     history_size: int = 0
     history_ttl: float = 0.0
     history_meta_ttl: float = 0.0
+    idempotency_key: str = ""
+    idempotent_result_ttl: float = 300.0
     # derived once (read on every publish): size and ttl both > 0
     with_history: bool = field(init=False, repr=False, compare=False)
 

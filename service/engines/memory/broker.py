@@ -24,6 +24,7 @@ from service.core.engine import (
     StreamPosition,
 )
 
+from ..idempotency import IdempotentResults
 from .streams import StreamStore
 
 logger = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ class MemoryBroker:
         self._node_id = ""
         self._channels: set[str] = set()
         self._sweeper: asyncio.Task[None] | None = None
+        self._results = IdempotentResults(clock)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -131,16 +133,24 @@ class MemoryBroker:
 
         A handler exception is logged and not raised: the publication has been stored, as
         with the Redis engine where delivery is decoupled from publishing.
+        ``opts.idempotency_key``: a result remembered for it is returned at once (nothing is
+        stored or delivered); otherwise this result is remembered (nothing awaits in between,
+        so two concurrent calls publish once).
         Raises ``EngineError`` before ``start`` or after ``close``.
         """
         handler = self._require_handler()
+        key = opts.idempotency_key
+        if key:
+            hit, result = self._results.lookup(channel, key)
+            if hit:
+                return result
+        position: StreamPosition | None = None
         if not opts.with_history:
-            try:
-                handler.handle_publication(channel, pub, None)
-            except Exception:
-                logger.exception("handle_publication failed for channel %r", channel)
-            return None
-        stored, position = self._store.append(channel, pub, opts, self._clock())
+            stored = pub
+        else:
+            stored, position = self._store.append(channel, pub, opts, self._clock())
+        if key:
+            self._results.remember(channel, key, position, opts.idempotent_result_ttl)
         try:
             handler.handle_publication(channel, stored, position)
         except Exception:

@@ -37,6 +37,7 @@ def _copy(pub: Publication, offset: int) -> Publication:
         info=pub.info,
         offset=offset,
         tags=dict(pub.tags) if pub.tags is not None else None,
+        delta=pub.delta,
     )
 
 
