@@ -13,7 +13,7 @@ import binascii
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import msgspec
@@ -205,15 +205,33 @@ class Executor:
     # --- publishing -----------------------------------------------------------------------
 
     async def _publish_checked(
-        self, channel: str, data: bytes, skip_history: bool, tags: Mapping[str, str]
+        self,
+        channel: str,
+        data: bytes,
+        skip_history: bool,
+        tags: Mapping[str, str],
+        idempotency_key: str = "",
+        delta: bool = False,
     ) -> a.PublishResult:
         """One publish of decoded ``data`` (see ``_data``): 107 without channel or data, 102
-        for an unknown namespace, both before anything is published."""
+        for an unknown namespace, both before anything is published.  ``idempotency_key``:
+        a repeat within the window answers the first result and publishes nothing;
+        ``delta`` marks the publication for delta delivery (docs/beyond_v4.md)."""
         if not channel or not data:
             raise c.ReplyError(c.ERROR_BAD_REQUEST)
         caps = self.policy.api_channel(channel)
-        opts = _NO_HISTORY if skip_history else caps.publish
-        sp = await self.node.publish(channel, data, opts=opts, tags=dict(tags) if tags else None)
+        opts = caps.publish
+        if skip_history:
+            opts = replace(
+                _NO_HISTORY,
+                idempotent_result_ttl=opts.idempotent_result_ttl,
+                delta_publish=opts.delta_publish,
+            )
+        if idempotency_key:
+            opts = replace(opts, idempotency_key=idempotency_key)
+        sp = await self.node.publish(
+            channel, data, opts=opts, tags=dict(tags) if tags else None, delta=delta
+        )
         return _publish_result(sp)
 
     async def publish_fields(
@@ -224,6 +242,8 @@ class Executor:
         skip_history: bool,
         tags: Mapping[str, str],
         protocol: str = "grpc",
+        idempotency_key: str = "",
+        delta: bool = False,
     ) -> a.PublishResult | a.Error:
         """``call("publish", PublishRequest(...), protocol)`` from the request's fields.
 
@@ -236,7 +256,9 @@ class Executor:
         try:
             if b64data or data == b"null":
                 data = _data(data, b64data)
-            return await self._publish_checked(channel, data, skip_history, tags)
+            return await self._publish_checked(
+                channel, data, skip_history, tags, idempotency_key, delta
+            )
         except Exception as e:
             return _api_error("publish", e)
         finally:
@@ -274,7 +296,9 @@ class Executor:
 
     async def publish(self, req: a.PublishRequest) -> a.PublishResult:
         data = _data(req.data, req.b64data)
-        return await self._publish_checked(req.channel, data, req.skip_history, req.tags)
+        return await self._publish_checked(
+            req.channel, data, req.skip_history, req.tags, req.idempotency_key, req.delta
+        )
 
     async def broadcast(self, req: a.BroadcastRequest) -> a.BroadcastResult:
         if not req.channels:
@@ -285,7 +309,9 @@ class Executor:
         responses: list[a.PublishResponse] = []
         for ch in req.channels:
             try:
-                res = await self._publish_checked(ch, data, req.skip_history, req.tags)
+                res = await self._publish_checked(
+                    ch, data, req.skip_history, req.tags, req.idempotency_key, req.delta
+                )
                 responses.append(a.PublishResponse(result=res))
             except c.ReplyError as e:
                 responses.append(

@@ -95,7 +95,14 @@ class CentrifugoApiService:
         await self._authorize(context)
         publish = self.executor.publish_fields
         res = await publish(
-            request.channel, request.data, request.b64data, request.skip_history, request.tags
+            request.channel,
+            request.data,
+            request.b64data,
+            request.skip_history,
+            request.tags,
+            "grpc",
+            request.idempotency_key,
+            request.delta,
         )
         out = api_pb2.PublishResponse()
         _fill(out, res)
@@ -183,7 +190,16 @@ class CentrifugoApiService:
             if cmd.HasField("publish"):
                 p = cmd.publish
                 publish = self.executor.publish_fields
-                res = await publish(p.channel, p.data, p.b64data, p.skip_history, p.tags)
+                res = await publish(
+                    p.channel,
+                    p.data,
+                    p.b64data,
+                    p.skip_history,
+                    p.tags,
+                    "grpc",
+                    p.idempotency_key,
+                    p.delta,
+                )
                 add(_publish_reply(cmd.id, res))
             else:
                 reply = api_pb2.Reply()

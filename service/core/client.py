@@ -224,6 +224,12 @@ class ClientSession:
         if sub.options.positioned and position is not None and pub.offset:
             if pub.offset <= sub.offset and position.epoch == sub.epoch:
                 return  # already delivered by recovery
+        else:
+            position = None  # nothing to check
+        if sub.special:  # tags filter / delta: the hub's rules, position check included
+            self.node.hub.deliver(sub, pub, position)
+            return
+        if position is not None:
             if pub.offset != sub.offset + 1 or position.epoch != sub.epoch:
                 self.position_lost(sub)
                 return

@@ -71,7 +71,8 @@ class PublishOptions:
     ``idempotent_result_ttl`` seconds, the publish is neither stored nor delivered and returns
     that result (the same position, or None without history); otherwise it publishes and
     remembers its result for that long.  Check and publish are atomic per channel, across nodes
-    where the engine is shared (Redis).
+    where the engine is shared (Redis).  ``delta_publish``: the node marks every publication
+    for delta delivery (``Publication.delta``); engines ignore it.
     """
 
     history_size: int = 0
@@ -79,6 +80,7 @@ class PublishOptions:
     history_meta_ttl: float = 0.0
     idempotency_key: str = ""
     idempotent_result_ttl: float = 300.0
+    delta_publish: bool = False
     # derived once (read on every publish): size and ttl both > 0
     with_history: bool = field(init=False, repr=False, compare=False)
 

@@ -15,6 +15,7 @@ import socket
 import time
 import uuid
 from collections.abc import Coroutine, Sequence
+from dataclasses import replace
 from typing import Any
 
 from ..protocol import codes as c
@@ -308,9 +309,14 @@ class Node:
         opts: PublishOptions,
         info: ClientInfo | None = None,
         tags: dict[str, str] | None = None,
+        delta: bool = False,
     ) -> StreamPosition | None:
-        """Publish into ``channel``; returns the position when the channel keeps history."""
-        pub = Publication(data=data, info=info, tags=tags or None)
+        """Publish into ``channel``; returns the position when the channel keeps history.
+
+        ``delta`` (or ``opts.delta_publish``) marks the publication for delta delivery."""
+        pub = Publication(
+            data=data, info=info, tags=tags or None, delta=delta or opts.delta_publish
+        )
         self.metrics.message_sent("publication")
         self.num_published += 1
         return await self.broker.publish(channel, pub, self._meta_ttl(opts))
@@ -321,7 +327,8 @@ class Node:
         """``publish(channel, data, opts=opts)`` for each of ``datas`` in order (no info, no
         tags), as one broker call: one entry per data, the position (None without history)
         or the exception that publication failed with.  Raises when none was tried."""
-        pubs = [Publication(data) for data in datas]
+        delta = opts.delta_publish
+        pubs = [Publication(data, delta=delta) for data in datas]
         self.metrics.message_sent("publication", len(pubs))
         self.num_published += len(pubs)
         return await self.broker.publish_many(channel, pubs, self._meta_ttl(opts))
@@ -329,11 +336,7 @@ class Node:
     def _meta_ttl(self, opts: PublishOptions) -> PublishOptions:
         """``opts`` with the node's ``history_meta_ttl`` when it keeps history without one."""
         if opts.with_history and not opts.history_meta_ttl:
-            return PublishOptions(
-                history_size=opts.history_size,
-                history_ttl=opts.history_ttl,
-                history_meta_ttl=self.config.history_meta_ttl,
-            )
+            return replace(opts, history_meta_ttl=self.config.history_meta_ttl)
         return opts
 
     async def publish_join(self, channel: str, info: ClientInfo) -> None:

@@ -20,16 +20,22 @@ class ChannelSub:
     While ``state`` is SUBSCRIBING, publications are buffered (``buffer``) so none is lost or
     duplicated between the position/recovery read and the subscribe reply (spec §6.9).
     ``offset``/``epoch`` track the last delivered position of positioned subscriptions.
+    ``delta_base``: offset of the last publication a delta subscription was sent with data (0:
+    none since it subscribed), the base of its next delta (docs/beyond_v4.md).
+    ``special``: it has a tags filter or negotiated delta, so the hub fans out to it apart from
+    plain subscribers.
     """
 
     __slots__ = (
         "buffer",
         "channel",
         "client",
+        "delta_base",
         "epoch",
         "offset",
         "options",
         "server_side",
+        "special",
         "state",
     )
 
@@ -49,3 +55,5 @@ class ChannelSub:
         self.buffer: list[tuple[Publication, StreamPosition | None]] | None = []
         self.offset = 0
         self.epoch = ""
+        self.delta_base = 0
+        self.special = options.delta or options.tags_filter is not None

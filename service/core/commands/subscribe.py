@@ -7,9 +7,11 @@ from typing import TYPE_CHECKING
 
 from ...protocol import codes as c
 from ...protocol import messages as m
-from ..engine import EngineError, HistoryQuery, StreamPosition
+from ..delta import recovered_publications
+from ..engine import EngineError, HistoryQuery, Publication, StreamPosition
 from ..hooks import SubscriptionOptions
 from ..subscription import ChannelSub
+from ..tags_filter import compile_filter
 from ..wire import wire_publication
 
 if TYPE_CHECKING:
@@ -31,11 +33,15 @@ async def subscribe_channel(
     """Register a subscription (state SUBSCRIBING) and compute its SubscribeResult.
 
     The caller writes the reply/push carrying the result, then calls ``client.activate``.
-    ``recover_since`` is the client's position when it asked to recover.
+    ``recover_since`` is the client's position when it asked to recover (``auto_recover``
+    makes every subscription recover).  ``opts.delta``: the result says so and recovered
+    publications are delta-encoded (docs/beyond_v4.md).
     Raises ReplyError(100) when the engine fails (the subscription is rolled back).
     """
     node = client.node
     cfg = node.config
+    if opts.auto_recover and recover_since is None:
+        recover_since = StreamPosition(0, "")
     sub = ChannelSub(client, channel, opts, server_side=server_side)
     client.subs[channel] = sub
     try:
@@ -49,7 +55,7 @@ async def subscribe_channel(
         await _rollback(client, sub)
         raise
     try:
-        result = m.SubscribeResult(data=m.raw(opts.data))
+        result = m.SubscribeResult(data=m.raw(opts.data), delta=opts.delta)
         if opts.expire_at > 0 and opts.client_side_refresh and not server_side:
             result.expires = True
             result.ttl = _ttl(opts.expire_at)
@@ -92,7 +98,35 @@ async def _recover(
     node = client.node
     node.metrics.inc_action("history_recover")
     limit = node.config.client_recovery_max_publication_limit
-    hist = await node.broker.history(
+    opts = sub.options
+    if opts.cache_recovery:
+        recovered, pubs = await _recover_cache(client, sub, result, since, meta_ttl, limit)
+    else:
+        recovered, pubs = await _recover_stream(client, sub, result, since, meta_ttl, limit)
+    result.was_recovering = True
+    result.recovered = recovered
+    if recovered and pubs:
+        if opts.delta:
+            binary = client.transport.codec.binary
+            result.publications = recovered_publications(pubs, binary=binary)
+            sub.delta_base = pubs[-1].offset
+            node.hub.delta_seen(sub.channel, pubs[-1], StreamPosition(sub.offset, sub.epoch))
+        else:
+            result.publications = [wire_publication(p) for p in pubs]
+    node.observe_recover(recovered)
+
+
+async def _recover_stream(
+    client: ClientSession,
+    sub: ChannelSub,
+    result: m.SubscribeResult,
+    since: StreamPosition,
+    meta_ttl: float,
+    limit: int,
+) -> tuple[bool, list[Publication]]:
+    """v4 recovery: the missed publications, when all of them are still there (a tags filter
+    then keeps the matching ones)."""
+    hist = await client.node.broker.history(
         sub.channel,
         HistoryQuery(
             since=StreamPosition(since.offset, since.epoch),
@@ -112,18 +146,50 @@ async def _recover(
             and pubs[-1].offset == top.offset
             and (limit <= 0 or len(pubs) <= limit)
         )
-    result.was_recovering = True
-    result.recovered = recovered
     sub.offset = top.offset
     sub.epoch = top.epoch
     if recovered:
         result.offset = since.offset
         result.epoch = since.epoch
-        result.publications = [wire_publication(p) for p in pubs]
-    else:
+        flt = sub.options.tags_filter
+        if flt is not None:
+            pubs = [p for p in pubs if flt.match(p.tags)]
+        return True, pubs
+    result.offset = top.offset
+    result.epoch = top.epoch
+    return False, []
+
+
+async def _recover_cache(
+    client: ClientSession,
+    sub: ChannelSub,
+    result: m.SubscribeResult,
+    since: StreamPosition,
+    meta_ttl: float,
+    limit: int,
+) -> tuple[bool, list[Publication]]:
+    """Cache mode (docs/beyond_v4.md#cache-recovery): the newest publication (matching the
+    tags filter, among the newest ``limit``) unless the client already has it; recovered
+    whenever there is one, the result carrying the request offset and the current epoch."""
+    flt = sub.options.tags_filter
+    hist = await client.node.broker.history(
+        sub.channel,
+        HistoryQuery(limit=1 if flt is None else max(limit, 1), reverse=True, meta_ttl=meta_ttl),
+    )
+    top = hist.position
+    sub.offset = top.offset
+    sub.epoch = top.epoch
+    up_to_date = since.offset > 0 and since.offset == top.offset and since.epoch == top.epoch
+    newest = hist.publications
+    if flt is not None:
+        newest = [p for p in newest if flt.match(p.tags)][:1]
+    if not newest and not up_to_date:
         result.offset = top.offset
         result.epoch = top.epoch
-    node.observe_recover(recovered)
+        return False, []
+    result.offset = since.offset
+    result.epoch = top.epoch
+    return True, [] if up_to_date else newest
 
 
 async def handle_subscribe(client: ClientSession, cmd: m.Command) -> m.Reply | None:
@@ -131,6 +197,8 @@ async def handle_subscribe(client: ClientSession, cmd: m.Command) -> m.Reply | N
     assert req is not None
     channel = req.channel
     if not channel:
+        raise c.DisconnectError(c.DISCONNECT_BAD_REQUEST)
+    if req.delta and req.delta != "fossil":  # before any channel check, as v6
         raise c.DisconnectError(c.DISCONNECT_BAD_REQUEST)
     node = client.node
     cfg = node.config
@@ -147,6 +215,7 @@ async def handle_subscribe(client: ClientSession, cmd: m.Command) -> m.Reply | N
         raise c.ReplyError(c.ERROR_ALREADY_SUBSCRIBED)
     if opts.expire_at > 0 and opts.expire_at < time.time():
         raise c.ReplyError(c.ERROR_EXPIRED)
+    negotiate(opts, req)
     since = StreamPosition(req.offset, req.epoch) if req.recover else None
     sub, result = await subscribe_channel(
         client, channel, opts, server_side=False, recover_since=since
@@ -157,6 +226,18 @@ async def handle_subscribe(client: ClientSession, cmd: m.Command) -> m.Reply | N
     client.activate(sub)
     client.schedule_sub_expiry_check(sub)
     return None
+
+
+def negotiate(opts: SubscriptionOptions, req: m.SubscribeRequest) -> None:
+    """Delta and tags filter of a client subscribe (docs/beyond_v4.md): ``delta`` when the
+    namespace allows fossil; ``tf`` refused with 107 when not allowed, invalid, or together
+    with a negotiated delta (Gyre's choice)."""
+    delta = req.delta == "fossil" and opts.allow_delta
+    if req.tf is not None:
+        if not opts.allow_tags_filter or delta:
+            raise c.ReplyError(c.ERROR_BAD_REQUEST)
+        opts.tags_filter = compile_filter(req.tf)
+    opts.delta = delta
 
 
 async def handle_unsubscribe(client: ClientSession, cmd: m.Command) -> m.Reply | None:
