@@ -63,8 +63,8 @@ def checksum(data: bytes) -> int:
 
     That is ``sum(lane k) << (24 - 8k)`` over the four byte lanes ``data[k::4]``; a lane's
     byte sum comes from ``zlib.adler32`` over chunks of 256 bytes (its low half is 1 + the
-    byte sum modulo 65521, exact while the sum stays below 65521): 5x faster than summing
-    32-bit words in Python (``bench/delta_bench.py``).
+    byte sum modulo 65521, exact while the sum stays below 65521): 11 us instead of 61 us
+    (``sum`` over an ``array('I')``) for 4 KB, measured with ``timeit`` on the dev box.
     """
     total = 0
     adler = zlib.adler32
