@@ -39,6 +39,7 @@ from .servers.http import HttpRoutes, build_apps
 from .transports.http_routes import ClientTransportOptions, client_routes
 from .transports.limits import ConnectionLimiter
 from .transports.origin import OriginChecker
+from .transports.v1 import ProtocolVersions
 from .transports.websocket import WebSocketHandler, WebSocketOptions
 
 log = logging.getLogger("gyre")
@@ -174,6 +175,10 @@ async def start_server(cfg: Config) -> Server:
         on_limit=metrics.connection_limit_reached if metrics is not None else None,
     )
     origins = OriginChecker(cfg.allowed_origins)
+    versions = ProtocolVersions(
+        v1_by_default=cfg.use_client_protocol_v1_by_default,
+        v1_disabled=cfg.disable_client_protocol_v1,
+    )
     ws = None
     if not cfg.websocket_disable:
         ws = WebSocketHandler(
@@ -183,6 +188,11 @@ async def start_server(cfg: Config) -> Server:
             options=WebSocketOptions(
                 message_size_limit=cfg.websocket_message_size_limit,
                 write_timeout=cfg.websocket_write_timeout,
+                compression=cfg.websocket_compression,
+                compression_level=cfg.websocket_compression_level,
+                compression_min_size=cfg.websocket_compression_min_size,
+                ping_interval=cfg.websocket_ping_interval,
+                versions=versions,
             ),
         )
     api = None

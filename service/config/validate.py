@@ -92,6 +92,11 @@ def _check_scalars(cfg: Config) -> None:
             _fail(f"{key}: must not be negative")
         if kind == "duration" and key not in _SIGNED_DURATIONS and getattr(cfg, key) < 0:
             _fail(f"{key}: must not be negative")
+    for key in ("websocket_compression_level", "uni_websocket_compression_level"):
+        if not -2 <= getattr(cfg, key) <= 9:
+            _fail(f"{key}: must be within -2..9 (flate levels), got {getattr(cfg, key)}")
+    if cfg.use_client_protocol_v1_by_default and cfg.disable_client_protocol_v1:
+        _fail("use_client_protocol_v1_by_default: can not be used with disable_client_protocol_v1")
     if cfg.ping_interval <= cfg.pong_timeout:
         _fail("ping_interval: must be greater than pong_timeout")
     for key in WHOLE_SECONDS_KEYS:

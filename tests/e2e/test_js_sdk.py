@@ -150,8 +150,13 @@ def run_scenario(server: JsServer, transports: list[dict[str, str]], *, protobuf
         "transports": transports,
         "protobuf": protobuf,
     }
+    return run_node(server, "scenario.mjs", args)
+
+
+def run_node(server: JsServer, script: str, args: dict[str, Any]) -> Any:
+    """Run ``tests/e2e/js/<script>`` with ``args``; its last JSON line must say ``ok``."""
     proc = subprocess.run(
-        ["node", str(JS / "scenario.mjs"), json.dumps(args)],
+        ["node", str(JS / script), json.dumps(args)],
         cwd=JS,
         capture_output=True,
         timeout=60,
