@@ -39,6 +39,7 @@ from .servers.http import HttpRoutes, build_apps
 from .transports.http_routes import ClientTransportOptions, client_routes
 from .transports.limits import ConnectionLimiter
 from .transports.origin import OriginChecker
+from .transports.sockjs import SockJSOptions, sockjs_routes
 from .transports.v1 import ProtocolVersions
 from .transports.websocket import WebSocketHandler, WebSocketOptions
 
@@ -216,6 +217,21 @@ async def start_server(cfg: Config) -> Server:
     routes.extra_external.extend(
         client_routes(node, client_transport_options(cfg), limiter, origins)
     )
+    if cfg.sockjs:
+        _, sockjs = sockjs_routes(
+            node,
+            SockJSOptions(
+                prefix=cfg.sockjs_handler_prefix,
+                url=cfg.sockjs_url,
+                heartbeat_delay=cfg.sockjs_heartbeat_delay,
+                message_size_limit=cfg.websocket_message_size_limit,
+                write_timeout=cfg.websocket_write_timeout,
+                versions=versions,
+            ),
+            limiter,
+            origins,
+        )
+        routes.extra_external.extend(sockjs)
     if metrics is not None:
         routes.extra_internal.append(
             (

@@ -25,9 +25,7 @@ def test_commands_map_to_v2_fields() -> None:
     assert c[1].subscribe is not None and c[1].subscribe.recover and c[1].id == 2
     assert c[2] == m.Command(id=3, ping=m.PingRequest())
     assert c[3].id == 0 and c[3].send is not None and bytes(c[3].send.data) == b'{"x":1}'
-    assert c[4].history == m.HistoryRequest(
-        channel="a", limit=2, since=m.StreamPosition(offset=1)
-    )
+    assert c[4].history == m.HistoryRequest(channel="a", limit=2, since=m.StreamPosition(offset=1))
 
 
 @pytest.mark.parametrize(
