@@ -10,7 +10,7 @@ closed with a CLOSE_WEBTRANSPORT_SESSION capsule whose error code is the disconn
 
 Rules shared with WebSocket: ``allowed_origins`` (403), connection limits and shutdown (503),
 ``websocket_message_size_limit`` for one incoming command (beyond it: 3501),
-``client_queue_max_size`` on the stream's unacknowledged bytes (3008),
+``client_queue_max_size`` on the stream's bytes not yet sent (3008),
 ``websocket_write_timeout`` (3009).  No bidirectional stream within 10 s closes the session.
 Other HTTP/3 requests are answered 404: only WebTransport is served over HTTP/3.
 """
@@ -130,7 +130,7 @@ class WebTransportStream:
         self.conn.send_stream(self.stream_id, data)
 
     def buffered(self) -> int:
-        return self.conn.unacked(self.stream_id)
+        return self.conn.unsent(self.stream_id)
 
     def close(self, disconnect: DisconnectCode | None) -> None:
         if self._closing:
@@ -220,13 +220,15 @@ class Http3Protocol(QuicConnectionProtocol):
             return
         self.transmit()
 
-    def unacked(self, stream_id: int) -> int:
-        # aioquic keeps unacknowledged stream bytes in the sender's buffer (no public API)
+    def unsent(self, stream_id: int) -> int:
+        """Stream bytes not yet put into a packet (new or to be retransmitted): what a socket's
+        write buffer is to TCP.  Bytes in flight waiting for an ACK do not count, as a
+        client that reads but acknowledges late is not slow."""
+        # aioquic has no public API for this: the sender keeps the ranges still to send
         stream = self._quic._streams.get(stream_id)
         if stream is None:
             return 0
-        sender = stream.sender
-        return int(sender._buffer_stop - sender._buffer_start)
+        return sum(len(r) for r in stream.sender._pending)
 
     def close_session(
         self, session_id: int, stream_id: int, disconnect: DisconnectCode | None

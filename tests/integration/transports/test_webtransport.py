@@ -127,3 +127,30 @@ async def test_refusals(tmp_path: Path) -> None:
             assert s.status == 404
         async with wt_connect(h.port, WT + "?cf_protocol_version=v1") as s:
             assert s.status == 400
+
+
+async def test_late_acknowledging_client_is_not_a_write_error(tmp_path: Path) -> None:
+    """A client that reads but acknowledges late (here: its loop stalls for 2 s) keeps its
+    session: only bytes that cannot be sent count against the write timeout (3009)."""
+    import asyncio
+
+    async with running(tmp_path, **wt_config(tmp_path)) as h:
+        async with wt_connect(h.port, WT) as s:
+            s.open_stream()
+            connect = json.dumps({"id": 1, "connect": {"token": token("late")}})
+            sub = json.dumps({"id": 2, "subscribe": {"channel": "news:late"}})
+            s.send(f"{connect}\n{sub}\n".encode())
+            assert json.loads(await s.read_line())["id"] == 1
+            assert json.loads(await s.read_line())["id"] == 2
+            held: list[tuple[Any, Any]] = []
+            proto = s.proto
+            receive = proto.datagram_received
+            proto.datagram_received = lambda data, addr: held.append((data, addr))  # type: ignore[method-assign]
+            await h.publish("news:late", {"n": 1})
+            await asyncio.sleep(2.0)
+            proto.datagram_received = receive  # type: ignore[method-assign]
+            for data, addr in held:
+                receive(data, addr)
+            push = json.loads(await s.read_line())
+            assert push["push"]["pub"]["data"] == {"n": 1}
+            assert len(h.server.node.hub.conns) == 1
