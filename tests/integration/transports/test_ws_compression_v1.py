@@ -142,3 +142,20 @@ async def test_v1_disabled_and_unknown_version_refused(tmp_path: Path) -> None:
         ws = await RawWebSocket.open(h.port, WS + "?cf_protocol_version=v2")
         assert ws.status == 101
         await ws.close()
+
+
+async def test_uni_websocket_compression(tmp_path: Path) -> None:
+    async with running(tmp_path, uni_websocket_compression=True) as h:
+        ws = await RawWebSocket.open(
+            h.port, "/connection/uni_websocket", extensions="permessage-deflate"
+        )
+        assert "permessage-deflate" in ws.headers.get("sec-websocket-extensions", "")
+        ws.send_text(json.dumps({"token": token("u1")}))
+        f = await ws.data_frame()
+        assert f.rsv1 and json.loads(f.text())["connect"]["client"]
+        await ws.close()
+        plain = await RawWebSocket.open(h.port, "/connection/uni_websocket")
+        plain.send_text(json.dumps({"token": token("u2")}))
+        f = await plain.data_frame()
+        assert not f.rsv1 and json.loads(f.text())["connect"]["client"]
+        await plain.close()
