@@ -11,13 +11,8 @@ report the disconnect code.  JSON and Protobuf builds.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
-import json
-import shutil
-import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +20,17 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from .browser import NODE_MODULES, SAY, chromium_path, run_page
 from .harness import running, token
 from .wt_client import self_signed
 
-REPO = Path(__file__).resolve().parents[3]
-DIST = REPO / "tests" / "e2e" / "js" / "node_modules" / "centrifuge" / "dist"
+DIST = NODE_MODULES / "centrifuge" / "dist"
 
-PAGE = """<!doctype html><html><body><script src="{bundle}"></script><script>
-const say = (what, obj) => console.log('GYRE ' + what + ' ' + JSON.stringify(obj || {{}}));
+PAGE = (
+    """<!doctype html><html><body><script src="{bundle}"></script><script>
+"""
+    + SAY.replace("{", "{{").replace("}", "}}")
+    + """
 const dec = (d) => (d instanceof Uint8Array) ? JSON.parse(new TextDecoder().decode(d)) : d;
 const c = new Centrifuge([{{transport: 'webtransport', endpoint: '{endpoint}'}}],
                          {{token: '{token}', protocol: '{protocol}'}});
@@ -48,15 +46,12 @@ c.on('connecting', (ctx) => say('CONNECTING', ctx));
 c.on('error', (ctx) => say('ERROR', {{message: String(ctx.error && ctx.error.message)}}));
 c.connect();
 </script></body></html>"""
+)
 
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    subprocess.run(["bash", str(REPO / "scripts" / "ensure_chromium.sh")], check=True)
-    path = shutil.which("chromium")
-    assert path, "chromium is not installed"
-    assert (DIST / "centrifuge.js").is_file(), "npm packages are not installed"
-    return path
+    return chromium_path()
 
 
 def spki_hash(cert: Path) -> str:
@@ -92,53 +87,24 @@ async def test_centrifuge_js_webtransport_in_chromium(
                 channel="news:browser",
             )
         )
-        proc = await asyncio.create_subprocess_exec(
+
+        async def on_event(what: str, body: Any) -> None:
+            if what == "SUBSCRIBED":
+                await h.publish("news:browser", {"from": "api"})
+            elif what == "PUB":
+                await h.api("disconnect", user="browser")
+
+        seen, tail = await run_page(
             chromium,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            "--enable-logging=stderr",
-            "--v=0",
-            f"--ignore-certificate-errors-spki-list={spki_hash(cert)}",
-            f"--origin-to-force-quic-on=127.0.0.1:{h.port}",
             page.as_uri(),
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
+            tmp_path / "profile",
+            on_event,
+            lambda seen: "DISCONNECTED" in seen,
+            flags=(
+                f"--ignore-certificate-errors-spki-list={spki_hash(cert)}",
+                f"--origin-to-force-quic-on=127.0.0.1:{h.port}",
+            ),
         )
-        seen: dict[str, Any] = {}
-        tail: list[str] = []
-        try:
-            assert proc.stderr is not None
-            deadline = time.monotonic() + 30
-            while "DISCONNECTED" not in seen and time.monotonic() < deadline:
-                try:
-                    raw = await asyncio.wait_for(proc.stderr.readline(), 15)
-                except TimeoutError:
-                    break
-                if not raw:
-                    break
-                line = raw.decode(errors="replace")
-                if "dbus" not in line:
-                    tail = [*tail[-30:], line.rstrip()]
-                if '"GYRE ' not in line:
-                    if "CONSOLE" in line:
-                        tail.append(line)
-                    continue
-                msg = line.split('"GYRE ', 1)[1].rsplit('", source:', 1)[0]
-                what, _, body = msg.partition(" ")
-                seen[what] = json.loads(body.encode().decode("unicode_escape"))
-                if what == "SUBSCRIBED":
-                    await h.publish("news:browser", {"from": "api"})
-                elif what == "PUB":
-                    await h.api("disconnect", user="browser")
-        finally:
-            proc.kill()
-            await proc.wait()
         assert "DISCONNECTED" in seen, f"{seen}\n" + "\n".join(tail)
         assert seen["CONNECTED"]["transport"] == "webtransport"
         assert seen["PUB"] == {"from": "api"}
