@@ -210,3 +210,21 @@ async def test_client_that_stops_polling_is_slow(tmp_path: Path) -> None:
             await h.publish("news:y", {"pad": "z" * 200, "i": i})
         async with h.http.post(base + "/xhr") as r:
             assert await r.read() == b'c[3008,"slow"]\n'
+
+
+async def test_metrics_and_connection_limit(tmp_path: Path) -> None:
+    async with running(tmp_path, sockjs=True, prometheus=True, client_connection_limit=1) as h:
+        s = XhrSession(h, "m1")
+        await s.open()
+        await s.send(connect_cmd())
+        assert frame_messages(await s.frame())[0]["id"] == 1
+        async with h.http.post(f"{h.base}{P}/000/m2/xhr_streaming") as r:
+            assert r.status == 503  # the node-wide limit applies to new SockJS sessions
+        ws = await RawWebSocket.open(h.port, f"{P}/000/m3/websocket")
+        assert ws.status == 503
+        await ws.close()
+        await h.publish("news:x", {"n": 1})
+        async with h.http.get(f"{h.base}/metrics") as r:
+            text = await r.text()
+        assert 'centrifugo_transport_connect_count{transport="sockjs"} 1.0' in text
+        assert 'centrifugo_transport_messages_sent{transport="sockjs"}' in text

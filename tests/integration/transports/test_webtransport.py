@@ -30,7 +30,7 @@ def wt_config(tmp_path: Path) -> dict[str, Any]:
 
 
 async def test_json_session(tmp_path: Path) -> None:
-    async with running(tmp_path, **wt_config(tmp_path)) as h:
+    async with running(tmp_path, prometheus=True, **wt_config(tmp_path)) as h:
         async with wt_connect(h.port, WT, origin="https://app.example.com") as s:
             assert s.status == 200
             s.open_stream()
@@ -44,6 +44,9 @@ async def test_json_session(tmp_path: Path) -> None:
             await h.publish("news:w", {"n": 1})
             push = json.loads(await s.read_line())
             assert push["push"]["pub"]["data"] == {"n": 1}
+            async with h.http.get(f"{h.base}/metrics") as r:
+                metrics = await r.text()
+            assert 'centrifugo_transport_connect_count{transport="webtransport"} 1.0' in metrics
             await h.api("disconnect", user="u1")
             assert json.loads(await s.read_line()) == {
                 "push": {"disconnect": {"code": 3503, "reason": "force disconnect"}}
