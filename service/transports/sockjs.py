@@ -67,7 +67,7 @@ class SockJSOptions:
     versions: ProtocolVersions = field(default_factory=ProtocolVersions)
 
 
-# receiving HTTP transports: content type, prelude, frame wrapper, polling
+# receiving HTTP transports: content type, and whether one frame ends the response (polling)
 _STREAMS: dict[str, tuple[str, bool]] = {
     "xhr_streaming": ("application/javascript; charset=UTF-8", False),
     "xhr": ("application/javascript; charset=UTF-8", True),

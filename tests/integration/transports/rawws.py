@@ -109,12 +109,16 @@ class RawWebSocket:
             return f
 
     async def message(self, timeout: float = TIMEOUT) -> Any:
-        """The next JSON message (frames may carry several, newline-delimited)."""
-        while not self.pending:
-            f = await self.data_frame(timeout)
-            assert f.opcode in (0x1, 0x2), (f.opcode, f.payload)
-            self.pending.extend(f.text().split("\n"))
-        return json.loads(self.pending.pop(0))
+        """The next JSON message that is not a server ping (frames may carry several,
+        newline-delimited)."""
+        while True:
+            while not self.pending:
+                f = await self.data_frame(timeout)
+                assert f.opcode in (0x1, 0x2), (f.opcode, f.payload)
+                self.pending.extend(f.text().split("\n"))
+            message = self.pending.pop(0)
+            if message != "{}":
+                return json.loads(message)
 
     async def close(self) -> None:
         self.writer.close()

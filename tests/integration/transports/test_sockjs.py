@@ -46,9 +46,13 @@ class XhrSession:
         return self.resp
 
     async def frame(self) -> str:
+        """The next frame that is not a server ping (``a["{}"]``)."""
         assert self.resp is not None
-        line = await asyncio.wait_for(self.resp.content.readline(), 5)
-        return line.decode().rstrip("\n")
+        while True:
+            line = await asyncio.wait_for(self.resp.content.readline(), 5)
+            frame = line.decode().rstrip("\n")
+            if frame != 'a["{}"]':
+                return frame
 
     async def send(self, *messages: str) -> aiohttp.ClientResponse:
         r = await self.h.http.post(self.url + "/xhr_send", data=json.dumps(list(messages)))

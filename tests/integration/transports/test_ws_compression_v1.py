@@ -11,6 +11,7 @@ from .harness import running, token
 from .rawws import RawWebSocket
 
 WS = "/connection/websocket"
+QUIET = {"ping_interval": "300s", "pong_timeout": "200s"}  # no ping among the checked frames
 
 
 async def connected(port: int, path: str = WS, *, extensions: str = "") -> RawWebSocket:
@@ -26,7 +27,7 @@ async def connected(port: int, path: str = WS, *, extensions: str = "") -> RawWe
 
 async def test_deflate_above_min_size_plain_below(tmp_path: Path) -> None:
     async with running(
-        tmp_path, websocket_compression=True, websocket_compression_min_size=100
+        tmp_path, websocket_compression=True, websocket_compression_min_size=100, **QUIET
     ) as h:
         ws = await connected(h.port, extensions="permessage-deflate; client_max_window_bits")
         plain = await connected(h.port)  # offers nothing: unaffected
@@ -51,7 +52,7 @@ async def test_deflate_above_min_size_plain_below(tmp_path: Path) -> None:
 
 
 async def test_compression_off_never_negotiates(tmp_path: Path) -> None:
-    async with running(tmp_path) as h:
+    async with running(tmp_path, **QUIET) as h:
         ws = await connected(h.port, extensions="permessage-deflate")
         assert "sec-websocket-extensions" not in ws.headers
         await h.publish("news:a", {"text": "y" * 400})
@@ -145,7 +146,7 @@ async def test_v1_disabled_and_unknown_version_refused(tmp_path: Path) -> None:
 
 
 async def test_uni_websocket_compression(tmp_path: Path) -> None:
-    async with running(tmp_path, uni_websocket_compression=True) as h:
+    async with running(tmp_path, uni_websocket_compression=True, **QUIET) as h:
         ws = await RawWebSocket.open(
             h.port, "/connection/uni_websocket", extensions="permessage-deflate"
         )

@@ -95,13 +95,17 @@ class WtSession:
         self.proto.transmit()
 
     async def read_line(self) -> bytes:
-        await self._pump(lambda: b"\n" in self.data or self.session_ended)
-        i = self.data.index(b"\n")
-        line = bytes(self.data[:i])
-        del self.data[: i + 1]
-        return line
+        """The next JSON line that is not a server ping (``{}``)."""
+        while True:
+            await self._pump(lambda: b"\n" in self.data or self.session_ended)
+            i = self.data.index(b"\n")
+            line = bytes(self.data[:i])
+            del self.data[: i + 1]
+            if line != b"{}":
+                return line
 
     async def read_varint_message(self) -> bytes:
+        """The next varint-delimited message that is not a server ping (empty)."""
         from service.protocol.varint import decode_varint
 
         def complete() -> bool:
@@ -113,11 +117,13 @@ class WtSession:
                 return False
             return len(self.data) >= pos + n
 
-        await self._pump(lambda: complete() or self.session_ended)
-        n, pos = decode_varint(bytes(self.data), 0)
-        msg = bytes(self.data[pos : pos + n])
-        del self.data[: pos + n]
-        return msg
+        while True:
+            await self._pump(lambda: complete() or self.session_ended)
+            n, pos = decode_varint(bytes(self.data), 0)
+            msg = bytes(self.data[pos : pos + n])
+            del self.data[: pos + n]
+            if msg:
+                return msg
 
     async def close_code(self) -> tuple[int, str]:
         """The CLOSE_WEBTRANSPORT_SESSION capsule the server sent: (code, reason)."""
