@@ -216,8 +216,13 @@ class Node:
         self._clients.add(client)
 
     def on_client_connected(self, client: ClientSession) -> None:
+        transport = client.transport.name
         log.info(
-            "client %s user %r connected via %s", client.id, client.user, client.transport.name
+            "client %s user %r connected via %s",
+            client.id,
+            client.user,
+            transport,
+            extra={"client": client.id, "user": client.user, "transport": transport},
         )
         self.metrics.connect(client.transport.name)
         self.metrics.inc_action("add_client")
