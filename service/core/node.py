@@ -216,14 +216,9 @@ class Node:
         self._clients.add(client)
 
     def on_client_connected(self, client: ClientSession) -> None:
-        transport = client.transport.name
-        log.info(
-            "client %s user %r connected via %s",
-            client.id,
-            client.user,
-            transport,
-            extra={"client": client.id, "user": client.user, "transport": transport},
-        )
+        via = client.transport.name
+        fields = {"client": client.id, "user": client.user, "transport": via}
+        log.info("client %s user %r connected via %s", client.id, client.user, via, extra=fields)
         self.metrics.connect(client.transport.name)
         self.metrics.inc_action("add_client")
 
