@@ -112,8 +112,39 @@ def _warn(warnings: list[str], log_format: str = "text") -> None:
 def _version() -> str:
     try:
         return importlib.metadata.version("gyre")
-    except importlib.metadata.PackageNotFoundError:
-        return "0.0.0"
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree
+        from service import __version__
+
+        return __version__
+
+
+# the runtime dependencies whose versions matter in a bug report (distribution names)
+KEY_DEPENDENCIES = (
+    "grpcio",
+    "protobuf",
+    "aiohttp",
+    "msgspec",
+    "orjson",
+    "hiredis",
+    "uvloop",
+    "cryptography",
+)
+
+
+def _dependency_versions() -> list[tuple[str, str]]:
+    """(name, version) for Python and each key dependency; protobuf names its backend."""
+    rows = [("python", f"{platform.python_version()} ({platform.python_implementation()})")]
+    for name in KEY_DEPENDENCIES:
+        try:
+            version = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            version = "not installed"
+        if name == "protobuf" and version != "not installed":
+            from google.protobuf.internal import api_implementation
+
+            version += f" ({api_implementation.Type()} backend)"
+        rows.append((name, version))
+    return rows
 
 
 def _load(path: str, **kwargs: Any) -> Config | None:
@@ -150,10 +181,13 @@ def _cmd_run(ns: argparse.Namespace) -> int:
 
 
 def _cmd_version(ns: argparse.Namespace) -> int:
+    """The v4-style first line, then one ``name version`` line per key dependency."""
     print(
         f"Gyre v{_version()} (Centrifugo v{CENTRIFUGO_VERSION} compatible; "
         f"Python {platform.python_version()})"
     )
+    for name, version in _dependency_versions():
+        print(f"  {name:<13}{version}")
     return 0
 
 
