@@ -88,6 +88,19 @@ def _twin_type(tp: Any) -> Any:
     return typing.get_origin(tp)[twins]
 
 
+def _canonical(node: Any) -> Any:
+    """``null`` last in every ``anyOf``: msgspec releases differ in that order, and the
+    committed document must not depend on which release generated it."""
+    if isinstance(node, dict):
+        out = {key: _canonical(value) for key, value in node.items()}
+        if isinstance(out.get("anyOf"), list):
+            out["anyOf"].sort(key=lambda option: option == {"type": "null"})
+        return out
+    if isinstance(node, list):
+        return [_canonical(item) for item in node]
+    return node
+
+
 def _response(result: type[msgspec.Struct]) -> type[msgspec.Struct]:
     """The v5 reply ``{"error": Error}`` or ``{"result": <result>}`` as a Struct named like
     Centrifugo's ``<Method>Response`` messages."""
@@ -226,7 +239,7 @@ def openapi_document(prefix: str = "/api") -> dict[str, Any]:
             ),
         },
         "paths": paths,
-        "components": {"schemas": schemas, "securitySchemes": schemes},
+        "components": {"schemas": _canonical(schemas), "securitySchemes": schemes},
         "security": security,
     }
 
