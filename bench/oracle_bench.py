@@ -22,8 +22,8 @@ measured); for intake the publisher is another process on the Redis core, and th
 CPU/wall is printed: below 1 it kept up with the publisher (it then reads fewer messages per
 read, so its CPU per message is if anything overstated).
 
-    .venv/bin/python bench/oracle_bench.py           # 1 warm-up + 5 rounds (about 1 minute)
-    .venv/bin/python bench/oracle_bench.py --quick   # 1 + 2 rounds, smaller counts
+    .venv/bin/python bench/oracle_bench.py           # 1 warm-up + 5 rounds (a few minutes)
+    .venv/bin/python bench/oracle_bench.py --quick   # 1 + 2 rounds, smaller counts (about 1 min)
 """
 
 from __future__ import annotations
