@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
@@ -121,7 +121,6 @@ class Case:
     signer: str = "matching"
     mutation: str = "none"
     segment: int = 0  # which segment a segment mutation touches
-    notes: tuple[str, ...] = field(default=(), compare=False)
 
 
 def render_claims(case: Case, now: float) -> dict[str, Any]:
