@@ -32,6 +32,7 @@ from .core.engine import EngineError
 from .core.node import Node
 from .engine_options import build_engine
 from .grpc_options import grpc_options
+from .logs import formatter
 from .metrics import Metrics, NodeState, metrics_handler
 from .policy.hooks import CentrifugoHooks
 from .servers.grpc import GrpcServers, start_grpc_servers
@@ -372,7 +373,7 @@ def _setup_logging(cfg: Config) -> None:
     handler = (
         logging.FileHandler(cfg.log_file) if cfg.log_file else logging.StreamHandler(sys.stderr)
     )
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(formatter(cfg.log_format))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

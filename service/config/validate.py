@@ -14,6 +14,7 @@ __all__ = ["validate_config"]
 
 SUPPORTED_ENGINES = ("memory", "redis")
 SUPPORTED_BROKERS = ("", "nats")
+LOG_FORMATS = ("text", "json")
 PORT_KEYS = (
     "port",
     "internal_port",
@@ -87,6 +88,8 @@ def _check_scalars(cfg: Config) -> None:
         not cfg.nats_prefix or any(ch in "*> \t\r\n" for ch in cfg.nats_prefix)
     ):
         _fail(f"nats_prefix: {cfg.nats_prefix!r} is not a NATS subject prefix")
+    if cfg.log_format not in LOG_FORMATS:
+        _fail(f'log_format: unknown format "{cfg.log_format}" (expected text or json)')
     for key in PORT_KEYS:
         port = getattr(cfg, key)
         if not 0 <= port <= 65535:
@@ -178,8 +181,9 @@ def validate_config(cfg: Config) -> None:
     """Raise ConfigError (one line naming the key) if ``cfg`` is not a valid configuration.
 
     Checks: engine is memory or redis (``tarantool`` is reported as unsupported); broker is ""
-    or nats; ports within 0-65535; no negative counts/durations (except the compression levels,
-    ``gomaxprocs``, ``ping_interval`` and ``pong_timeout``); ``ping_interval > pong_timeout``;
+    or nats; ``log_format`` is text or json; ports within 0-65535; no negative
+    counts/durations (except the compression levels, ``gomaxprocs``, ``ping_interval`` and
+    ``pong_timeout``); ``ping_interval > pong_timeout``;
     ``token_audience``/``token_audience_regex`` (and issuer) mutually exclusive; every regex
     compiles; ``history_ttl`` (top level and namespaces), ``presence_ttl`` and
     ``history_meta_ttl`` whole seconds; ``history_size``/``history_ttl`` both zero or both
