@@ -3,13 +3,14 @@
 Auth unless ``api_insecure``: ``Authorization: apikey KEY`` (scheme case-insensitive),
 ``?api_key=KEY`` or ``X-API-Key: KEY``; compared in constant time.  Wrong or missing key, or
 no key configured → 401 with an empty body.  Domain errors travel inside a 200 response.
+``GET /api/openapi.json`` (same key) serves the OpenAPI 3.1 document of these routes.
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import msgspec
 from aiohttp import web
@@ -17,6 +18,7 @@ from aiohttp import web
 from ..protocol import codes as c
 from . import messages as a
 from .executor import METHOD_NUMBERS, PRO_METHODS, Executor, batch_turn
+from .openapi import openapi_json
 
 log = logging.getLogger("gyre.api")
 
@@ -94,6 +96,24 @@ class ApiHandler:
         if not self.authorized(request):
             return web.Response(status=401)
         return None
+
+    def openapi_handler(
+        self, prefix: str
+    ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        """``GET <prefix>/openapi.json``: the OpenAPI 3.1 document of these routes.
+
+        It needs the API key like every route under the prefix (a deliberate choice: a server
+        on a public port does not tell who it is to anyone; the same document is public in the
+        repository as docs/openapi.json). Generated once, here.
+        """
+        body = openapi_json(prefix)
+
+        async def handle(request: web.Request) -> web.StreamResponse:
+            if not self.authorized(request):
+                return web.Response(status=401)
+            return web.Response(body=body, content_type="application/json")
+
+        return handle
 
     async def handle_v4(self, request: web.Request) -> web.StreamResponse:
         """``POST /api``: one or more ``{"method","params"}`` JSON documents."""

@@ -14,6 +14,7 @@ __all__ = ["validate_config"]
 
 SUPPORTED_ENGINES = ("memory", "redis")
 SUPPORTED_BROKERS = ("", "nats")
+LOG_FORMATS = ("text", "json")
 PORT_KEYS = (
     "port",
     "internal_port",
@@ -102,6 +103,8 @@ def _check_scalars(cfg: Config) -> None:
         not cfg.nats_prefix or any(ch in "*> \t\r\n" for ch in cfg.nats_prefix)
     ):
         _fail(f"nats_prefix: {cfg.nats_prefix!r} is not a NATS subject prefix")
+    if cfg.log_format not in LOG_FORMATS:
+        _fail(f'log_format: unknown format "{cfg.log_format}" (expected text or json)')
     for key in PORT_KEYS:
         port = getattr(cfg, key)
         if not 0 <= port <= 65535:
@@ -113,6 +116,15 @@ def _check_scalars(cfg: Config) -> None:
             _fail(f"{key}: must not be negative")
     if cfg.idempotent_result_ttl < 1:
         _fail("idempotent_result_ttl: must be at least 1s")
+    for key in ("websocket_compression_level", "uni_websocket_compression_level"):
+        if not -2 <= getattr(cfg, key) <= 9:
+            _fail(f"{key}: must be within -2..9 (flate levels), got {getattr(cfg, key)}")
+    if cfg.http3 and not (cfg.tls and ((cfg.tls_cert and cfg.tls_key) or cfg.tls_cert_pem)):
+        _fail("http3: requires TLS (tls with tls_cert and tls_key)")
+    if cfg.webtransport and not cfg.http3:
+        _fail("webtransport: requires http3")
+    if cfg.use_client_protocol_v1_by_default and cfg.disable_client_protocol_v1:
+        _fail("use_client_protocol_v1_by_default: can not be used with disable_client_protocol_v1")
     if cfg.ping_interval <= cfg.pong_timeout:
         _fail("ping_interval: must be greater than pong_timeout")
     for key in WHOLE_SECONDS_KEYS:
@@ -186,8 +198,9 @@ def validate_config(cfg: Config) -> None:
     """Raise ConfigError (one line naming the key) if ``cfg`` is not a valid configuration.
 
     Checks: engine is memory or redis (``tarantool`` is reported as unsupported); broker is ""
-    or nats; ports within 0-65535; no negative counts/durations (except the compression levels,
-    ``gomaxprocs``, ``ping_interval`` and ``pong_timeout``); ``ping_interval > pong_timeout``;
+    or nats; ``log_format`` is text or json; ports within 0-65535; no negative
+    counts/durations (except the compression levels, ``gomaxprocs``, ``ping_interval`` and
+    ``pong_timeout``); ``ping_interval > pong_timeout``;
     ``token_audience``/``token_audience_regex`` (and issuer) mutually exclusive; every regex
     compiles; ``history_ttl`` (top level and namespaces), ``presence_ttl`` and
     ``history_meta_ttl`` whole seconds; ``history_size``/``history_ttl`` both zero or both

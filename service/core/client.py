@@ -383,7 +383,14 @@ class ClientSession:
         except Exception:
             log.debug("client %s: transport close failed", self.id, exc_info=True)
         if code != c.DISCONNECT_CONNECTION_CLOSED.code:
-            log.info("client %s user %r disconnected: %d %s", self.id, self.user, code, d.reason)
+            log.info(
+                "client %s user %r disconnected: %d %s",
+                self.id,
+                self.user,
+                code,
+                d.reason,
+                extra={"client": self.id, "user": self.user, "code": code, "reason": d.reason},
+            )
         self.node.on_client_closed(self, d, was_connected)
 
     def on_transport_closed(self) -> None:

@@ -248,7 +248,7 @@ class Cluster:
         client.schedule_sub_expiry_check(sub)
 
     def _refresh(self, client: ClientSession, params: ctl.Refresh) -> None:
-        from .commands.connect import ttl_of
+        from .commands.subscribe import ttl_of
 
         if params.expired:
             client.disconnect(c.DISCONNECT_EXPIRED)

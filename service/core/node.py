@@ -226,9 +226,9 @@ class Node:
         self._clients.add(client)
 
     def on_client_connected(self, client: ClientSession) -> None:
-        log.info(
-            "client %s user %r connected via %s", client.id, client.user, client.transport.name
-        )
+        via = client.transport.name
+        fields = {"client": client.id, "user": client.user, "transport": via}
+        log.info("client %s user %r connected via %s", client.id, client.user, via, extra=fields)
         self.metrics.connect(client.transport.name)
         self.metrics.inc_action("add_client")
 

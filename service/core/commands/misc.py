@@ -9,7 +9,7 @@ from ...protocol import codes as c
 from ...protocol import messages as m
 from ..engine import StreamPosition
 from ..wire import wire_info, wire_publication
-from .connect import ttl_of
+from .subscribe import ttl_of
 
 if TYPE_CHECKING:
     from ..client import ClientSession

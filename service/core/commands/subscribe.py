@@ -18,8 +18,14 @@ if TYPE_CHECKING:
     from ..client import ClientSession
 
 
-def _ttl(expire_at: int) -> int:
-    return max(1, int(expire_at - time.time() + 0.999))
+TTL_MAX = 2**32 - 1
+"""``ttl`` is a ``uint32`` in the client protocol: a later expiry is announced as this."""
+
+
+def ttl_of(expire_at: int) -> int:
+    """Seconds until ``expire_at`` for connect/refresh/subscribe replies: at least 1 (SDKs need
+    ttl >= 1 with expires), at most ``TTL_MAX`` (a token may expire centuries ahead)."""
+    return min(TTL_MAX, max(1, int(expire_at - time.time() + 0.999)))
 
 
 async def subscribe_channel(
@@ -58,7 +64,7 @@ async def subscribe_channel(
         result = m.SubscribeResult(data=m.raw(opts.data), delta=opts.delta)
         if opts.expire_at > 0 and opts.client_side_refresh and not server_side:
             result.expires = True
-            result.ttl = _ttl(opts.expire_at)
+            result.ttl = ttl_of(opts.expire_at)
         if opts.positioned or opts.recoverable:
             pub_opts = node.hooks.publish_options(channel)
             meta_ttl = pub_opts.history_meta_ttl or cfg.history_meta_ttl
@@ -268,6 +274,6 @@ async def handle_sub_refresh(client: ClientSession, cmd: m.Command) -> m.Reply |
     result = m.SubRefreshResult()
     if expire_at > 0:
         result.expires = True
-        result.ttl = _ttl(expire_at)
+        result.ttl = ttl_of(expire_at)
         client.schedule_sub_expiry_check(sub)
     return m.Reply(sub_refresh=result)
