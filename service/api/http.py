@@ -100,7 +100,9 @@ class ApiHandler:
         early = self._precheck(request)
         if early is not None:
             return early
-        body = await request.read()
+        body = await _read_json_body(request)
+        if body is None:
+            return web.Response(status=400, text="Bad Request")
         commands = _split_documents(body)
         if not commands:
             return web.Response(status=400, text="Bad Request")
@@ -133,7 +135,9 @@ class ApiHandler:
         early = self._precheck(request)
         if early is not None:
             return early
-        body = await request.read()
+        body = await _read_json_body(request)
+        if body is None:
+            return web.Response(status=400, text="Bad Request")
         if method == "batch":
             return await self._batch(body)
         m = self.executor.methods[method]
@@ -177,6 +181,19 @@ class V5Response(msgspec.Struct, omit_defaults=True):
 
 class BatchBody(msgspec.Struct):
     commands: list[dict[str, msgspec.Raw]] = []
+
+
+async def _read_json_body(request: web.Request) -> bytes | None:
+    """The request body, or None when it is not UTF-8 (RFC 8259): ``data`` and ``info`` are
+    kept as raw JSON and sent to JSON clients as they are, so their encoding is checked here,
+    once, where they enter."""
+    body = await request.read()
+    if not body.isascii():
+        try:
+            body.decode()
+        except UnicodeDecodeError:
+            return None
+    return body
 
 
 def _method_name(method: str | int) -> str | None:

@@ -36,6 +36,7 @@ from .hub import Hub
 from .metrics import NodeMetrics, NullMetrics
 from .subscription import ChannelSub
 from .timers import TimerWheel
+from .wire import json_checked
 from .writer import FlushLoop
 
 log = logging.getLogger("gyre.node")
@@ -322,7 +323,7 @@ class Node:
         tags: dict[str, str] | None = None,
     ) -> StreamPosition | None:
         """Publish into ``channel``; returns the position when the channel keeps history."""
-        pub = Publication(data=data, info=info, tags=tags or None)
+        pub = json_checked(Publication(data=data, info=info, tags=tags or None))
         self.metrics.message_sent("publication")
         return await self.broker.publish(channel, pub, self._meta_ttl(opts))
 
@@ -332,7 +333,7 @@ class Node:
         """``publish(channel, data, opts=opts)`` for each of ``datas`` in order (no info, no
         tags), as one broker call: one entry per data, the position (None without history)
         or the exception that publication failed with.  Raises when none was tried."""
-        pubs = [Publication(data) for data in datas]
+        pubs = [json_checked(Publication(data)) for data in datas]
         self.metrics.message_sent("publication", len(pubs))
         return await self.broker.publish_many(channel, pubs, self._meta_ttl(opts))
 
