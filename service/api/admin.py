@@ -17,6 +17,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from .credentials import secret_equal
 from .http import ApiHandler
 
 log = logging.getLogger("gyre.admin")
@@ -73,10 +74,11 @@ class AdminHandler:
         if not self.secret or "." not in token:
             return False
         ts, _, sig = token.partition(".")
-        if not ts.isdigit() or time.time() - int(ts) > TOKEN_TTL:
+        # ASCII digits only: str.isdigit() also accepts "²", which int() refuses
+        if not (ts.isascii() and ts.isdigit()) or time.time() - int(ts) > TOKEN_TTL:
             return False
         want = hmac.new(self.secret.encode(), ts.encode(), hashlib.sha256).hexdigest()
-        return hmac.compare_digest(sig, want)
+        return secret_equal(sig, want)
 
     async def handle_auth(self, request: web.Request) -> web.StreamResponse:
         if request.method != "POST":
@@ -88,7 +90,7 @@ class AdminHandler:
         if not self.password or not self.secret:
             log.error("admin login refused: admin_password and admin_secret must be set")
             return web.Response(status=400, text="Bad Request")
-        if not given or not hmac.compare_digest(given.encode(), self.password.encode()):
+        if not given or not secret_equal(given, self.password):
             return web.Response(status=400, text="Bad Request")
         return web.json_response({"token": self.issue_token()})
 
@@ -106,8 +108,12 @@ class AdminHandler:
     async def handle_index(self, request: web.Request) -> web.StreamResponse:
         if self.web_path is not None:
             name = request.match_info.get("path", "") or "index.html"
-            target = (self.web_path / name).resolve()
-            if not target.is_relative_to(self.web_path.resolve()) or not target.is_file():
+            try:  # a NUL byte (``/%00``) or an undecodable name is no file of ours
+                target = (self.web_path / name).resolve()
+                found = target.is_relative_to(self.web_path.resolve()) and target.is_file()
+            except (ValueError, OSError):
+                found = False
+            if not found:
                 return web.Response(status=404)
             return web.FileResponse(target)
         return web.Response(body=_PAGE, content_type="text/html")

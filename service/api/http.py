@@ -7,7 +7,6 @@ no key configured → 401 with an empty body.  Domain errors travel inside a 200
 
 from __future__ import annotations
 
-import hmac
 import logging
 from collections.abc import Callable
 
@@ -16,6 +15,7 @@ from aiohttp import web
 
 from ..protocol import codes as c
 from . import messages as a
+from .credentials import secret_equal
 from .executor import METHOD_NUMBERS, PRO_METHODS, Executor, batch_turn
 
 log = logging.getLogger("gyre.api")
@@ -74,7 +74,7 @@ class ApiHandler:
                 given = value.strip()
         if not given:
             given = request.headers.get("X-API-Key", "") or request.query.get("api_key", "")
-        return bool(given) and hmac.compare_digest(given.encode(), key.encode())
+        return bool(given) and secret_equal(given, key)
 
     async def _run(self, method: str, params: bytes) -> msgspec.Struct | a.Error:
         m = self.executor.methods.get(method)
