@@ -26,7 +26,7 @@ from . import __version__
 from .api.admin import AdminHandler
 from .api.executor import Executor
 from .api.http import ApiHandler
-from .config import Config
+from .config import Config, ConfigError
 from .core.config import NodeConfig
 from .core.engine import EngineError
 from .core.node import Node
@@ -317,7 +317,7 @@ def _setup_logging(cfg: Config) -> None:
 async def _main(cfg: Config, reloader: Callable[[], Config] | None) -> int:
     try:
         server = await start_server(cfg)
-    except EngineError as e:  # e.g. Redis unreachable when the first PUB/SUB attempt is made
+    except (EngineError, ConfigError) as e:  # e.g. Redis unreachable or its address unusable
         log.error("cannot start: %s", e)
         return 1
     gc.collect()

@@ -5,6 +5,9 @@
 for ``TOKEN_TTL``.  ``/admin/api`` accepts the same bodies as ``POST /api`` (v4 shape) with
 ``Authorization: token <token>`` or ``?token=``.  ``admin_insecure`` skips both checks
 (token ``"insecure"``).  Without ``admin_password`` and ``admin_secret`` nobody can log in.
+Login attempts are throttled per client address (429) and their bodies need a
+``Content-Length`` of at most ``AUTH_BODY_LIMIT`` bytes (411/413), checked before anything
+is read.
 """
 
 from __future__ import annotations
@@ -19,10 +22,16 @@ from aiohttp import web
 
 from .credentials import secret_equal
 from .http import ApiHandler
+from .throttle import KeyedRateLimit
 
 log = logging.getLogger("gyre.admin")
 
 TOKEN_TTL = 7 * 24 * 3600
+AUTH_BODY_LIMIT = 4096
+"""``/admin/auth`` bodies (a password form) larger than this are refused (413) unread."""
+AUTH_RATE = 1 / 6
+AUTH_BURST = 10
+"""Login attempts per client address: 10 at once, then one every 6 s (429 beyond)."""
 
 _PAGE = b"""<!doctype html><html><head><meta charset="utf-8"><title>Gyre admin</title></head>
 <body><h1>Gyre admin</h1>
@@ -62,6 +71,7 @@ class AdminHandler:
         self.secret = secret
         self.insecure = insecure
         self.web_path = Path(web_path) if web_path else None
+        self.attempts = KeyedRateLimit(rate=AUTH_RATE, burst=AUTH_BURST)
 
     def issue_token(self, now: float | None = None) -> str:
         ts = str(int(time.time() if now is None else now))
@@ -85,7 +95,14 @@ class AdminHandler:
             return web.Response(status=405)
         if self.insecure:
             return web.json_response({"token": "insecure"})
-        form = await request.post()
+        # before anything is read or compared: a throttled, size-limited body
+        if not self.attempts.allow(request.remote or ""):
+            return web.Response(status=429, text="Too Many Requests")
+        if request.content_length is None:
+            return web.Response(status=411, text="Length Required")
+        if request.content_length > AUTH_BODY_LIMIT:
+            return web.Response(status=413, text="Payload Too Large")
+        form = await request.post()  # reads Content-Length bytes, no more
         given = str(form.get("password", ""))
         if not self.password or not self.secret:
             log.error("admin login refused: admin_password and admin_secret must be set")

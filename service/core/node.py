@@ -474,9 +474,9 @@ class Node:
         return True
 
     async def handle_emulation(self, session: str, data: bytes) -> bool:
-        """Feed ``data`` to the local connection with ``session``; False if there is none."""
+        """Feed ``data`` to the local emulation connection ``session``; False if there is none."""
         client = self.hub.sessions.get(session)
-        if client is None or client.closed:
+        if client is None or client.closed or not client.transport.emulation:  # uni ids are public
             return False
         await client.handle_data_serialized(data)
         return True

@@ -141,8 +141,12 @@ class CentrifugoHooks:
         )
 
     def _client_channel(self, user: str, ch: str) -> SubscriptionOptions | None:
-        """A channel the client asked for in ConnectRequest.subs, if it may have it (§6.3)."""
+        """A channel the client asked for in ConnectRequest.subs, if it may have it (§6.3);
+        a name longer than ``channel_max_length`` is not a valid name (ignored)."""
         rules = self.rules
+        max_length = self.cfg.channel_max_length
+        if max_length > 0 and len(ch) > max_length:
+            return None
         if rules.private_prefix and ch.startswith(rules.private_prefix):
             return None
         try:
