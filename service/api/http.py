@@ -3,6 +3,7 @@
 Auth unless ``api_insecure``: ``Authorization: apikey KEY`` (scheme case-insensitive),
 ``?api_key=KEY`` or ``X-API-Key: KEY``; compared in constant time.  Wrong or missing key, or
 no key configured → 401 with an empty body.  Domain errors travel inside a 200 response.
+A body that is not UTF-8, or does not decode, is a 400.
 """
 
 from __future__ import annotations
