@@ -10,7 +10,7 @@ from ...protocol import messages as m
 from ..engine import EngineError, HistoryQuery, StreamPosition
 from ..hooks import SubscriptionOptions
 from ..subscription import ChannelSub
-from ..wire import wire_publication
+from ..wire import require_json, wire_publication
 
 if TYPE_CHECKING:
     from ..client import ClientSession
@@ -38,10 +38,13 @@ async def subscribe_channel(
 
     The caller writes the reply/push carrying the result, then calls ``client.activate``.
     ``recover_since`` is the client's position when it asked to recover.
-    Raises ReplyError(100) when the engine fails (the subscription is rolled back).
+    Raises ReplyError(100) when the engine fails, and disconnect 3506 when a JSON client
+    would get ``opts.data`` or recovered publications that are not JSON (the subscription
+    is rolled back).
     """
     node = client.node
     cfg = node.config
+    require_json(client.transport.codec, payloads=(opts.data,))
     sub = ChannelSub(client, channel, opts, server_side=server_side)
     client.subs[channel] = sub
     try:
@@ -76,6 +79,9 @@ async def subscribe_channel(
     except EngineError:
         await _rollback(client, sub)
         raise c.ReplyError(c.ERROR_INTERNAL) from None
+    except c.DisconnectError:  # recovered publications a JSON client cannot take (3506)
+        await _rollback(client, sub)
+        raise
     return sub, result
 
 
@@ -123,6 +129,7 @@ async def _recover(
     sub.offset = top.offset
     sub.epoch = top.epoch
     if recovered:
+        require_json(client.transport.codec, pubs=pubs)
         result.offset = since.offset
         result.epoch = since.epoch
         result.publications = [wire_publication(p) for p in pubs]
