@@ -134,6 +134,8 @@ def _check_scalars(cfg: Config) -> None:
         if getattr(cfg, plain) and getattr(cfg, regex):
             _fail(f"{plain}: can not be used together with {regex}")
         _check_regex(regex, getattr(cfg, regex))
+    if cfg.tls_autocert:  # refused, not ignored: the listeners would silently be plaintext
+        _fail("tls_autocert: automatic certificates are not supported (set tls_cert and tls_key)")
     if cfg.engine == "redis" and cfg.redis_sentinel_address and not cfg.redis_sentinel_master_name:
         _fail("redis_sentinel_master_name: required when redis_sentinel_address is set")
 
@@ -211,7 +213,8 @@ def validate_config(cfg: Config) -> None:
     ``user_personal_channel_namespace`` exists when set; ``user_personal_single_connection``
     requires presence in the personal channel namespace; proxies have an endpoint and a
     positive timeout; in granular proxy mode every referenced proxy name exists; Redis
-    sentinel needs ``redis_sentinel_master_name``.
+    sentinel needs ``redis_sentinel_master_name``; ``tls_autocert`` is refused (not
+    supported, and ignoring it would serve plaintext).
     """
     _check_scalars(cfg)
     _check_namespaces(cfg)

@@ -14,7 +14,6 @@ import time
 import uuid
 from typing import TYPE_CHECKING
 
-from ..protocol import ProtocolError
 from ..protocol import codes as c
 from ..protocol import messages as m
 from .engine import ClientInfo, Publication, StreamPosition
@@ -123,15 +122,16 @@ class ClientSession:
         """Decode and process one frame; False once the connection is closed."""
         if self.state == CLOSED:
             return False
-        try:
-            commands = self.transport.codec.decode_commands(data)
-        except ProtocolError as e:
-            log.info("client %s: bad frame: %s", self.id, e)
-            self.disconnect(c.DISCONNECT_BAD_REQUEST)
-            return False
+        # commands run in order as decoded; a bad one ends the frame (and the connection)
+        # after the ones before it were answered, as Centrifugo's stream decoder does
+        commands, error = self.transport.codec.decode_command_prefix(data)
         for cmd in commands:
             if not await self.handle_command(cmd):
                 return False
+        if error is not None:
+            log.info("client %s: bad frame: %s", self.id, error)
+            self.disconnect(c.DISCONNECT_BAD_REQUEST)
+            return False
         return True
 
     async def handle_data_serialized(self, data: bytes) -> bool:

@@ -230,6 +230,9 @@ class Cluster:
         except c.ReplyError:
             client.disconnect(c.DISCONNECT_SERVER_ERROR)
             return
+        except c.DisconnectError as e:  # e.g. binary data for a JSON client (3506)
+            client.disconnect(e.disconnect)
+            return
         if client.state != CONNECTED:
             return
         client.write_push(

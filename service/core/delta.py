@@ -20,7 +20,7 @@ from msgspec import Raw
 from ..protocol import JSON, fossil, pb_fast
 from ..protocol import messages as m
 from .engine import Publication, StreamPosition
-from .wire import INVALID, JSON_REPLY, PB_REPLY, Encoded, pb_info, wire_info
+from .wire import INVALID, JSON_REPLY, PB_REPLY, Encoded, pb_info, publication_json_ok, wire_info
 
 __all__ = ["DeltaChannel", "DeltaFrames", "json_string", "recovered_publications"]
 
@@ -91,7 +91,7 @@ class DeltaFrames:
             return self.enc.get(variant)
         frame = self._json_full
         if frame is None:
-            if self.enc.get(JSON_REPLY) is INVALID:  # not JSON: no JSON client gets it
+            if not publication_json_ok(self.pub):  # not JSON: no JSON client gets it
                 frame = INVALID
             else:
                 frame = _json_frame(self.channel, self.pub, json_string(self.pub.data), False)

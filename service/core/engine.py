@@ -36,16 +36,24 @@ class ClientInfo:
 class Publication(msgspec.Struct, gc=False):
     """One message in a channel. ``offset`` is 0 when the channel keeps no history.
 
+    A msgspec Struct rather than a dataclass: engines build one per received message, and
+    its C ``__init__`` costs half of a dataclass's.
+
+    ``json_ok`` caches whether ``data`` and ``info`` are valid JSON (None: not checked yet);
+    ``core.wire.publication_json_ok`` fills it the first time a JSON connection needs it, so
+    a publication is checked once, not once per subscriber or history read.  Engines that
+    copy a publication keep it; engines that decode one from the wire leave it None.
+
     ``delta``: the publication is marked for delta delivery (API ``delta`` or namespace
     ``delta_publish``; docs/beyond_v4.md#delta-compression); engines carry the mark to every
-    node.  A msgspec Struct rather than a dataclass: engines build one per received message,
-    and its C ``__init__`` costs half of a dataclass's.
+    node.
     """
 
     data: bytes
     info: ClientInfo | None = None
     offset: int = 0
     tags: dict[str, str] | None = None
+    json_ok: bool | None = None
     delta: bool = False
 
 

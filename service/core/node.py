@@ -41,6 +41,7 @@ from .observers import ChannelObserver, Observers
 from .process import ProcessSampler
 from .subscription import ChannelSub
 from .timers import TimerWheel
+from .wire import json_checked
 from .writer import FlushLoop
 
 log = logging.getLogger("gyre.node")
@@ -314,8 +315,8 @@ class Node:
         """Publish into ``channel``; returns the position when the channel keeps history.
 
         ``delta`` (or ``opts.delta_publish``) marks the publication for delta delivery."""
-        pub = Publication(
-            data=data, info=info, tags=tags or None, delta=delta or opts.delta_publish
+        pub = json_checked(
+            Publication(data=data, info=info, tags=tags or None, delta=delta or opts.delta_publish)
         )
         self.metrics.message_sent("publication")
         self.num_published += 1
@@ -328,7 +329,7 @@ class Node:
         tags), as one broker call: one entry per data, the position (None without history)
         or the exception that publication failed with.  Raises when none was tried."""
         delta = opts.delta_publish
-        pubs = [Publication(data, delta=delta) for data in datas]
+        pubs = [json_checked(Publication(data, delta=delta)) for data in datas]
         self.metrics.message_sent("publication", len(pubs))
         self.num_published += len(pubs)
         return await self.broker.publish_many(channel, pubs, self._meta_ttl(opts))
@@ -476,9 +477,9 @@ class Node:
         return True
 
     async def handle_emulation(self, session: str, data: bytes) -> bool:
-        """Feed ``data`` to the local connection with ``session``; False if there is none."""
+        """Feed ``data`` to the local emulation connection ``session``; False if there is none."""
         client = self.hub.sessions.get(session)
-        if client is None or client.closed:
+        if client is None or client.closed or not client.transport.emulation:  # uni ids are public
             return False
         await client.handle_data_serialized(data)
         return True

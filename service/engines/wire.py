@@ -95,5 +95,5 @@ def publication_from_pb(pb: Any, offset: int) -> Publication:
         info_from_pb(pb.info) if pb.HasField("info") else None,
         offset,
         dict(pb.tags) if pb.tags else None,
-        pb.delta,
+        delta=pb.delta,
     )

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from ...protocol import codes as c
 from ...protocol import messages as m
 from ..engine import StreamPosition
+from ..wire import require_json
 from .subscribe import subscribe_channel, ttl_of
 
 if TYPE_CHECKING:
@@ -22,6 +23,7 @@ async def handle_connect(client: ClientSession, cmd: m.Command) -> m.Reply | Non
     node = client.node
     cfg = node.config
     decision = await node.hooks.connect(client, req)
+    require_json(client.transport.codec, payloads=(decision.data,))
     client.user = decision.user
     client.info = decision.info
     client.meta = decision.meta

@@ -12,7 +12,7 @@ from ..engine import EngineError, HistoryQuery, Publication, StreamPosition
 from ..hooks import SubscriptionOptions
 from ..subscription import ChannelSub
 from ..tags_filter import compile_filter
-from ..wire import wire_publication
+from ..wire import require_json, wire_publication
 
 if TYPE_CHECKING:
     from ..client import ClientSession
@@ -42,10 +42,13 @@ async def subscribe_channel(
     ``recover_since`` is the client's position when it asked to recover (``auto_recover``
     makes every subscription recover).  ``opts.delta``: the result says so and recovered
     publications are delta-encoded (docs/beyond_v4.md).
-    Raises ReplyError(100) when the engine fails (the subscription is rolled back).
+    Raises ReplyError(100) when the engine fails, and disconnect 3506 when a JSON client
+    would get ``opts.data`` or recovered publications that are not JSON (the subscription
+    is rolled back).
     """
     node = client.node
     cfg = node.config
+    require_json(client.transport.codec, payloads=(opts.data,))
     if opts.auto_recover and recover_since is None:
         recover_since = StreamPosition(0, "")
     sub = ChannelSub(client, channel, opts, server_side=server_side)
@@ -82,6 +85,9 @@ async def subscribe_channel(
     except EngineError:
         await _rollback(client, sub)
         raise c.ReplyError(c.ERROR_INTERNAL) from None
+    except c.DisconnectError:  # recovered publications a JSON client cannot take (3506)
+        await _rollback(client, sub)
+        raise
     return sub, result
 
 
@@ -112,6 +118,7 @@ async def _recover(
     result.was_recovering = True
     result.recovered = recovered
     if recovered and pubs:
+        require_json(client.transport.codec, pubs=pubs)
         if opts.delta:
             binary = client.transport.codec.binary
             result.publications = recovered_publications(pubs, binary=binary)
