@@ -38,7 +38,8 @@ class SubscriptionOptions:
     Beyond v4 (docs/beyond_v4.md), from the namespace: ``allow_delta`` (fossil may be
     negotiated), ``allow_tags_filter``, ``cache_recovery`` (recover the newest publication
     only), ``auto_recover`` (recover even when not asked to); negotiated by the subscribe:
-    ``delta`` and ``tags_filter``.
+    ``delta``, ``tags_filter`` and ``reject_unrecovered`` (flag 2: a stream recovery that
+    fails answers error 112 instead of ``recovered: false``).
     """
 
     presence: bool = False
@@ -57,6 +58,7 @@ class SubscriptionOptions:
     auto_recover: bool = False
     delta: bool = False
     tags_filter: TagsFilter | None = None
+    reject_unrecovered: bool = False
 
 
 @dataclass(slots=True, kw_only=True)

@@ -85,7 +85,7 @@ class SubscribeRequest(_Msg):
     join_leave: bool = False
     delta: str = ""  # delta format asked for: "fossil" (docs/beyond_v4.md)
     tf: FilterNode | None = None  # tags filter
-    flag: int = 0  # bit field; accepted, no bit acted on
+    flag: int = 0  # bit field: 2 = answer 112 to an unrecovered stream recovery
 
 
 class ConnectRequest(_Msg):

@@ -85,7 +85,7 @@ async def subscribe_channel(
     except EngineError:
         await _rollback(client, sub)
         raise c.ReplyError(c.ERROR_INTERNAL) from None
-    except c.DisconnectError:  # recovered publications a JSON client cannot take (3506)
+    except (c.DisconnectError, c.ReplyError):  # 3506 for JSON clients; 112 (reject_unrecovered)
         await _rollback(client, sub)
         raise
     return sub, result
@@ -115,6 +115,9 @@ async def _recover(
         recovered, pubs = await _recover_cache(client, sub, result, since, meta_ttl, limit)
     else:
         recovered, pubs = await _recover_stream(client, sub, result, since, meta_ttl, limit)
+        if not recovered and opts.reject_unrecovered:
+            node.observe_recover(False)
+            raise c.ReplyError(c.ERROR_UNRECOVERABLE_POSITION)
     result.was_recovering = True
     result.recovered = recovered
     if recovered and pubs:
@@ -241,11 +244,16 @@ async def handle_subscribe(client: ClientSession, cmd: m.Command) -> m.Reply | N
     return None
 
 
+FLAG_REJECT_UNRECOVERED = 2
+"""``SubscribeRequest.flag`` bit: answer 112 instead of an unrecovered stream recovery."""
+
+
 def negotiate(opts: SubscriptionOptions, req: m.SubscribeRequest) -> None:
-    """Delta and tags filter of a client subscribe (docs/beyond_v4.md): ``delta`` when the
-    namespace allows fossil; ``tf`` refused with 107 when not allowed, invalid, or together
-    with a negotiated delta (Gyre's choice)."""
+    """Delta, tags filter and flags of a client subscribe (docs/beyond_v4.md): ``delta`` when
+    the namespace allows fossil; ``tf`` refused with 107 when not allowed, invalid, or
+    together with a negotiated delta (Gyre's choice); flag 2 (reject unrecovered)."""
     delta = req.delta == "fossil" and opts.allow_delta
+    opts.reject_unrecovered = bool(req.flag & FLAG_REJECT_UNRECOVERED)
     if req.tf is not None:
         if not opts.allow_tags_filter or delta:
             raise c.ReplyError(c.ERROR_BAD_REQUEST)

@@ -246,3 +246,20 @@ async def test_cache_recovery_of_server_side_subscriptions(node: Node) -> None:
     result = (await t2.wait_for(lambda m: m.get("id") == 1))["connect"]["subs"]["auto:srv"]
     assert result["was_recovering"] is True
     assert [p["data"]["n"] for p in result["publications"]] == [5]
+
+
+async def test_flag_reject_unrecovered_answers_112(node: Node) -> None:
+    """Flag bit 2 (centrifuge-js with getState): a stream recovery that would answer
+    recovered=false answers error 112 and leaves no subscription; cache mode never does."""
+    await publish(node, "tags:lost", b'{"n":1}')
+    c, t = await connected(node)
+    position = {"recover": True, "offset": 1, "epoch": "gone", "recoverable": True}
+    reply = await subscribe(c, t, "tags:lost", flag=3, **position)
+    assert reply["error"]["code"] == 112 and "tags:lost" not in c.subs
+    await send(c, {"id": 3, "subscribe": {"channel": "tags:lost", "flag": 1, **position}})
+    result = (await t.wait_for(lambda m: m.get("id") == 3))["subscribe"]
+    assert result.get("recovered") is None and result["was_recovering"] is True
+    await five(node, "cache:flag")
+    c2, t2 = await connected(node)
+    result = (await subscribe(c2, t2, "cache:flag", flag=2, **position))["subscribe"]
+    assert result["recovered"] is True
