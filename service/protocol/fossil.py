@@ -10,9 +10,11 @@ Numbers are written in base 64 with the digits ``0-9 A-Z _ a-z ~`` (most signifi
 of the delta.  The checksum is the sum modulo 2**32 of the target read as big-endian 32-bit
 words, the last one padded with zero bytes.
 
-``create`` is not Fossil's byte-by-byte rolling-hash encoder: it indexes the base by aligned
-16-byte blocks (a ``dict`` lookup of a ``bytes`` slice runs in C) and extends each hit with
-slice comparisons, which is what makes it cheap enough to run once per publication on a few-KB
+``create`` is not Fossil's byte-by-byte rolling-hash encoder: it looks for each 16-byte
+window of the target first near where the base would continue (``bytes.find`` over a few
+dozen bytes), then in an index of the base's aligned 16-byte blocks (a ``dict`` of ``bytes``
+slices, built only when needed), and extends each hit with slice comparisons; all of that
+runs in C, which is what makes it cheap enough to run once per publication on a few-KB
 document in CPython (``bench/delta_bench.py``).  Any valid delta decodes; only its size
 depends on the encoder.  Copy boundaries never split a UTF-8 character, so the delta of valid
 UTF-8 text is valid UTF-8 (it can travel as a JSON string).  ``apply`` is the decoder, with the
@@ -30,6 +32,7 @@ _DIGITS = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz~"
 _VALUES = {d: i for i, d in enumerate(_DIGITS)}
 _BLOCK = 16  # bytes per indexed base block (Fossil's NHASH)
 _MAX_CANDIDATES = 8  # base blocks with equal content tried per target window
+_NEAR = 16  # how far from the expected base offset a window is looked for first
 _SMALL = [_DIGITS[i : i + 1] for i in range(64)]
 
 
@@ -135,7 +138,7 @@ def create(base: bytes, target: bytes, max_size: int = -1) -> bytes | None:
         max_size = sys.maxsize
     literal = 0  # start of the target bytes not yet emitted
     if len(base) > _BLOCK:
-        index = _index(base)
+        index: dict[bytes, list[int]] | None = None  # built on first need
         shift = 0  # base offset - target offset of the last copy: edits rarely move it
         i = 0
         last = n_target - _BLOCK
@@ -150,10 +153,14 @@ def create(base: bytes, target: bytes, max_size: int = -1) -> bytes | None:
                 best_base = guess
             if best_len < _BLOCK:
                 window = target[i : i + _BLOCK]
-                if guess >= 0 and base.startswith(window, guess):
-                    best_base = guess
-                    best_len = _BLOCK + _forward(target, i + _BLOCK, base, guess + _BLOCK)
-                else:
+                # an edit that changed the length a little: the base goes on near the guess
+                near = base.find(window, max(0, guess - _NEAR), max(0, guess + _NEAR + _BLOCK))
+                if near >= 0:
+                    best_base = near
+                    best_len = _BLOCK + _forward(target, i + _BLOCK, base, near + _BLOCK)
+                elif i - literal >= _BLOCK:  # a longer change: look anywhere in the base
+                    if index is None:
+                        index = _index(base)
                     for offset in index.get(window, ()):
                         n = _BLOCK + _forward(target, i + _BLOCK, base, offset + _BLOCK)
                         if n > best_len:
