@@ -312,12 +312,10 @@ class Node:
         tags: dict[str, str] | None = None,
         delta: bool = False,
     ) -> StreamPosition | None:
-        """Publish into ``channel``; returns the position when the channel keeps history.
-
-        ``delta`` (or ``opts.delta_publish``) marks the publication for delta delivery."""
-        pub = json_checked(
-            Publication(data=data, info=info, tags=tags or None, delta=delta or opts.delta_publish)
-        )
+        """Publish into ``channel`` (``delta`` or ``opts.delta_publish``: marked for delta
+        delivery); returns the position when the channel keeps history."""
+        delta = delta or opts.delta_publish
+        pub = json_checked(Publication(data=data, info=info, tags=tags or None, delta=delta))
         self.metrics.message_sent("publication")
         self.num_published += 1
         return await self.broker.publish(channel, pub, self._meta_ttl(opts))
@@ -328,8 +326,7 @@ class Node:
         """``publish(channel, data, opts=opts)`` for each of ``datas`` in order (no info, no
         tags), as one broker call: one entry per data, the position (None without history)
         or the exception that publication failed with.  Raises when none was tried."""
-        delta = opts.delta_publish
-        pubs = [json_checked(Publication(data, delta=delta)) for data in datas]
+        pubs = [json_checked(Publication(data, delta=opts.delta_publish)) for data in datas]
         self.metrics.message_sent("publication", len(pubs))
         self.num_published += len(pubs)
         return await self.broker.publish_many(channel, pubs, self._meta_ttl(opts))
