@@ -19,6 +19,7 @@ from typing import Any
 
 from ..protocol import codes as c
 from ..protocol import control
+from .broker_subs import BrokerSubscriptions
 from .client import CONNECTED, ClientSession
 from .cluster import OP_EMULATION, Cluster, NodeInfo
 from .config import NodeConfig
@@ -69,8 +70,9 @@ class Node:
         self.started_at = time.time()
         self.shutting_down = False
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._broker_subscribed: set[str] = set()
-        self._broker_subscribing: dict[str, asyncio.Future[None]] = {}
+        self.broker_subs = BrokerSubscriptions(
+            broker, subscribers=self.hub.num_subscribers, timers=self.timers, spawn=self.spawn
+        )
         self._clients: set[ClientSession] = set()
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -198,6 +200,22 @@ class Node:
             if sub.offset < top.offset or sub.epoch != top.epoch:
                 client.position_lost(sub)
 
+    def registry_sizes(self) -> dict[str, int]:
+        """Size of every node structure that grows with connections, subscriptions or
+        channels; each is back to its idle size once those are gone (leak tests, soak)."""
+        return {
+            "timers": len(self.timers),
+            "clients": len(self._clients),
+            "hub.conns": len(self.hub.conns),
+            "hub.users": len(self.hub.users),
+            "hub.sessions": len(self.hub.sessions),
+            "hub.channels": len(self.hub.channels),
+            **self.broker_subs.sizes(),
+            "tasks": len(self._tasks),
+            "surveys": self.cluster.pending_surveys(),
+            **self.flush_loop.sizes(),
+        }
+
     # --- metrics helpers ------------------------------------------------------------------
 
     @staticmethod
@@ -237,7 +255,7 @@ class Node:
             return
         for sub in subs:
             if self.hub.remove_subscriber(sub.channel, client.id):
-                self._schedule_broker_unsubscribe(sub.channel)
+                self.broker_subs.release(sub.channel)
         self.spawn(self._cleanup_subs(client, subs))
 
     async def _cleanup_subs(self, client: ClientSession, subs: list[ChannelSub]) -> None:
@@ -253,62 +271,32 @@ class Node:
     # --- subscriptions --------------------------------------------------------------------
 
     async def add_subscription(self, client: ClientSession, sub: ChannelSub) -> None:
-        """Register ``sub`` in the hub, make sure the broker delivers its channel, add presence."""
+        """Register ``sub`` in the hub, make sure the broker delivers its channel, add presence.
+
+        Only a live subscription is registered: one its client no longer holds (the client
+        closed or unsubscribed, possibly while this awaited the engine) leaves nothing in the
+        hub or in presence.
+        """
+        if client.closed or client.subs.get(sub.channel) is not sub:
+            return
         self.hub.add_subscriber(sub)
         self.metrics.inc_action("add_subscription")
-        await self._ensure_broker_subscribed(sub.channel)
-        if sub.options.presence:
+        await self.broker_subs.ensure(sub.channel)
+        if sub.options.presence and client.subs.get(sub.channel) is sub:
             await self.presence.add_presence(sub.channel, client.id, client.client_info_for(sub))
+            if client.subs.get(sub.channel) is not sub:  # removed meanwhile: its cleanup
+                await self.presence.remove_presence(sub.channel, client.id)  # may have run
 
     async def remove_subscription(
         self, client: ClientSession, sub: ChannelSub, *, leave: bool = True
     ) -> None:
         if self.hub.remove_subscriber(sub.channel, client.id):
-            self._schedule_broker_unsubscribe(sub.channel)
+            self.broker_subs.release(sub.channel)
         self.metrics.inc_action("remove_subscription")
         if sub.options.presence:
             await self.presence.remove_presence(sub.channel, client.id)
         if leave and sub.options.join_leave and sub.buffer is None:
             await self.publish_leave(sub.channel, client.client_info_for(sub))
-
-    async def _ensure_broker_subscribed(self, channel: str) -> None:
-        if channel in self._broker_subscribed:
-            return
-        fut = self._broker_subscribing.get(channel)
-        if fut is not None:
-            await asyncio.shield(fut)
-            return
-        fut = asyncio.get_running_loop().create_future()
-        self._broker_subscribing[channel] = fut
-        try:
-            await self.broker.subscribe(channel)
-            self._broker_subscribed.add(channel)
-            fut.set_result(None)
-        except BaseException as e:
-            fut.set_exception(e)
-            fut.exception()  # mark retrieved
-            raise
-        finally:
-            del self._broker_subscribing[channel]
-
-    def _schedule_broker_unsubscribe(self, channel: str) -> None:
-        """Deferred unsubscribe (>= 1 s), skipped if a subscriber came back meanwhile."""
-
-        def check() -> None:
-            if self.hub.num_subscribers(channel) == 0 and channel in self._broker_subscribed:
-                self._broker_subscribed.discard(channel)
-                self.spawn(self._broker_unsubscribe(channel))
-
-        try:
-            self.timers.schedule(1.0, check)
-        except RuntimeError:
-            pass
-
-    async def _broker_unsubscribe(self, channel: str) -> None:
-        try:
-            await self.broker.unsubscribe(channel)
-        except Exception as e:
-            log.warning("broker unsubscribe %s failed: %s", channel, e)
 
     # --- publishing -----------------------------------------------------------------------
 
