@@ -4,10 +4,10 @@ No asyncio handle per connection: callbacks sit in buckets of ``resolution`` sec
 task walks the due buckets.  Callbacks are plain functions; they must be cheap and must not
 raise (exceptions are logged and swallowed).
 
-``TimerWheel.schedule`` returns a ``Timer`` whose ``cancel`` takes it out of its bucket at
-once (O(1)), so a cancelled callback - and whatever it refers to - is not kept until its
-time.  A connection never schedules on the wheel directly: its ``TimerGroup`` owns every
-timer it has and cancels them all in the one close path (see docs/lifecycle.md).
+``TimerWheel.schedule`` returns a ``Timer`` whose ``cancel`` drops the callback at once
+(O(1)), so a cancelled callback - and whatever it refers to - is not kept until its time.
+A connection never schedules on the wheel directly: its ``TimerGroup`` owns every timer it
+has and cancels them all in the one close path (see docs/lifecycle.md).
 """
 
 from __future__ import annotations
@@ -22,11 +22,10 @@ log = logging.getLogger("gyre.timers")
 class Timer:
     """One scheduled callback.  ``cancel`` is idempotent and also safe after it ran."""
 
-    __slots__ = ("_key", "_wheel", "fn")
+    __slots__ = ("_wheel", "fn")
 
-    def __init__(self, wheel: TimerWheel, key: int, fn: Callable[[], None]) -> None:
+    def __init__(self, wheel: TimerWheel, fn: Callable[[], None]) -> None:
         self._wheel = wheel
-        self._key = key
         self.fn: Callable[[], None] | None = fn  # None once cancelled or run
 
     @property
@@ -35,31 +34,35 @@ class Timer:
         return self.fn is not None
 
     def cancel(self) -> None:
-        """Drop the callback now: it will not run and the wheel no longer refers to it."""
-        if self.fn is None:
-            return
-        self.fn = None
-        buckets = self._wheel._buckets
-        bucket = buckets.get(self._key)  # None while (or after) its bucket is being run
-        if bucket is not None:
-            bucket.pop(self, None)
-            if not bucket:
-                del buckets[self._key]
+        """Drop the callback now: it will not run, and what it refers to is released."""
+        if self.fn is not None:
+            self.fn = None
+            self._wheel._discarded()
 
 
 class TimerWheel:
-    """Run callbacks at (approximately, within ``resolution``) a given loop time."""
+    """Run callbacks at (approximately, within ``resolution``) a given loop time.
+
+    Buckets are plain lists (an append per ``schedule``).  A cancelled timer drops its
+    callback at once; its small ``Timer`` shell stays in the bucket until the bucket is due
+    or until cancelled shells outnumber live timers (and ``COMPACT_MIN``), when every bucket
+    is swept: O(1) amortised per cancel, and the wheel never holds more shells than about
+    twice the live timers.
+    """
+
+    COMPACT_MIN = 1024
 
     def __init__(self, resolution: float = 0.25) -> None:
         self.resolution = resolution
-        # bucket key -> timers due in it; a dict is an ordered set with O(1) removal
-        self._buckets: dict[int, dict[Timer, None]] = {}
+        self._buckets: dict[int, list[Timer]] = {}
+        self._live = 0  # timers waiting to run
+        self._cancelled = 0  # cancelled shells still in a bucket (or in the one being run)
         self._last = -1
         self._task: asyncio.Task[None] | None = None
 
     def __len__(self) -> int:
-        """Timers waiting to run (O(number of buckets): for introspection, not hot paths)."""
-        return sum(len(b) for b in self._buckets.values())
+        """Timers waiting to run."""
+        return self._live
 
     def schedule(self, delay: float, fn: Callable[[], None]) -> Timer:
         """Call ``fn`` after ``delay`` seconds (loop time); ``Timer.cancel`` undoes it."""
@@ -67,13 +70,32 @@ class TimerWheel:
         key = int(when / self.resolution) + 1
         if key <= self._last:
             key = self._last + 1
-        timer = Timer(self, key, fn)
+        timer = Timer(self, fn)
         bucket = self._buckets.get(key)
         if bucket is None:
-            self._buckets[key] = {timer: None}
+            self._buckets[key] = [timer]
         else:
-            bucket[timer] = None
+            bucket.append(timer)
+        self._live += 1
         return timer
+
+    def _discarded(self) -> None:
+        self._live -= 1
+        self._cancelled += 1
+        if self._cancelled > self.COMPACT_MIN and self._cancelled > self._live:
+            self._compact()
+
+    def _compact(self) -> None:
+        """Drop cancelled shells and emptied buckets (the bucket being run is not here)."""
+        kept: dict[int, list[Timer]] = {}
+        removed = 0
+        for key, bucket in self._buckets.items():
+            live = [t for t in bucket if t.fn is not None]
+            removed += len(bucket) - len(live)
+            if live:
+                kept[key] = live
+        self._buckets = kept
+        self._cancelled -= removed
 
     def start(self) -> None:
         if self._task is None:
@@ -91,6 +113,7 @@ class TimerWheel:
         for bucket in buckets.values():
             for timer in bucket:
                 timer.fn = None
+        self._live = self._cancelled = 0
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -98,16 +121,18 @@ class TimerWheel:
         while True:
             await asyncio.sleep(self.resolution)
             now_key = int(loop.time() / self.resolution)
-            buckets = self._buckets
             for key in range(self._last + 1, now_key + 1):
-                timers = buckets.pop(key, None)
+                # looked up each time: a callback may compact (replace) the bucket map
+                timers = self._buckets.pop(key, None)
                 if not timers:
                     continue
                 for timer in timers:
                     fn = timer.fn
-                    if fn is None:  # cancelled by an earlier callback of this bucket
+                    if fn is None:  # cancelled, possibly by an earlier callback of this bucket
+                        self._cancelled -= 1
                         continue
                     timer.fn = None
+                    self._live -= 1
                     try:
                         fn()
                     except Exception:

@@ -46,7 +46,24 @@ async def test_cancel_removes_the_callback_and_what_it_refers_to(wheel: TimerWhe
     assert ref() is None  # the wheel let go at once, not at the timer's time
     assert not timer.pending and len(wheel) == 1
     keep.cancel()
-    assert len(wheel) == 0 and not wheel._buckets  # empty buckets do not pile up
+    assert len(wheel) == 0
+
+
+async def test_cancelled_shells_never_outnumber_live_timers_by_much(wheel: TimerWheel) -> None:
+    """Day-long timers cancelled early (closed connections) do not pile up in the wheel."""
+
+    def held() -> int:
+        return sum(len(b) for b in wheel._buckets.values())
+
+    timers = [wheel.schedule(86400.0 + i, lambda: None) for i in range(5000)]
+    for t in timers[10:]:
+        t.cancel()
+        # cancelled shells: at most as many as live timers, or COMPACT_MIN
+        assert held() - len(wheel) <= max(len(wheel), TimerWheel.COMPACT_MIN) + 1
+    assert len(wheel) == 10
+    for t in timers[:10]:
+        t.cancel()
+    assert len(wheel) == 0 and held() <= TimerWheel.COMPACT_MIN + 1
 
 
 async def test_cancel_from_an_earlier_callback_of_the_same_bucket(wheel: TimerWheel) -> None:
