@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import gc
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,9 +58,12 @@ def live_objects(types: tuple[type, ...] = PER_CONNECTION_TYPES) -> Counter[str]
     return out
 
 
-def registry_sizes(server: Server) -> dict[str, int]:
-    """Node registries, asyncio tasks, metric series (Prometheus on) and the memory
-    engine's registries (if that is the engine)."""
+Sizes = Callable[[], dict[str, int]]
+
+
+def registry_sizes(server: Server, extra: Sizes | None = None) -> dict[str, int]:
+    """Node registries, asyncio tasks, metric series (Prometheus on), the memory engine's
+    registries (if that is the engine) and ``extra()`` (e.g. what Redis holds)."""
     node = server.node
     sizes = node.registry_sizes()
     sizes["asyncio.tasks"] = len(asyncio.all_tasks())
@@ -69,6 +73,8 @@ def registry_sizes(server: Server) -> dict[str, int]:
         sizes["presence.entries"] = node.presence.num_entries()
     if isinstance(node.broker, MemoryBroker):
         sizes["broker.channels"] = len(node.broker.channels)
+    if extra is not None:
+        sizes.update(extra())
     return sizes
 
 
@@ -78,8 +84,8 @@ class Census:
     sizes: dict[str, int]
 
     @classmethod
-    def take(cls, server: Server) -> Census:
-        return cls(live_objects(), registry_sizes(server))
+    def take(cls, server: Server, extra: Sizes | None = None) -> Census:
+        return cls(live_objects(), registry_sizes(server, extra))
 
     def leftovers(self, before: Census) -> dict[str, Any]:
         """What is bigger now than in ``before`` (empty when nothing was left behind)."""
@@ -93,16 +99,18 @@ class Census:
         return out
 
 
-async def settle(server: Server, before: Census, timeout: float = 8.0) -> dict[str, Any]:
+async def settle(
+    server: Server, before: Census, extra: Sizes | None = None, timeout: float = 8.0
+) -> dict[str, Any]:
     """Wait (polling; cleanup runs in background tasks) until nothing is left behind
     compared with ``before``; returns the leftovers of the last look (empty = clean)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
         # cheap registry check first; the gc census only once the registries look clean
-        sizes = registry_sizes(server)
+        sizes = registry_sizes(server, extra)
         if all(n <= before.sizes.get(k, 0) for k, n in sizes.items()):
-            left = Census.take(server).leftovers(before)
+            left = Census.take(server, extra).leftovers(before)
             if not left:
                 return left
         else:

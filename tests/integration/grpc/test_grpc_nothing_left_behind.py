@@ -29,6 +29,7 @@ DAY = 86400
 ROUNDS = 3
 PER_ROUND = 12
 _users = itertools.count()
+_batches = itertools.count()
 
 
 def sub_token(user: str, channel: str) -> str:
@@ -105,7 +106,8 @@ async def churn(g: Gyre, kind: Any, rounds: int, per_round: int) -> None:
     causes = itertools.cycle(kind.causes)
     api = g.api()
     for r in range(rounds):
-        clients = [kind(g, f"leak-{i % 3}") for i in range(per_round)]
+        batch = next(_batches)  # channels of their own: channel-level leftovers show
+        clients = [kind(g, f"leak-{batch}-{i % 3}") for i in range(per_round)]
         await asyncio.gather(*(c.open() for c in clients))
         for ch in {c.channel for c in clients}:
             await api.Publish(api_pb2.PublishRequest(channel=ch, data=json.dumps(r).encode()))

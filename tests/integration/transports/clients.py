@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 import aiohttp
 import jwt
 
-from tests.leakcheck import Census, settle
+from tests.leakcheck import Census, Sizes, settle
 
 from .harness import SECRET, TIMEOUT, Harness, RawResponse, raw_request, wait_for
 
@@ -27,6 +27,7 @@ DAY = 86400
 ROUNDS = 3
 PER_ROUND = 12
 _users = itertools.count()
+_batches = itertools.count()
 
 
 def far_token(user: str, **claims: Any) -> str:
@@ -237,7 +238,8 @@ async def churn(h: Harness, kind: type[Client], rounds: int, per_round: int) -> 
     and wait until each got it, then end them by each cause in turn."""
     causes = itertools.cycle(kind.causes)
     for r in range(rounds):
-        clients = [kind(h, f"news:leak-{i % 3}") for i in range(per_round)]
+        batch = next(_batches)  # channels of their own: channel-level leftovers show
+        clients = [kind(h, f"news:leak-{batch}-{i % 3}") for i in range(per_round)]
         await asyncio.gather(*(c.open() for c in clients))
         await asyncio.gather(*(c.subscribe() for c in clients))
         for ch in {c.channel for c in clients}:
@@ -246,17 +248,19 @@ async def churn(h: Harness, kind: type[Client], rounds: int, per_round: int) -> 
         await asyncio.gather(*(c.end(next(causes)) for c in clients))
 
 
-async def leftovers_after_churn(h: Harness, kind: type[Client]) -> dict[str, Any]:
+async def leftovers_after_churn(
+    h: Harness, kind: type[Client], extra: Sizes | None = None
+) -> dict[str, Any]:
     """Churn ``ROUNDS`` x ``PER_ROUND`` clients of ``kind`` after a warm-up (one client per
     cause: lazily built caches, codecs and metric series exist from then on); returns what
-    they left behind (empty: nothing)."""
+    they left behind (empty: nothing), ``extra()`` sizes included."""
     await churn(h, kind, 1, len(kind.causes))
     await wait_for(lambda: not h.server.node.hub.conns)
     await fresh_api_connections(h)
-    before = Census.take(h.server)
+    before = Census.take(h.server, extra)
     await churn(h, kind, ROUNDS, PER_ROUND)
     await fresh_api_connections(h)
-    return await settle(h.server, before)
+    return await settle(h.server, before, extra)
 
 
 async def fresh_api_connections(h: Harness) -> None:
