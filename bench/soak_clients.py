@@ -59,7 +59,8 @@ class Target:
     uni_grpc_port: int
     secret: str
     api_key: str
-    http: aiohttp.ClientSession
+    http: aiohttp.ClientSession  # client connections
+    api_http: aiohttp.ClientSession | None = None  # server API calls and /emulation posts
     grpc_channels: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -77,12 +78,27 @@ class Target:
         """One server API call; the ``result`` or raises RuntimeError with the error."""
         body = json.dumps({"method": method, "params": params}).encode()
         headers = {"Authorization": f"apikey {self.api_key}"}
-        async with self.http.post(f"{self.base}/api", data=body, headers=headers) as r:
+        async with self.requests().post(f"{self.base}/api", data=body, headers=headers) as r:
             reply = json.loads(await r.read())
         if "error" in reply:
             raise RuntimeError(f"api {method}: {reply['error']}")
         result: dict[str, Any] = reply.get("result", {})
         return result
+
+    def requests(self) -> aiohttp.ClientSession:
+        """The session of short requests (its keep-alive connections come and go)."""
+        if self.api_http is None or self.api_http.closed:
+            self.api_http = aiohttp.ClientSession()
+        return self.api_http
+
+    async def idle(self) -> None:
+        """Close the keep-alive connections of short requests and open both gRPC channels:
+        the server's fds then count client connections only (before/after comparisons)."""
+        if self.api_http is not None:
+            await self.api_http.close()
+            self.api_http = None
+        for name in ("grpc_stream", "uni_grpc"):
+            await asyncio.wait_for(self.grpc_channel(name).channel_ready(), TIMEOUT)
 
     def grpc_channel(self, name: str) -> Any:
         ch = self.grpc_channels.get(name)
@@ -94,6 +110,8 @@ class Target:
     async def close(self) -> None:
         for ch in self.grpc_channels.values():
             await ch.close()
+        if self.api_http is not None:
+            await self.api_http.close()
 
 
 # --- steady subscribers ---------------------------------------------------------------------
@@ -334,7 +352,7 @@ class StreamConn(Conn):
     async def emulate(self, cmd: dict[str, Any] | str) -> None:
         data = cmd if isinstance(cmd, str) else json.dumps(cmd)
         body = json.dumps({"node": self.node, "session": self.session, "data": data})
-        async with self.t.http.post(f"{self.t.base}/emulation", data=body) as r:
+        async with self.t.requests().post(f"{self.t.base}/emulation", data=body) as r:
             if r.status != 204:
                 raise RuntimeError(f"emulation answered {r.status}")
 
@@ -466,7 +484,10 @@ class Churner:
             self.done[transport] += 1
         except Exception as e:  # counted, never fatal: the soak goes on
             self.failed[transport] += 1
-            self.errors[f"{transport}: {type(e).__name__}"] += 1
+            kind = type(e).__name__
+            if isinstance(e, grpc.aio.AioRpcError):
+                kind += f" {e.code().name}"
+            self.errors[f"{transport}: {kind}"] += 1
         finally:
             try:
                 await conn.close()
