@@ -53,6 +53,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -515,6 +516,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 "resubscribes": sum(c.resubscribes for c in steady),
                 "reconnects": sum(c.reconnects for c in steady),
                 "received": sum(c.received for c in steady),
+                "closes": dict(sum((c.closes for c in steady), Counter())),
+                "unrecovered_why": dict(sum((c.unrecovered_why for c in steady), Counter())),
             },
             churn={
                 "started": dict(churner.started),
@@ -576,7 +579,10 @@ def report(r: dict[str, Any]) -> str:
         f"steady clients: {st['publications']} publications accepted ({st['publish_failed']} "
         f"refused), {st['received']} deliveries; lost {lost} (missing {st['missing']}, gaps "
         f"{st['gaps']}, unrecovered {st['unrecovered']}), duplicates {st['duplicates']}, "
-        f"resubscribes {st['resubscribes']}, reconnects {st['reconnects']}: "
+        f"resubscribes {st['resubscribes']}, reconnects {st['reconnects']}"
+        + (f" (connections ended: {st['closes']})" if st["closes"] else "")
+        + (f" (not recovered: {st['unrecovered_why']})" if st["unrecovered_why"] else "")
+        + ": "
         + ("PASS" if lost == 0 and st["duplicates"] == 0 else "FAIL"),
         "churn: "
         + ", ".join(

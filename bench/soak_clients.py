@@ -132,6 +132,8 @@ class Steady:
         self.unrecovered = 0  # offsets lost because recovery could not return them
         self.resubscribes = 0
         self.reconnects = 0
+        self.closes: Counter[str] = Counter()  # why its connection ended (close code)
+        self.unrecovered_why: Counter[str] = Counter()
         self.ready = asyncio.Event()
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._next_id = 1
@@ -159,8 +161,12 @@ class Steady:
                     self._pub(p.get("offset", 0))
             else:
                 top = result.get("offset", 0)
-                if result.get("epoch", "") == self.epoch:
+                same_epoch = result.get("epoch", "") == self.epoch
+                if same_epoch:
                     self.unrecovered += max(0, top - self.last)
+                self.unrecovered_why[
+                    f"{'same' if same_epoch else 'new'} epoch, {top - self.last} behind"
+                ] += 1
                 self.last = top
         else:
             self.last = result.get("offset", 0)
@@ -181,7 +187,8 @@ class Steady:
             first = False
             try:
                 await self._session(stop)
-            except (aiohttp.ClientError, OSError, TimeoutError):
+            except (aiohttp.ClientError, OSError, TimeoutError) as e:
+                self.closes[type(e).__name__] += 1
                 continue
 
     async def _session(self, stop: asyncio.Event) -> None:
@@ -200,6 +207,7 @@ class Steady:
                         return
                     msg = receiving.result()
                     if msg.type != aiohttp.WSMsgType.TEXT:
+                        self.closes[f"{msg.type.name} {ws.close_code}"] += 1
                         return
                     for line in msg.data.split("\n"):
                         await self._handle(json.loads(line))
@@ -229,8 +237,8 @@ class Steady:
             await self._send(self._subscribe_cmd())
 
     def missing(self, top: int) -> int:
-        """Offsets up to ``top`` this client never got (not counting what it lost on
-        purpose-free ground: ``gaps`` and ``unrecovered`` are reported apart)."""
+        """Offsets up to the stream top ``top`` that this client has not reached (what it
+        skipped on the way is counted apart, in ``gaps`` and ``unrecovered``)."""
         return max(0, top - self.last)
 
 
