@@ -327,7 +327,7 @@ def churn_starter(
 async def connect_steady(
     t: Target, n: int, channels: list[str], stop: asyncio.Event
 ) -> tuple[list[Steady], list[asyncio.Task[None]]]:
-    clients = [Steady(t, i, channels[i % len(channels)]) for i in range(n)]
+    clients = [Steady(t, i, channels[i % len(channels)], HISTORY_SIZE) for i in range(n)]
     tasks: list[asyncio.Task[None]] = []
     for start in range(0, n, 100):
         batch = clients[start : start + 100]
@@ -513,6 +513,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 "duplicates": sum(c.duplicates for c in steady),
                 "gaps": sum(c.gaps for c in steady),
                 "unrecovered": sum(c.unrecovered for c in steady),
+                "beyond_history": sum(c.beyond_history for c in steady),
                 "resubscribes": sum(c.resubscribes for c in steady),
                 "reconnects": sum(c.reconnects for c in steady),
                 "received": sum(c.received for c in steady),
@@ -577,8 +578,9 @@ def report(r: dict[str, Any]) -> str:
     lines += [
         "",
         f"steady clients: {st['publications']} publications accepted ({st['publish_failed']} "
-        f"refused), {st['received']} deliveries; lost {lost} (missing {st['missing']}, gaps "
-        f"{st['gaps']}, unrecovered {st['unrecovered']}), duplicates {st['duplicates']}, "
+        f"refused), {st['received']} deliveries; lost within history {lost} (missing "
+        f"{st['missing']}, gaps {st['gaps']}, unrecovered {st['unrecovered']}), beyond "
+        f"history {st['beyond_history']}, duplicates {st['duplicates']}, "
         f"resubscribes {st['resubscribes']}, reconnects {st['reconnects']}"
         + (f" (connections ended: {st['closes']})" if st["closes"] else "")
         + (f" (not recovered: {st['unrecovered_why']})" if st["unrecovered_why"] else "")

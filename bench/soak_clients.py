@@ -120,16 +120,18 @@ class Target:
 class Steady:
     """A long-lived WebSocket subscriber of ``channel`` that accounts for every offset."""
 
-    def __init__(self, t: Target, index: int, channel: str) -> None:
+    def __init__(self, t: Target, index: int, channel: str, history_size: int) -> None:
         self.t = t
         self.user = f"steady-{index}"
         self.channel = channel
+        self.history_size = history_size
         self.epoch = ""
         self.last = -1  # offset of the last publication accounted for (-1: not subscribed)
         self.received = 0
         self.duplicates = 0
         self.gaps = 0  # offsets skipped on the wire (the server should never let that happen)
-        self.unrecovered = 0  # offsets lost because recovery could not return them
+        self.unrecovered = 0  # offsets within history that recovery did not return
+        self.beyond_history = 0  # offsets missed while away longer than history reaches
         self.resubscribes = 0
         self.reconnects = 0
         self.closes: Counter[str] = Counter()  # why its connection ended (close code)
@@ -161,12 +163,14 @@ class Steady:
                     self._pub(p.get("offset", 0))
             else:
                 top = result.get("offset", 0)
-                same_epoch = result.get("epoch", "") == self.epoch
-                if same_epoch:
-                    self.unrecovered += max(0, top - self.last)
-                self.unrecovered_why[
-                    f"{'same' if same_epoch else 'new'} epoch, {top - self.last} behind"
-                ] += 1
+                behind = top - self.last
+                if result.get("epoch", "") != self.epoch:
+                    self.unrecovered_why["new epoch"] += 1
+                elif behind > self.history_size:
+                    self.beyond_history += behind
+                else:
+                    self.unrecovered += max(0, behind)
+                    self.unrecovered_why[f"{behind} behind"] += 1
                 self.last = top
         else:
             self.last = result.get("offset", 0)
