@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """SSE and HTTP-streaming fan-out of gyre against an aiohttp ``StreamResponse.write`` floor
-(spec/performance.md §4: S1/S8 shape).
+(docs/performance.md#method).
 
 One channel, N subscribers, K publications fired as fast as possible inside the server:
 

@@ -76,7 +76,7 @@ def node_config(cfg: Config) -> NodeConfig:
 
 
 def client_transport_options(cfg: Config) -> ClientTransportOptions:
-    """HTTP-streaming, SSE, /emulation and the unidirectional transports (spec §2.2-§2.7)."""
+    """HTTP-streaming, SSE, /emulation and the unidirectional transports (docs/transports.md)."""
     return ClientTransportOptions(
         http_stream=cfg.http_stream,
         http_stream_handler_prefix=cfg.http_stream_handler_prefix,

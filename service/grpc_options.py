@@ -9,7 +9,8 @@ from .servers.grpc import GrpcOptions, ListenerOptions, TlsOptions
 def grpc_options(cfg: Config) -> GrpcOptions:
     """``Config`` -> ``GrpcOptions`` (the same function goes into ``service/app.py``).
 
-    TLS per listener (spec §8.3, §3.2): its own ``*_tls`` cert/key when set, otherwise the
+    TLS per listener (docs/server_api.md#grpc-api, docs/transports.md#grpc-streams): its own
+    ``*_tls`` cert/key when set, otherwise the
     general ``tls`` certificate unless ``*_tls_disable``.
     """
 

@@ -1,5 +1,6 @@
-"""Engine-agnostic contract tests for ``Broker`` + ``PresenceManager`` (spec §6.8-§6.10, §8.5,
-§12.4).  Every engine (memory, Redis) must pass them unchanged.
+"""Engine-agnostic contract tests for ``Broker`` + ``PresenceManager`` (docs/protocol.md,
+docs/server_api.md#methods, docs/redis.md#keys-and-scripts).  Every engine (memory, Redis) must
+pass them unchanged.
 
 Extension point: in a ``test_*.py`` module define ``class TestXxxEngine(EngineSuite)`` and
 override ``make_engine`` (and ``close_engine`` when more than ``broker.close()`` is needed)::

@@ -1,4 +1,5 @@
-"""Admin endpoints (spec §8.6): ``POST /admin/auth``, ``POST /admin/api``, the web UI at ``/``.
+"""Admin endpoints (docs/server_api.md#admin): ``POST /admin/auth``, ``POST /admin/api``, the web
+UI at ``/``.
 
 ``/admin/auth`` takes the form field ``password`` (= ``admin_password``) and returns
 ``{"token": ...}``: an opaque token ``<unix time>.<HMAC-SHA256(admin_secret, time)>``, valid

@@ -1,4 +1,4 @@
-"""One transport-agnostic server API executor (spec §8.5).
+"""One transport-agnostic server API executor (docs/server_api.md#methods).
 
 HTTP (``http.py``) and gRPC (``grpc.py``) decode their requests into the Structs of
 ``messages.py`` and call ``Executor.call``; domain errors come back as ``ApiError`` results
@@ -38,7 +38,8 @@ class Method:
     handler: Callable[[Any], Awaitable[msgspec.Struct]]
 
 
-# v4 Command.MethodType numbers (spec §8.4); 13 unused, 14..31 PRO-only.
+# v4 Command.MethodType numbers (proto/centrifugal/centrifugo/api/api.proto); 13 unused, 14..31
+# PRO-only.
 METHOD_NUMBERS = {
     0: "publish",
     1: "broadcast",

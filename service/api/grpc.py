@@ -1,4 +1,4 @@
-"""gRPC server API ``centrifugal.centrifugo.api.CentrifugoApi`` (spec §8.3-§8.5).
+"""gRPC server API ``centrifugal.centrifugo.api.CentrifugoApi`` (docs/server_api.md).
 
 A thin adapter over the shared ``Executor``: each OSS method converts its request to the API
 Struct (``pb_to_struct``), calls ``Executor.call`` and copies the result or the domain error

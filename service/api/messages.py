@@ -1,4 +1,5 @@
-"""Server API messages (proto package ``centrifugal.centrifugo.api``, spec §8.4).
+"""Server API messages (proto package ``centrifugal.centrifugo.api``,
+proto/centrifugal/centrifugo/api/api.proto).
 
 Struct attribute names are the proto field names, so the HTTP JSON shape and the gRPC
 protobuf shape come from the same classes (``service.protocol.pb_convert`` maps them).

@@ -1,4 +1,4 @@
-"""Centrifugo v4.1.5 compatible configuration (spec §10).
+"""Centrifugo v4.1.5 compatible configuration (docs/configuration.md#sources-and-precedence).
 
 Leaf layer: imports no other ``service`` subpackage. Public API::
 

@@ -1,4 +1,4 @@
-"""A client connection: the protocol v2 state machine (spec §1.8, §4, §6).
+"""A client connection: the protocol v2 state machine (docs/protocol.md).
 
 Transports call ``handle_data`` with each incoming frame; commands run sequentially in
 arrival order.  Replies and pushes go through the connection's ``Writer``.  Every failure
@@ -168,7 +168,8 @@ class ClientSession:
         return await commands.run(self, cmd, handler)
 
     async def connect_unidirectional(self, req: m.ConnectRequest) -> bool:
-        """Connect a unidirectional client from its bare ConnectRequest (spec §2.7).
+        """Connect a unidirectional client from its bare ConnectRequest
+        (docs/transports.md#unidirectional-transports).
 
         Errors become disconnects: 109 → 3005, 111 → 3013, 103 → 3507, any other → 3004;
         an explicit disconnect is kept.  Returns True when connected.
@@ -249,7 +250,8 @@ class ClientSession:
         self.position_lost(sub)
 
     def position_lost(self, sub: ChannelSub) -> None:
-        """Stream continuity broken: 2500 for client-side subs, 3010 for server-side (§6.9)."""
+        """Stream continuity broken: 2500 for client-side subs, 3010 for server-side
+        (docs/protocol.md#positioning-and-recovery)."""
         if sub.server_side:
             self.disconnect(c.DISCONNECT_INSUFFICIENT_STATE)
         else:
@@ -288,7 +290,8 @@ class ClientSession:
             self.disconnect(c.DISCONNECT_STALE)
 
     def start_timers(self) -> None:
-        """Start pings (first one randomised in [0, ping_interval), spec §4) and expiry."""
+        """Start pings (first one randomised in [0, ping_interval), docs/protocol.md#ping-and-pong)
+        and expiry."""
         cfg = self.node.config
         if self.transport.app_ping and cfg.ping_interval > 0:
             self.node.timers.schedule(random.uniform(0, cfg.ping_interval), self._send_ping)

@@ -1,4 +1,5 @@
-"""The control plane: node registry, user-targeted operations, surveys (spec §12.5).
+"""The control plane: node registry, user-targeted operations, surveys
+(docs/redis.md#control-messages).
 
 Messages are Centrifuge ``controlpb`` commands (``service.protocol.control``), so Gyre and
 Centrifugo v4 nodes sharing a Redis understand each other.  Server API user operations are

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NodeConfig:
-    """Client-protocol behaviour options; defaults are Centrifugo v4.1.5's (spec §6.12, §4)."""
+    """Client-protocol behaviour options; defaults are Centrifugo v4.1.5's (docs/protocol.md)."""
 
     name: str = ""
     version: str = "0.0.0"

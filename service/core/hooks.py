@@ -49,7 +49,7 @@ class SubscriptionOptions:
 
 @dataclass(slots=True, kw_only=True)
 class ConnectDecision:
-    """Credentials and server-side subscriptions granted on connect (spec §6.1, §6.3).
+    """Credentials and server-side subscriptions granted on connect (docs/protocol.md).
 
     ``token_channels`` is the set of channels derived from the connection token; a refresh
     whose token yields another set disconnects with 3010.  ``single_connection``: other
@@ -118,7 +118,8 @@ class ChannelCapabilities:
 
 
 class ApiPolicy(Protocol):
-    """Channel rules for the server API (never restricted by permissions, spec §6.11)."""
+    """Channel rules for the server API (never restricted by permissions,
+    docs/protocol.md#channels-and-namespaces)."""
 
     def api_channel(self, channel: str) -> ChannelCapabilities:
         """Raises ReplyError 107 for an empty channel and 102 for an unknown namespace."""

@@ -131,13 +131,7 @@ class Hub:
                         bad = []
                     bad.append(sub)
                     continue
-                w = client.writer  # Writer.write, inlined
-                if w.closed:
-                    continue
-                pending = w.pending
-                if not pending:
-                    w.mark_dirty()
-                pending.append(data)
+                client.writer.write(data)
             if bad is not None:
                 for sub in bad:
                     sub.client.on_delivery_problem(sub, pub, position, enc)

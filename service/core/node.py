@@ -78,7 +78,8 @@ class Node:
     async def start(self) -> None:
         set_cb = getattr(self.broker, "set_reconnect_callback", None)
         if set_cb is not None:
-            # PUB/SUB came back: publications may have been lost meanwhile (spec §6.9)
+            # PUB/SUB came back: publications may have been lost meanwhile
+            # (docs/protocol.md#positioning-and-recovery)
             set_cb(lambda: self.spawn(self.check_positions()))
         await self.broker.start(self, self.id)
         self.timers.start()
@@ -156,7 +157,8 @@ class Node:
                         log.debug("presence refresh failed: %s", e)
 
     async def check_positions(self, grace: float = 1.0) -> None:
-        """Compare positioned subscriptions with their stream tops (spec §6.9).
+        """Compare positioned subscriptions with their stream tops
+        (docs/protocol.md#positioning-and-recovery).
 
         A subscriber behind the top or on another epoch has lost publications: client-side
         subscriptions get unsubscribe 2500, server-side ones disconnect 3010.  Also called

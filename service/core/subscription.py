@@ -18,7 +18,8 @@ class ChannelSub:
     """A connection's subscription to ``channel``.
 
     While ``state`` is SUBSCRIBING, publications are buffered (``buffer``) so none is lost or
-    duplicated between the position/recovery read and the subscribe reply (spec §6.9).
+    duplicated between the position/recovery read and the subscribe reply
+    (docs/protocol.md#positioning-and-recovery).
     ``offset``/``epoch`` track the last delivered position of positioned subscriptions.
     """
 

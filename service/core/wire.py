@@ -127,6 +127,7 @@ class _PublicationEncoded(Encoded, gc=False):
         return (not pub.data or is_valid_json(pub.data)) and _info_is_json(pub.info)
 
     def _pb_push(self) -> bytes:
+        # pb_fast, not the generated Push: 1.7 us vs 3.4 us per publication (bench/micro.py pb_push)
         pub = self.pub
         if pub.info is None and not pub.offset and not pub.tags:
             return pb_fast.data_push(self.channel, pub.data)

@@ -1,4 +1,4 @@
-"""Centrifugo v4 metrics on an injected ``CollectorRegistry`` (spec/features.md §1.11).
+"""Centrifugo v4 metrics on an injected ``CollectorRegistry`` (docs/configuration.md#metrics).
 
 Families and labels are those of ``centrifugal/centrifuge@v0.28.2:metrics.go`` and Centrifugo
 v4.1.5 (``internal/api/metrics.go``, ``internal/middleware/connlimit.go``), namespace

@@ -1,4 +1,5 @@
-"""Centrifugo v4.1.5 permission rules plugged into the core (spec §6.1-§6.7, §7).
+"""Centrifugo v4.1.5 permission rules plugged into the core (docs/protocol.md,
+docs/configuration.md#tokens).
 
 Secure by default: every client capability is denied unless a token, a user-limited channel
 rule or an explicit ``allow_*`` namespace option grants it (or ``client_insecure``).
@@ -141,7 +142,8 @@ class CentrifugoHooks:
         )
 
     def _client_channel(self, user: str, ch: str) -> SubscriptionOptions | None:
-        """A channel the client asked for in ConnectRequest.subs, if it may have it (§6.3)."""
+        """A channel the client asked for in ConnectRequest.subs, if it may have it
+        (docs/protocol.md#server-side-subscriptions)."""
         rules = self.rules
         if rules.private_prefix and ch.startswith(rules.private_prefix):
             return None
@@ -239,7 +241,8 @@ class CentrifugoHooks:
         try:
             tok = await self.verifier.verify_subscribe(req.token)
         except TokenExpired:
-            return 0  # v4.1.5 quirk (spec §6.7): accepted, the subscription stops expiring
+            # v4.1.5 quirk (docs/protocol.md#expiry-and-refresh): accepted, no longer expires
+            return 0
         except TokenInvalid:
             raise c.DisconnectError(c.DISCONNECT_INVALID_TOKEN) from None
         if tok.channel != req.channel:

@@ -1,4 +1,4 @@
-"""Centrifugo v4 error, disconnect and unsubscribe codes (spec §5).
+"""Centrifugo v4 error, disconnect and unsubscribe codes (docs/protocol.md#codes).
 
 ``ErrorCode`` values become ``Reply.error`` and keep the connection open; ``DisconnectCode``
 values close it.  Messages and reasons are the exact v4 texts.
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class ErrorCode:
-    """A reply error (spec §5.1)."""
+    """A reply error (docs/protocol.md#codes)."""
 
     code: int
     message: str
@@ -20,7 +20,7 @@ class ErrorCode:
 
 @dataclass(frozen=True, slots=True)
 class DisconnectCode:
-    """A disconnect (spec §5.2); reconnect is derived from the code in protocol v2."""
+    """A disconnect (docs/protocol.md#codes); reconnect is derived from the code in protocol v2."""
 
     code: int
     reason: str
@@ -116,7 +116,8 @@ _DEFAULT_REASONS = {
 
 
 def disconnect_with_default_reason(code: int, reason: str) -> DisconnectCode:
-    """Build a disconnect, filling an empty reason (SDKs read ``reason`` by key, spec §1.1)."""
+    """Build a disconnect, filling an empty reason (SDKs read ``reason`` by key,
+    docs/protocol.md#messages-and-encodings)."""
     if not reason:
         reason = _DEFAULT_REASONS.get(code, "disconnect")
     return DisconnectCode(code, reason)

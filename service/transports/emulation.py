@@ -1,4 +1,5 @@
-"""Emulation endpoint ``/emulation`` (spec §2.4): client commands of http_stream/sse streams.
+"""Emulation endpoint ``/emulation`` (docs/transports.md#emulation): client commands
+of http_stream/sse streams.
 
 The body (at most ``emulation_max_request_body_size`` bytes, 413 beyond) is an
 ``EmulationRequest{node, session, data}``:

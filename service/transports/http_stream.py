@@ -1,4 +1,5 @@
-"""Bidirectional HTTP-streaming transport ``/connection/http_stream`` (spec §2.2).
+"""Bidirectional HTTP-streaming transport ``/connection/http_stream``
+(docs/transports.md#http-streaming).
 
 ``POST`` only (``OPTIONS`` is answered 200 by the CORS wrapper, other methods 405).  The body
 carries the initial commands (normally just ``connect``), at most
@@ -36,7 +37,8 @@ log = logging.getLogger("gyre.http_stream")
 
 SLOW_CODE = 3008
 
-#: Response headers of every streaming endpoint (spec §2.2; Go also sets ``Expire: 0``).
+#: Response headers of every streaming endpoint (docs/transports.md#http-streaming; Go also sets
+#: ``Expire: 0``).
 STREAM_HEADERS: dict[str, str] = {
     "Cache-Control": "private, no-cache, no-store, must-revalidate, max-age=0",
     "Pragma": "no-cache",

@@ -1,4 +1,5 @@
-"""Unidirectional WebSocket transport ``/connection/uni_websocket`` (spec §2.7).
+"""Unidirectional WebSocket transport ``/connection/uni_websocket``
+(docs/transports.md#unidirectional-transports).
 
 The first WebSocket message is a JSON ConnectRequest (at most
 ``uni_websocket_message_size_limit`` bytes; aiohttp closes with 1009 beyond).  A

@@ -1,4 +1,4 @@
-"""Bidirectional WebSocket transport ``/connection/websocket`` (spec §2.1).
+"""Bidirectional WebSocket transport ``/connection/websocket`` (docs/transports.md#websocket).
 
 JSON by default, Protobuf when the client offers the ``centrifuge-protobuf`` subprotocol (or
 the legacy ``?format=protobuf`` / ``?cf_protocol=protobuf``).  Outgoing frames are built here
@@ -42,6 +42,7 @@ def frame_header(opcode: int, length: int) -> bytes:
 # One-entry frame cache per opcode, shared by all connections: a broadcast hands the same
 # bytes object to every subscriber's writer, so at one message per frame the frame (header
 # + payload) is built once per publication instead of once per subscriber.
+# Measured: framing 1 message for 1000 connections 130 us vs 285 us uncached (bench/micro.py ws).
 _cache_src: list[bytes | None] = [None, None, None]
 _cache_frame: list[bytes] = [b"", b"", b""]
 

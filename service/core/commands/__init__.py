@@ -1,4 +1,5 @@
-"""Command dispatch (spec §1.3 order) and the error boundary around every handler."""
+"""Command dispatch (docs/protocol.md#commands-replies-and-pushes) and the error boundary around
+every handler."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The connect command (spec §6.1, §6.3)."""
+"""The connect command (docs/protocol.md)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 
 def ttl_of(expire_at: int) -> int:
-    """Seconds until ``expire_at``, at least 1 (SDKs need ttl >= 1 with expires, §1.1)."""
+    """Seconds until ``expire_at``, at least 1 (SDKs need ttl >= 1 with expires,
+    docs/protocol.md#messages-and-encodings)."""
     return max(1, int(expire_at - time.time() + 0.999))
 
 

@@ -1,4 +1,4 @@
-"""publish, presence, presence_stats, history, rpc, send, refresh, ping (spec §6.5, §6.6)."""
+"""publish, presence, presence_stats, history, rpc, send, refresh, ping (docs/protocol.md)."""
 
 from __future__ import annotations
 

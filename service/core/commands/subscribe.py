@@ -1,4 +1,5 @@
-"""subscribe / unsubscribe / sub_refresh and the shared positioning/recovery logic (§6.4, §6.9)."""
+"""subscribe / unsubscribe / sub_refresh and the shared positioning/recovery logic
+(docs/protocol.md)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """RedisBroker: the ``Broker`` of the Redis engine, wire-compatible with Centrifugo v4
-(spec §12; key, channel and payload formats in ``codec``, Lua in ``scripts``).
+(docs/redis.md; key, channel and payload formats in ``codec``, Lua in ``scripts``).
 
 * A channel lives on shard ``ShardRing.index(channel)`` (Jump hash over FNV-1a 64); history,
   PUB/SUB and presence of a channel all use that shard.

@@ -1,4 +1,4 @@
-"""Key names, PUB/SUB channel names and payload bytes against spec §12, checked with a raw
+"""Key names, PUB/SUB channel names and payload bytes against docs/redis.md, checked with a raw
 Redis client, so a Centrifugo v4 node can share the Redis with us."""
 
 from __future__ import annotations

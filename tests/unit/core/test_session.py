@@ -1,4 +1,4 @@
-"""Client session state machine without sockets (spec §1.8, §4, §6)."""
+"""Client session state machine without sockets (docs/protocol.md)."""
 
 from __future__ import annotations
 
@@ -123,7 +123,8 @@ async def test_recovery_returns_missed_publications(node: Node) -> None:
     reply = await t.wait_for(lambda m: m.get("id") == 2)
     res = reply["subscribe"]
     assert res["recovered"] is True and res["was_recovering"] is True
-    assert res["offset"] == 1 and res["epoch"] == sp.epoch  # request position echoed (§6.9)
+    # request position echoed (docs/protocol.md#positioning-and-recovery)
+    assert res["offset"] == 1 and res["epoch"] == sp.epoch
     assert [p["offset"] for p in res["publications"]] == [2, 3, 4]
     assert [p["data"]["n"] for p in res["publications"]] == [2, 3, 4]
 

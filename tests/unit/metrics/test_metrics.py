@@ -15,7 +15,8 @@ from .helpers import label_sets, scrape, value
 
 NS = "centrifugo"
 
-# family -> (type as parsed, label names) of Centrifugo v4 (spec §11, features §1.11)
+# family -> (type as parsed, label names) of Centrifugo v4
+# (docs/configuration.md#endpoints-and-ports, docs/configuration.md#metrics)
 FAMILIES: dict[str, tuple[str, frozenset[str]]] = {
     "centrifugo_node_num_clients": ("gauge", frozenset()),
     "centrifugo_node_num_users": ("gauge", frozenset()),
