@@ -112,7 +112,6 @@ class Server:
     runners: list[web.AppRunner] = field(default_factory=list)
     ports: dict[str, int] = field(default_factory=dict)
     closing: bool = False
-    extras: list[Any] = field(default_factory=list)
 
     async def stop(self) -> None:
         """Graceful stop: refuse new work, disconnect clients with 3001, close listeners."""

@@ -361,7 +361,7 @@ class ClientSession:
         self.state = CLOSED
         code = d.code
         transport = self.transport
-        if code in (c.DISCONNECT_SLOW.code, c.DISCONNECT_CONNECTION_CLOSED.code):
+        if d.discards_queue:
             self.writer.discard()
         else:
             self.writer.flush()
@@ -379,7 +379,7 @@ class ClientSession:
             transport.close(d)
         except Exception:
             log.debug("client %s: transport close failed", self.id, exc_info=True)
-        if code != c.DISCONNECT_CONNECTION_CLOSED.code:
+        if not d.peer_gone:
             log.info("client %s user %r disconnected: %d %s", self.id, self.user, code, d.reason)
         self.node.on_client_closed(self, d, was_connected)
 

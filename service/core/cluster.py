@@ -38,9 +38,6 @@ SURVEY_OK, SURVEY_INTERNAL, SURVEY_INVALID, SURVEY_NOT_FOUND = 0, 1, 2, 3
 EMULATION_SESSION_NOT_FOUND = 2
 
 
-_PendingSurvey = tuple["asyncio.Future[None]", dict[str, tuple[int, bytes]], int]
-
-
 class SurveyError(Exception):
     """A survey could not be completed (timeout, engine failure)."""
 

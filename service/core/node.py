@@ -69,6 +69,7 @@ class Node:
         self.started_at = time.time()
         self.shutting_down = False
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._periodic_task: asyncio.Task[Any] | None = None
         self._broker_subscribed: set[str] = set()
         self._broker_subscribing: dict[str, asyncio.Future[None]] = {}
         self._clients: set[ClientSession] = set()
@@ -84,20 +85,22 @@ class Node:
         await self.broker.start(self, self.id)
         self.timers.start()
         self.cluster.nodes[self.id] = self.cluster.self_info()
-        self.spawn(self._periodic())
+        self._periodic_task = self.spawn(self._periodic(), name="gyre-periodic")
 
     async def shutdown(self, timeout: float = 5.0) -> None:
-        """Disconnect every client with 3001 and stop background work."""
+        """Disconnect every client with 3001, wait (at most ``timeout`` seconds) for the work
+        that started (leaves, presence removal, and whatever that work starts in turn), then
+        stop everything (``close``)."""
         self.shutting_down = True
         for client in list(self._clients):
             client.disconnect(c.DISCONNECT_SHUTDOWN)
-        deadline = asyncio.get_running_loop().time() + timeout
-        while self._tasks and asyncio.get_running_loop().time() < deadline:
-            pending = [t for t in self._tasks if not t.done() and t is not asyncio.current_task()]
-            periodic = [t for t in pending if t.get_name() == "gyre-periodic"]
-            if len(pending) == len(periodic):
-                break
-            await asyncio.sleep(0.01)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        keep = {asyncio.current_task(), self._periodic_task}
+        while (pending := {t for t in self._tasks - keep if not t.done()}) and (
+            left := deadline - loop.time()
+        ) > 0:
+            await asyncio.wait(pending, timeout=left)
         await self.close()
 
     async def close(self) -> None:
@@ -112,11 +115,12 @@ class Node:
         await asyncio.gather(*tasks, return_exceptions=True)
         await self.broker.close()
 
-    def spawn(self, coro: Coroutine[Any, Any, Any], name: str | None = None) -> None:
-        """Run ``coro`` in the background; the node cancels it on close."""
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str | None = None) -> asyncio.Task[Any]:
+        """Run ``coro`` in the background; the node cancels and awaits it on close."""
         task = asyncio.get_running_loop().create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
+        return task
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
@@ -124,7 +128,6 @@ class Node:
             log.error("background task failed", exc_info=task.exception())
 
     async def _periodic(self) -> None:
-        asyncio.current_task().set_name("gyre-periodic")  # type: ignore[union-attr]
         interval = self.config.client_presence_update_interval
         info_interval = self.config.node_info_interval
         next_presence = time.monotonic() + interval
@@ -231,7 +234,7 @@ class Node:
         self.hub.remove_connection(client)
         if was_connected:
             self.metrics.inc_action("remove_client")
-        if d.code != c.DISCONNECT_CONNECTION_CLOSED.code:
+        if not d.peer_gone:
             self.metrics.disconnect(d.code)
         subs = list(client.subs.values())
         client.subs.clear()
@@ -303,8 +306,8 @@ class Node:
 
         try:
             self.timers.schedule(1.0, check)
-        except RuntimeError:
-            pass
+        except RuntimeError:  # no running loop: the node is being torn down
+            log.debug("broker unsubscribe of %s not scheduled: loop closed", channel)
 
     async def _broker_unsubscribe(self, channel: str) -> None:
         try:

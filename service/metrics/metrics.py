@@ -211,14 +211,6 @@ class Metrics(Collector):
         h.sum += seconds * count
         h.buckets[bisect_left(self._api_bounds, seconds)] += count
 
-    def api_observer(self, protocol: str) -> Callable[[str, float], None]:
-        """``observe(method, seconds)`` for one API protocol (``ApiHandler(observe=...)``)."""
-
-        def observe(method: str, seconds: float) -> None:
-            self.api_command(protocol, method, seconds)
-
-        return observe
-
     # --- Collector (scrape time) ----------------------------------------------------------
 
     def describe(self) -> Iterable[Metric]:

@@ -30,6 +30,22 @@ class DisconnectCode:
         c = self.code
         return c < 3500 or c >= 5000 or 4000 <= c < 4500
 
+    @property
+    def discards_queue(self) -> bool:
+        """Queued messages are dropped, not flushed, before closing: the peer is gone (3000)
+        or does not read (3008) (docs/protocol.md#how-a-disconnect-reaches-the-client)."""
+        return self.code in _DISCARDING
+
+    @property
+    def peer_gone(self) -> bool:
+        """3000: the client went away; nothing is sent (no close frame, no push)."""
+        return self.code == _CONNECTION_CLOSED
+
+    @property
+    def slow(self) -> bool:
+        """3008: the client does not read; its socket is dropped at once."""
+        return self.code == _SLOW
+
 
 class ReplyError(Exception):
     """Raised by command handlers to answer with an error reply."""
@@ -61,13 +77,16 @@ ERROR_EXPIRED = ErrorCode(110, "expired")
 ERROR_TOO_MANY_REQUESTS = ErrorCode(111, "too many requests", True)
 ERROR_UNRECOVERABLE_POSITION = ErrorCode(112, "unrecoverable position")
 
-DISCONNECT_CONNECTION_CLOSED = DisconnectCode(3000, "connection closed")
+_CONNECTION_CLOSED, _SLOW, _WRITE_ERROR = 3000, 3008, 3009
+_DISCARDING = frozenset((_CONNECTION_CLOSED, _SLOW))
+
+DISCONNECT_CONNECTION_CLOSED = DisconnectCode(_CONNECTION_CLOSED, "connection closed")
 DISCONNECT_SHUTDOWN = DisconnectCode(3001, "shutdown")
 DISCONNECT_SERVER_ERROR = DisconnectCode(3004, "internal server error")
 DISCONNECT_EXPIRED = DisconnectCode(3005, "connection expired")
 DISCONNECT_SUB_EXPIRED = DisconnectCode(3006, "subscription expired")
-DISCONNECT_SLOW = DisconnectCode(3008, "slow")
-DISCONNECT_WRITE_ERROR = DisconnectCode(3009, "write error")
+DISCONNECT_SLOW = DisconnectCode(_SLOW, "slow")
+DISCONNECT_WRITE_ERROR = DisconnectCode(_WRITE_ERROR, "write error")
 DISCONNECT_INSUFFICIENT_STATE = DisconnectCode(3010, "insufficient state")
 DISCONNECT_FORCE_RECONNECT = DisconnectCode(3011, "force reconnect")
 DISCONNECT_NO_PONG = DisconnectCode(3012, "no pong")
@@ -83,6 +102,7 @@ DISCONNECT_PERMISSION_DENIED = DisconnectCode(3507, "permission denied")
 DISCONNECT_NOT_AVAILABLE = DisconnectCode(3508, "not available")
 DISCONNECT_TOO_MANY_ERRORS = DisconnectCode(3509, "too many errors")
 
+UNSUBSCRIBE_CLIENT = (0, "client unsubscribed")  # internal: the client asked; never sent
 UNSUBSCRIBE_SERVER = (2000, "server unsubscribe")
 UNSUBSCRIBE_INSUFFICIENT_STATE = (2500, "insufficient state")
 UNSUBSCRIBE_EXPIRED = (2501, "subscription expired")

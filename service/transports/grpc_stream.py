@@ -46,10 +46,6 @@ log = logging.getLogger("gyre.grpc_stream")
 SERVICE_NAME = "centrifugal.centrifugo.stream.CentrifugoStream"
 METHOD_NAME = "Communicate"
 
-# Disconnects after which queued messages are dropped instead of flushed
-# (docs/protocol.md#how-a-disconnect-reaches-the-client).
-_DROP_CODES = (3000, 3008)
-
 
 def _decode_one(data: bytes) -> list[Command]:
     """One unframed protobuf Command per stream message; zero bytes is a pong."""
@@ -109,7 +105,7 @@ class GrpcStreamWriter:
         return self._pending_bytes
 
     def close(self, disconnect: DisconnectCode | None) -> None:
-        if disconnect is None or disconnect.code in _DROP_CODES:
+        if disconnect is None or disconnect.discards_queue:
             self._pending.clear()
             self._pending_bytes = 0
             self._inflight = 0

@@ -35,8 +35,6 @@ from .limits import ConnectionLimiter
 
 log = logging.getLogger("gyre.http_stream")
 
-SLOW_CODE = 3008
-
 #: Response headers of every streaming endpoint (docs/transports.md#http-streaming; Go also sets
 #: ``Expire: 0``).
 STREAM_HEADERS: dict[str, str] = {
@@ -166,7 +164,7 @@ class StreamConnection:
 
     def close_for(self, disconnect: DisconnectCode | None) -> None:
         """``Transport.close`` semantics: 3008 drops the socket, anything else ends the body."""
-        self.close(abort=disconnect is not None and disconnect.code == SLOW_CODE)
+        self.close(abort=disconnect is not None and disconnect.slow)
 
     async def wait_closed(self) -> None:
         await self._done.wait()
@@ -185,8 +183,8 @@ class StreamConnection:
             return
         try:
             await self.response.write_eof()
-        except (ConnectionError, RuntimeError):
-            pass
+        except (ConnectionError, RuntimeError) as e:  # the peer is gone already
+            log.debug("http stream end not written: %s", e)
 
 
 class HttpStreamTransport:

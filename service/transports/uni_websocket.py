@@ -31,7 +31,6 @@ from .websocket import frame_header
 
 log = logging.getLogger("gyre.uni_websocket")
 
-SLOW_CODE = 3008
 TEXT_OPCODE = 0x1
 
 
@@ -71,7 +70,7 @@ class UniWebSocketTransport:
         sock = self._socket
         if sock.is_closing():
             return
-        if disconnect is not None and disconnect.code == SLOW_CODE:
+        if disconnect is not None and disconnect.slow:
             sock.abort()
         else:
             sock.close()

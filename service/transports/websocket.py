@@ -19,12 +19,13 @@ from aiohttp import WSMsgType, web
 from ..core.client import ClientSession
 from ..core.node import Node
 from ..protocol import JSON, Codec, protobuf_codec
-from ..protocol.codes import DisconnectCode
+from ..protocol.codes import DISCONNECT_WRITE_ERROR, DisconnectCode
 from .limits import ConnectionLimiter
 from .origin import OriginChecker
 
 log = logging.getLogger("gyre.websocket")
 
+MAX_CLOSE_REASON = 123  # bytes a close frame's reason may hold (RFC 6455)
 PROTOBUF_SUBPROTOCOL = "centrifuge-protobuf"
 JSON_SUBPROTOCOL = "centrifuge-json"
 
@@ -102,12 +103,12 @@ class WebSocketTransport:
         if self.ws.closed or self.close_task is not None:
             return
         loop = asyncio.get_running_loop()
-        if disconnect is None or disconnect.code == 3000:
+        if disconnect is None or disconnect.peer_gone:
             self._socket.close()
             return
-        reason = disconnect.reason.encode()[:123]
+        reason = disconnect.reason.encode()[:MAX_CLOSE_REASON]
         self.close_task = loop.create_task(self.ws.close(code=disconnect.code, message=reason))
-        if disconnect.code in (3008, 3009):
+        if disconnect.slow or disconnect == DISCONNECT_WRITE_ERROR:
             # the peer is not reading: its buffered bytes would keep the socket open forever
             sock = self._socket
             # (close() does not end a socket whose unsent bytes cannot drain; abort() does)
@@ -180,7 +181,7 @@ class WebSocketHandler:
             try:
                 await asyncio.wait_for(asyncio.shield(task), timeout=6.0)
             except (TimeoutError, asyncio.CancelledError):
-                pass
+                log.debug("websocket close handshake not completed")
             except Exception:
                 log.debug("websocket close failed", exc_info=True)
         return ws

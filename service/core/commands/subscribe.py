@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,8 @@ from ..wire import wire_publication
 
 if TYPE_CHECKING:
     from ..client import ClientSession
+
+log = logging.getLogger("gyre.client")
 
 
 def _ttl(expire_at: int) -> int:
@@ -75,8 +78,8 @@ async def _rollback(client: ClientSession, sub: ChannelSub) -> None:
     client.subs.pop(sub.channel, None)
     try:
         await client.node.remove_subscription(client, sub, leave=False)
-    except EngineError:
-        pass
+    except EngineError as e:
+        log.warning("client %s: rollback of %s failed: %s", client.id, sub.channel, e)
 
 
 async def _recover(
@@ -161,7 +164,8 @@ async def handle_unsubscribe(client: ClientSession, cmd: m.Command) -> m.Reply |
     assert req is not None
     if not req.channel:
         raise c.DisconnectError(c.DISCONNECT_BAD_REQUEST)
-    await client.unsubscribe(req.channel, 0, "client unsubscribed", push=False)
+    code, reason = c.UNSUBSCRIBE_CLIENT
+    await client.unsubscribe(req.channel, code, reason, push=False)
     return m.Reply(unsubscribe=m.UnsubscribeResult())
 
 
