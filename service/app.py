@@ -71,7 +71,6 @@ def node_config(cfg: Config) -> NodeConfig:
         client_history_max_publication_limit=cfg.client_history_max_publication_limit,
         client_recovery_max_publication_limit=cfg.client_recovery_max_publication_limit,
         channel_max_length=cfg.channel_max_length,
-        history_meta_ttl=cfg.history_meta_ttl,
     )
 
 

@@ -16,16 +16,15 @@ import resource
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import msgspec
 
-from ..core.engine import EngineError, PublishOptions, StreamPosition
+from ..core.engine import EngineError, Publication, PublishOptions, StreamPosition
 from ..core.hooks import ApiPolicy
 from ..core.node import Node
-from ..core.wire import wire_publication
+from ..core.wire import wire_history, wire_presence
 from ..protocol import codes as c
-from ..protocol.messages import raw
 from . import messages as a
 
 log = logging.getLogger("gyre.api")
@@ -140,11 +139,34 @@ def _api_error(method: str, e: Exception) -> a.Error:
     return a.Error(code=c.ERROR_INTERNAL.code, message=c.ERROR_INTERNAL.message)
 
 
-def _publish_result(sp: StreamPosition | None) -> a.PublishResult:
-    """What a publish answers: its position, or the shared ``NO_POSITION`` without history."""
-    if sp is None:
-        return NO_POSITION
-    return a.PublishResult(offset=sp.offset, epoch=sp.epoch)
+class PublishFields(Protocol):
+    """One publish request as ``Executor.publish`` reads it: the decoded JSON
+    ``PublishRequest`` and the gRPC ``api_pb2.PublishRequest`` both have these attributes."""
+
+    @property
+    def channel(self) -> str: ...
+
+    @property
+    def data(self) -> bytes | msgspec.Raw: ...
+
+    @property
+    def b64data(self) -> str: ...
+
+    @property
+    def skip_history(self) -> bool: ...
+
+    @property
+    def tags(self) -> Mapping[str, str]: ...
+
+
+class _Publish(NamedTuple):
+    """A publish request made by the executor itself (one per ``broadcast`` channel)."""
+
+    channel: str
+    data: bytes | msgspec.Raw
+    b64data: str
+    skip_history: bool
+    tags: Mapping[str, str]
 
 
 class ApiObserver(Protocol):
@@ -169,7 +191,7 @@ class Executor:
         # (protocol, method, seconds) per call: centrifugo_api_command_duration_seconds
         self.observe = observe
         self.methods: dict[str, Method] = {
-            "publish": Method("publish", a.PublishRequest, self.publish),
+            "publish": Method("publish", a.PublishRequest, self._publish_request),
             "broadcast": Method("broadcast", a.BroadcastRequest, self.broadcast),
             "subscribe": Method("subscribe", a.SubscribeRequest, self.subscribe),
             "unsubscribe": Method("unsubscribe", a.UnsubscribeRequest, self.unsubscribe),
@@ -207,99 +229,95 @@ class Executor:
 
     # --- publishing -----------------------------------------------------------------------
 
-    async def _publish_checked(
-        self, channel: str, data: bytes, skip_history: bool, tags: Mapping[str, str]
-    ) -> a.PublishResult:
-        """One publish of decoded ``data`` (see ``_data``): 107 without channel or data, 102
-        for an unknown namespace, both before anything is published."""
+    async def publish(
+        self, reqs: Sequence[PublishFields], protocol: str = "http"
+    ) -> list[a.PublishResult | a.Error]:
+        """The one publish entry (HTTP ``publish``, gRPC ``Publish`` and gRPC ``Batch``): one
+        result per request, in order, exactly what consecutive single publishes would answer
+        (docs/server_api.md#methods).  Consecutive requests into the same channel with the same
+        history options go to the node as ONE call (one policy check, one broker call, one hub
+        pass; each publication still gets its own offset).  ``observe`` sees one ``publish``
+        command per request, each with an equal share of the time.  A publication that keeps
+        no history answers the shared ``NO_POSITION`` (never mutate it)."""
+        observe = self.observe
+        started = time.perf_counter() if observe is not None else 0.0
+        out = await self._publish(reqs)
+        if observe is not None and reqs:
+            observe(protocol, "publish", (time.perf_counter() - started) / len(reqs), len(reqs))
+        return out
+
+    async def _publish(self, reqs: Sequence[PublishFields]) -> list[a.PublishResult | a.Error]:
+        out: list[a.PublishResult | a.Error] = [NO_POSITION] * len(reqs)
+        run: list[int] = []
+        pubs: list[Publication] = []
+        channel, opts = "", _NO_HISTORY
+        for i, req in enumerate(reqs):
+            try:
+                ch, pub, po = self._publication(req)
+            except Exception as e:
+                out[i] = _api_error("publish", e)
+                continue
+            if run and (ch != channel or po is not opts):
+                await self._publish_run(channel, pubs, opts, run, out)
+                run, pubs = [], []
+            channel, opts = ch, po
+            run.append(i)
+            pubs.append(pub)
+        if run:
+            await self._publish_run(channel, pubs, opts, run, out)
+        return out
+
+    def _publication(self, req: PublishFields) -> tuple[str, Publication, PublishOptions]:
+        """Channel, publication and history options of one request: 107 without channel or
+        data (or with bad ``b64data``), 102 for an unknown namespace."""
+        data = _data(req.data, req.b64data)
+        channel = req.channel
         if not channel or not data:
             raise c.ReplyError(c.ERROR_BAD_REQUEST)
         caps = self.policy.api_channel(channel)
-        opts = _NO_HISTORY if skip_history else caps.publish
-        sp = await self.node.publish(channel, data, opts=opts, tags=dict(tags) if tags else None)
-        return _publish_result(sp)
+        tags = req.tags
+        pub = Publication(data, None, 0, dict(tags) if tags else None)
+        return channel, pub, _NO_HISTORY if req.skip_history else caps.publish
 
-    async def publish_fields(
+    async def _publish_run(
         self,
         channel: str,
-        data: bytes,
-        b64data: str,
-        skip_history: bool,
-        tags: Mapping[str, str],
-        protocol: str = "grpc",
-    ) -> a.PublishResult | a.Error:
-        """``call("publish", PublishRequest(...), protocol)`` from the request's fields.
-
-        The same checks, errors, result and ``observe`` as ``call``, without building the
-        request Struct: the gRPC Batch runs this once per publish command.  A publication
-        that keeps no history answers the shared ``NO_POSITION`` (never mutate it).
-        """
-        observe = self.observe
-        started = time.perf_counter() if observe is not None else 0.0
+        pubs: list[Publication],
+        opts: PublishOptions,
+        run: list[int],
+        out: list[a.PublishResult | a.Error],
+    ) -> None:
         try:
-            if b64data or data == b"null":
-                data = _data(data, b64data)
-            return await self._publish_checked(channel, data, skip_history, tags)
+            outcomes = await self.node.publish(channel, pubs, opts)
         except Exception as e:
-            return _api_error("publish", e)
-        finally:
-            if observe is not None:
-                observe(protocol, "publish", time.perf_counter() - started)
+            err = _api_error("publish", e)
+            for i in run:
+                out[i] = err
+            return
+        for i, outcome in zip(run, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                out[i] = _api_error("publish", outcome)
+            elif outcome is not None:
+                out[i] = a.PublishResult(offset=outcome.offset, epoch=outcome.epoch)
 
-    async def publish_many(
-        self, channel: str, datas: Sequence[bytes], protocol: str = "grpc"
-    ) -> list[a.PublishResult | a.Error]:
-        """``publish_fields(channel, data, "", False, {}, protocol)`` for each of ``datas``,
-        in order, with one policy check and one broker call for all of them.
-
-        ``datas`` must be plain payloads: non-empty, not ``null`` (no b64 decoding applies).
-        One result per data, as ``publish_fields`` would answer it; ``observe`` sees one
-        command per data, each with an equal share of the time taken.
-        """
-        observe = self.observe
-        started = time.perf_counter() if observe is not None else 0.0
-        out: list[a.PublishResult | a.Error]
-        try:
-            if not channel:
-                raise c.ReplyError(c.ERROR_BAD_REQUEST)
-            caps = self.policy.api_channel(channel)
-            positions = await self.node.publish_many(channel, datas, opts=caps.publish)
-        except Exception as e:
-            out = [_api_error("publish", e)] * len(datas)
-        else:
-            out = [
-                _api_error("publish", sp) if isinstance(sp, Exception) else _publish_result(sp)
-                for sp in positions
-            ]
-        if observe is not None and datas:
-            observe(protocol, "publish", (time.perf_counter() - started) / len(datas), len(datas))
-        return out
-
-    async def publish(self, req: a.PublishRequest) -> a.PublishResult:
-        data = _data(req.data, req.b64data)
-        return await self._publish_checked(req.channel, data, req.skip_history, req.tags)
+    async def _publish_request(self, req: a.PublishRequest) -> a.PublishResult | a.Error:
+        [res] = await self._publish((req,))
+        return res
 
     async def broadcast(self, req: a.BroadcastRequest) -> a.BroadcastResult:
-        if not req.channels:
+        if not req.channels or not _data(req.data, req.b64data):
             raise c.ReplyError(c.ERROR_BAD_REQUEST)
-        data = _data(req.data, req.b64data)
-        if not data:
-            raise c.ReplyError(c.ERROR_BAD_REQUEST)
-        responses: list[a.PublishResponse] = []
-        for ch in req.channels:
-            try:
-                res = await self._publish_checked(ch, data, req.skip_history, req.tags)
-                responses.append(a.PublishResponse(result=res))
-            except c.ReplyError as e:
-                responses.append(
-                    a.PublishResponse(error=a.Error(code=e.error.code, message=e.error.message))
-                )
-            except EngineError:
-                err = c.ERROR_INTERNAL
-                responses.append(
-                    a.PublishResponse(error=a.Error(code=err.code, message=err.message))
-                )
-        return a.BroadcastResult(responses=responses)
+        results = await self._publish(
+            [_Publish(ch, req.data, req.b64data, req.skip_history, req.tags) for ch in req.channels]
+        )
+        return a.BroadcastResult(
+            responses=[
+                a.PublishResponse(error=r)
+                if isinstance(r, a.Error)
+                else a.PublishResponse(result=r)
+                for r in results
+            ]
+        )
 
     # --- user operations ------------------------------------------------------------------
 
@@ -352,18 +370,7 @@ class Executor:
 
     async def presence(self, req: a.PresenceRequest) -> a.PresenceResult:
         self._presence_channel(req.channel)
-        presence = await self.node.presence.presence(req.channel)
-        return a.PresenceResult(
-            presence={
-                cid: a.ClientInfo(
-                    user=i.user,
-                    client=i.client,
-                    conn_info=raw(i.conn_info),
-                    chan_info=raw(i.chan_info),
-                )
-                for cid, i in presence.items()
-            }
-        )
+        return wire_presence(await self.node.presence.presence(req.channel))
 
     async def presence_stats(self, req: a.PresenceStatsRequest) -> a.PresenceStatsResult:
         self._presence_channel(req.channel)
@@ -384,19 +391,7 @@ class Executor:
         pubs, top = await self.node.history(
             req.channel, limit=req.limit, since=since, reverse=req.reverse
         )
-        out = []
-        for p in pubs:
-            wp = wire_publication(p)
-            info = None
-            if wp.info is not None:
-                info = a.ClientInfo(
-                    user=wp.info.user,
-                    client=wp.info.client,
-                    conn_info=wp.info.conn_info,
-                    chan_info=wp.info.chan_info,
-                )
-            out.append(a.Publication(data=wp.data, info=info, offset=wp.offset, tags=wp.tags))
-        return a.HistoryResult(publications=out, epoch=top.epoch, offset=top.offset)
+        return wire_history(pubs, top)
 
     async def history_remove(self, req: a.HistoryRemoveRequest) -> a.HistoryRemoveResult:
         self._history_channel(req.channel)

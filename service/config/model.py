@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
 
 from service.config.options import (
     CHANNEL_OPTION_KEYS,
@@ -349,9 +348,3 @@ class Config:
             if ns.name == name:
                 return ns
         return None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able dict of every option (see :func:`service.config.config_to_dict`)."""
-        from service.config.dump import config_to_dict
-
-        return config_to_dict(self)

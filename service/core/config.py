@@ -24,5 +24,4 @@ class NodeConfig:
     client_history_max_publication_limit: int = 300
     client_recovery_max_publication_limit: int = 300
     channel_max_length: int = 255
-    history_meta_ttl: float = 7776000.0
     node_info_interval: float = 3.0

@@ -93,7 +93,10 @@ class ClientHooks(Protocol):
         """Validate a subscription refresh; return the new expire_at (0 = no expiry)."""
         ...
 
-    async def publish(self, client: ClientSession, req: PublishRequest) -> PublishOptions: ...
+    async def publish(self, client: ClientSession, req: PublishRequest) -> PublishOptions:
+        """Permission to publish; the channel's complete history options (as
+        ``publish_options``)."""
+        ...
 
     async def presence(self, client: ClientSession, channel: str) -> None: ...
 
@@ -104,7 +107,8 @@ class ClientHooks(Protocol):
     async def rpc(self, client: ClientSession, req: RPCRequest) -> bytes: ...
 
     def publish_options(self, channel: str) -> PublishOptions:
-        """History options of ``channel`` (used for history reads and recovery)."""
+        """History options of ``channel`` (used for history reads and recovery), complete:
+        ``history_meta_ttl`` is filled in (the core applies no default of its own)."""
         ...
 
 

@@ -29,6 +29,7 @@ from .engine import (
     PresenceManager,
     Publication,
     PublishOptions,
+    PublishOutcome,
     StreamPosition,
 )
 from .hooks import ClientHooks, SubscriptionOptions
@@ -174,13 +175,10 @@ class Node:
             if not positioned:
                 continue
             if channel not in tops:
-                opts = self.hooks.publish_options(channel)
+                meta_ttl = self.hooks.publish_options(channel).history_meta_ttl
                 try:
                     res = await self.broker.history(
-                        channel,
-                        HistoryQuery(
-                            limit=0, meta_ttl=opts.history_meta_ttl or self.config.history_meta_ttl
-                        ),
+                        channel, HistoryQuery(limit=0, meta_ttl=meta_ttl)
                     )
                     tops[channel] = res.position
                 except Exception as e:
@@ -318,38 +316,13 @@ class Node:
     # --- publishing -----------------------------------------------------------------------
 
     async def publish(
-        self,
-        channel: str,
-        data: bytes,
-        *,
-        opts: PublishOptions,
-        info: ClientInfo | None = None,
-        tags: dict[str, str] | None = None,
-    ) -> StreamPosition | None:
-        """Publish into ``channel``; returns the position when the channel keeps history."""
-        pub = Publication(data=data, info=info, tags=tags or None)
-        self.metrics.message_sent("publication")
-        return await self.broker.publish(channel, pub, self._meta_ttl(opts))
-
-    async def publish_many(
-        self, channel: str, datas: Sequence[bytes], *, opts: PublishOptions
-    ) -> list[StreamPosition | Exception | None]:
-        """``publish(channel, data, opts=opts)`` for each of ``datas`` in order (no info, no
-        tags), as one broker call: one entry per data, the position (None without history)
-        or the exception that publication failed with.  Raises when none was tried."""
-        pubs = [Publication(data) for data in datas]
+        self, channel: str, pubs: Sequence[Publication], opts: PublishOptions
+    ) -> list[PublishOutcome]:
+        """Publish ``pubs`` into ``channel`` in order, as ONE broker call (a single publish is
+        the one-item case); one outcome per publication (see ``Broker.publish``).  ``opts``
+        come complete from the policy (size, ttl and meta ttl)."""
         self.metrics.message_sent("publication", len(pubs))
-        return await self.broker.publish_many(channel, pubs, self._meta_ttl(opts))
-
-    def _meta_ttl(self, opts: PublishOptions) -> PublishOptions:
-        """``opts`` with the node's ``history_meta_ttl`` when it keeps history without one."""
-        if opts.with_history and not opts.history_meta_ttl:
-            return PublishOptions(
-                history_size=opts.history_size,
-                history_ttl=opts.history_ttl,
-                history_meta_ttl=self.config.history_meta_ttl,
-            )
-        return opts
+        return await self.broker.publish(channel, pubs, opts)
 
     async def publish_join(self, channel: str, info: ClientInfo) -> None:
         self.metrics.message_sent("join")
@@ -368,8 +341,7 @@ class Node:
         reverse: bool,
     ) -> tuple[list[Publication], StreamPosition]:
         """Read history; raises ReplyError(112) when ``since.epoch`` is not the stream's epoch."""
-        opts = self.hooks.publish_options(channel)
-        meta_ttl = opts.history_meta_ttl or self.config.history_meta_ttl
+        meta_ttl = self.hooks.publish_options(channel).history_meta_ttl
         self.metrics.inc_action("history")
         res = await self.broker.history(
             channel, HistoryQuery(since=since, limit=limit, reverse=reverse, meta_ttl=meta_ttl)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
 import msgspec
 
 from ..protocol import JSON, Codec, pb_fast
 from ..protocol import messages as m
 from ..protocol.json_codec import is_valid_json
-from .engine import ClientInfo, Publication
+from .engine import ClientInfo, Publication, StreamPosition
 
 # encoding variants of one broadcast message
 JSON_REPLY, PB_REPLY, JSON_PUSH, PB_PUSH = range(4)
@@ -38,6 +38,18 @@ def wire_publication(pub: Publication) -> m.Publication:
         info=wire_info(pub.info),
         offset=pub.offset,
         tags=pub.tags or {},
+    )
+
+
+def wire_presence(presence: Mapping[str, ClientInfo]) -> m.PresenceResult:
+    """The presence result (client command and server API alike)."""
+    return m.PresenceResult(presence={cid: _wire_info(info) for cid, info in presence.items()})
+
+
+def wire_history(pubs: Sequence[Publication], top: StreamPosition) -> m.HistoryResult:
+    """The history result (client command and server API alike)."""
+    return m.HistoryResult(
+        publications=[wire_publication(p) for p in pubs], epoch=top.epoch, offset=top.offset
     )
 
 

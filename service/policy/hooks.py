@@ -294,8 +294,8 @@ class CentrifugoHooks:
     def publish_options(self, channel: str) -> PublishOptions:
         try:
             return self._capabilities(channel).publish
-        except c.ReplyError:
-            return PublishOptions()
+        except c.ReplyError:  # namespace gone (reload): no history, the node's meta ttl
+            return PublishOptions(history_meta_ttl=self.cfg.history_meta_ttl)
 
     def _capabilities(self, channel: str) -> ChannelCapabilities:
         """Per-namespace capabilities, built once per namespace and rules generation.

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 from ...protocol import codes as c
 from ...protocol import messages as m
-from ..engine import StreamPosition
-from ..wire import wire_info, wire_publication
+from ..engine import Publication, StreamPosition
+from ..wire import wire_history, wire_presence
 from .connect import ttl_of
 
 if TYPE_CHECKING:
@@ -31,8 +31,10 @@ async def handle_publish(client: ClientSession, cmd: m.Command) -> m.Reply | Non
     if not req.channel or not data or data == b"null":
         raise c.DisconnectError(c.DISCONNECT_BAD_REQUEST)
     opts = await client.node.hooks.publish(client, req)
-    info = client.client_info(req.channel)
-    await client.node.publish(req.channel, data, info=info, opts=opts)
+    pub = Publication(data, client.client_info(req.channel))
+    [outcome] = await client.node.publish(req.channel, (pub,), opts)
+    if isinstance(outcome, Exception):
+        raise outcome
     return m.Reply(publish=m.PublishResult())
 
 
@@ -43,12 +45,7 @@ async def handle_presence(client: ClientSession, cmd: m.Command) -> m.Reply | No
         raise c.DisconnectError(c.DISCONNECT_BAD_REQUEST)
     await client.node.hooks.presence(client, req.channel)
     presence = await client.node.presence.presence(req.channel)
-    result: dict[str, m.ClientInfo] = {}
-    for cid, info in presence.items():
-        wi = wire_info(info)
-        assert wi is not None
-        result[cid] = wi
-    return m.Reply(presence=m.PresenceResult(presence=result))
+    return m.Reply(presence=wire_presence(presence))
 
 
 async def handle_presence_stats(client: ClientSession, cmd: m.Command) -> m.Reply | None:
@@ -80,13 +77,7 @@ async def handle_history(client: ClientSession, cmd: m.Command) -> m.Reply | Non
         if req.reverse and since.offset == 0:
             raise c.ReplyError(c.ERROR_BAD_REQUEST)
     pubs, top = await node.history(req.channel, limit=limit, since=since, reverse=req.reverse)
-    return m.Reply(
-        history=m.HistoryResult(
-            publications=[wire_publication(p) for p in pubs],
-            epoch=top.epoch,
-            offset=top.offset,
-        )
-    )
+    return m.Reply(history=wire_history(pubs, top))
 
 
 async def handle_rpc(client: ClientSession, cmd: m.Command) -> m.Reply | None:

@@ -39,7 +39,6 @@ async def subscribe_channel(
     Raises ReplyError(100) when the engine fails (the subscription is rolled back).
     """
     node = client.node
-    cfg = node.config
     sub = ChannelSub(client, channel, opts, server_side=server_side)
     client.subs[channel] = sub
     try:
@@ -54,8 +53,7 @@ async def subscribe_channel(
             result.expires = True
             result.ttl = _ttl(opts.expire_at)
         if opts.positioned or opts.recoverable:
-            pub_opts = node.hooks.publish_options(channel)
-            meta_ttl = pub_opts.history_meta_ttl or cfg.history_meta_ttl
+            meta_ttl = node.hooks.publish_options(channel).history_meta_ttl
             result.positioned = True
             result.recoverable = opts.recoverable
             if opts.recoverable and recover_since is not None:
