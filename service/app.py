@@ -158,7 +158,7 @@ async def start_server(cfg: Config) -> Server:
                 num_users=lambda: len(node.hub.users),
                 num_subscriptions=node.hub.num_subscriptions,
                 num_channels=lambda: len(node.hub.channels),
-                num_nodes=lambda: len(node.info()),
+                num_nodes=lambda: len(node.cluster.live_nodes()),
             )
         )
     await node.start()

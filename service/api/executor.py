@@ -329,14 +329,14 @@ class Executor:
         opts.data = _data(req.data, req.b64data)
         if req.recover_since is not None:
             opts.recover_since = StreamPosition(req.recover_since.offset, req.recover_since.epoch)
-        await self.node.subscribe_user(
+        await self.node.users.subscribe(
             req.user, req.channel, opts, client=req.client, session=req.session
         )
         return a.SubscribeResult()
 
     async def unsubscribe(self, req: a.UnsubscribeRequest) -> a.UnsubscribeResult:
         self.policy.api_channel(req.channel)
-        await self.node.unsubscribe_user(
+        await self.node.users.unsubscribe(
             req.user, req.channel, client=req.client, session=req.session
         )
         return a.UnsubscribeResult()
@@ -345,14 +345,14 @@ class Executor:
         d = c.DISCONNECT_FORCE_NO_RECONNECT
         if req.disconnect is not None and req.disconnect.code:
             d = c.disconnect_with_default_reason(req.disconnect.code, req.disconnect.reason)
-        await self.node.disconnect_user(
+        await self.node.users.disconnect(
             req.user, d, client=req.client, session=req.session, whitelist=req.whitelist
         )
         return a.DisconnectResult()
 
     async def refresh(self, req: a.RefreshRequest) -> a.RefreshResult:
         info = bytes(req.info)
-        await self.node.refresh_user(
+        await self.node.users.refresh(
             req.user,
             client=req.client,
             session=req.session,
@@ -401,14 +401,14 @@ class Executor:
     # --- introspection --------------------------------------------------------------------
 
     async def channels(self, req: a.ChannelsRequest) -> a.ChannelsResult:
-        counts = await self.node.cluster_channels(req.pattern)
+        counts = await self.node.cluster.channels(req.pattern)
         return a.ChannelsResult(
             channels={ch: a.ChannelInfo(num_clients=n) for ch, n in counts.items()}
         )
 
     async def info(self, req: a.InfoRequest) -> a.InfoResult:
         nodes = []
-        for n in self.node.info():
+        for n in self.node.cluster.live_nodes():
             process = None
             if n.uid == self.node.id:
                 ru = resource.getrusage(resource.RUSAGE_SELF)

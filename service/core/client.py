@@ -18,6 +18,7 @@ from ..protocol import ProtocolError
 from ..protocol import codes as c
 from ..protocol import messages as m
 from .engine import ClientInfo, Publication, StreamPosition
+from .hooks import SubscriptionOptions
 from .subscription import SUBSCRIBED, ChannelSub
 from .wire import INVALID, JSON_PUSH, JSON_REPLY, Encoded, encoded_publication, variant_of
 from .writer import Writer
@@ -282,6 +283,60 @@ class ClientSession:
                 m.Push(channel=channel, unsubscribe=m.Unsubscribe(code=code, reason=reason))
             )
         await self.node.remove_subscription(self, sub)
+
+    async def subscribe_server_side(self, channel: str, opts: SubscriptionOptions) -> None:
+        """Subscribe this connection to ``channel`` for the server (server API subscribe):
+        the same subscription code as a client subscribe, announced with a ``subscribe``
+        push.  More subscriptions than ``client_channel_limit`` disconnect with 3505, an
+        engine failure with 3004."""
+        from .commands.subscribe import subscribe_channel
+
+        if self.state != CONNECTED or channel in self.subs:
+            return
+        limit = self.node.config.client_channel_limit
+        if limit > 0 and len(self.subs) >= limit:
+            self.disconnect(c.DISCONNECT_CHANNEL_LIMIT)
+            return
+        try:
+            sub, result = await subscribe_channel(
+                self, channel, opts, server_side=True, recover_since=opts.recover_since
+            )
+        except c.ReplyError:
+            self.disconnect(c.DISCONNECT_SERVER_ERROR)
+            return
+        if self.state != CONNECTED:
+            return
+        self.write_push(
+            m.Push(
+                channel=channel,
+                subscribe=m.Subscribe(
+                    recoverable=result.recoverable,
+                    epoch=result.epoch,
+                    offset=result.offset,
+                    positioned=result.positioned,
+                    data=result.data,
+                ),
+            )
+        )
+        self.activate(sub)
+        self.schedule_sub_expiry_check(sub)
+
+    def refresh_server_side(self, *, expired: bool, expire_at: int, info: bytes) -> None:
+        """Server API refresh: ``expired`` disconnects with 3005; otherwise the new expiry
+        (0: none) and ``info`` (when not empty) are applied and a ``refresh`` push sent."""
+        from .commands.connect import ttl_of
+
+        if expired:
+            self.disconnect(c.DISCONNECT_EXPIRED)
+            return
+        if info:
+            self.info = info
+        self.expire_at = expire_at
+        expires = expire_at > 0
+        self.write_push(
+            m.Push(refresh=m.Refresh(expires=expires, ttl=ttl_of(expire_at) if expires else 0))
+        )
+        self.schedule_expiry_check()
 
     # --- timers ---------------------------------------------------------------------------
 

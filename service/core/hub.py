@@ -47,8 +47,14 @@ class Hub:
         if client.session_id:
             self.sessions.pop(client.session_id, None)
 
-    def user_connections(self, user: str) -> list[ClientSession]:
-        return list(self.users.get(user, {}).values())
+    def find(self, user: str, *, client: str = "", session: str = "") -> list[ClientSession]:
+        """The connections of ``user`` on this node, only ``client`` / ``session`` when given
+        (how every user operation finds its targets)."""
+        return [
+            s
+            for s in self.users.get(user, {}).values()
+            if (not client or s.id == client) and (not session or s.session_id == session)
+        ]
 
     def num_users(self) -> int:
         return len(self.users)

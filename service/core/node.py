@@ -2,8 +2,8 @@
 
 Every publication, whatever its source (client, HTTP/gRPC API, another node via the broker),
 reaches subscribers through ``handle_publication`` -> ``Hub.broadcast_publication``.
-User-targeted server API operations (subscribe, unsubscribe, disconnect, refresh) travel as
-control messages so that they reach the node holding the user's connections.
+User operations of the server API (subscribe, unsubscribe, disconnect, refresh) are
+``users.Users``; node-to-node messages, the node registry and surveys are ``cluster.Cluster``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 from ..protocol import codes as c
 from ..protocol import control
 from .client import CONNECTED, ClientSession
-from .cluster import OP_EMULATION, Cluster, NodeInfo
+from .cluster import OP_EMULATION, Cluster
 from .config import NodeConfig
 from .engine import (
     Broker,
@@ -32,11 +32,12 @@ from .engine import (
     PublishOutcome,
     StreamPosition,
 )
-from .hooks import ClientHooks, SubscriptionOptions
+from .hooks import ClientHooks
 from .hub import Hub
 from .metrics import NodeMetrics, NullMetrics
 from .subscription import ChannelSub
 from .timers import TimerWheel
+from .users import Users
 from .writer import FlushLoop
 
 log = logging.getLogger("gyre.node")
@@ -67,6 +68,7 @@ class Node:
         self.flush_loop = FlushLoop(None if metrics is None else self.metrics.transport_sent)
         self.timers = TimerWheel()
         self.cluster = Cluster(self)
+        self.users = Users(self)
         self.started_at = time.time()
         self.shutting_down = False
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -379,57 +381,6 @@ class Node:
         self.metrics.message_received("control")
         self.cluster.handle(data)
 
-    # --- control plane (see cluster.py) -----------------------------------------------------
-
-    async def subscribe_user(
-        self,
-        user: str,
-        channel: str,
-        opts: SubscriptionOptions,
-        *,
-        client: str = "",
-        session: str = "",
-    ) -> None:
-        """Server-side subscribe of ``user``'s connections on every node."""
-        await self.cluster.subscribe_user(user, channel, opts, client=client, session=session)
-
-    async def unsubscribe_user(
-        self, user: str, channel: str, *, client: str = "", session: str = ""
-    ) -> None:
-        await self.cluster.unsubscribe_user(user, channel, client=client, session=session)
-
-    async def disconnect_user(
-        self,
-        user: str,
-        disconnect: c.DisconnectCode,
-        *,
-        client: str = "",
-        session: str = "",
-        whitelist: list[str] | None = None,
-    ) -> None:
-        await self.cluster.disconnect_user(
-            user, disconnect, client=client, session=session, whitelist=whitelist or []
-        )
-
-    async def refresh_user(
-        self,
-        user: str,
-        *,
-        client: str = "",
-        session: str = "",
-        expired: bool = False,
-        expire_at: int = 0,
-        info: bytes | None = None,
-    ) -> None:
-        await self.cluster.refresh_user(
-            user,
-            client=client,
-            session=session,
-            expired=expired,
-            expire_at=expire_at,
-            info=info,
-        )
-
     # --- emulation (http_stream / sse commands posted to /emulation) ----------------------
 
     async def emulate(self, node_id: str, session: str, data: bytes) -> bool:
@@ -456,21 +407,3 @@ class Node:
             return False
         await client.handle_data_serialized(data)
         return True
-
-    # --- node info and introspection ------------------------------------------------------
-
-    @property
-    def nodes(self) -> dict[str, NodeInfo]:
-        return self.cluster.nodes
-
-    def info(self) -> list[NodeInfo]:
-        """Live nodes (this one first, freshly computed)."""
-        return self.cluster.live_nodes()
-
-    async def cluster_channels(self, pattern: str = "") -> dict[str, int]:
-        """Channels with subscribers on every node and their subscriber counts."""
-        return await self.cluster.channels(pattern)
-
-    def channels(self, pattern: str = "") -> dict[str, int]:
-        """Local channels with at least one subscriber and their subscriber counts."""
-        return self.cluster.local_channels(pattern)

@@ -76,7 +76,7 @@ class EmulationHandler:
             return plain(400, request)
         try:
             if data is None:
-                known = not node_id or node_id == self.node.id or node_id in self.node.nodes
+                known = not node_id or self.node.cluster.is_live(node_id)
                 return plain(204 if known else 404, request)
             if not await self.node.emulate(node_id, session, data):
                 return plain(404, request)

@@ -109,6 +109,6 @@ async def handle_connect(client: ClientSession, cmd: m.Command) -> m.Reply | Non
     node.on_client_connected(client)
     if decision.single_connection and client.user:
         node.spawn(
-            node.disconnect_user(client.user, c.DISCONNECT_CONNECTION_LIMIT, whitelist=[client.id])
+            node.users.disconnect(client.user, c.DISCONNECT_CONNECTION_LIMIT, whitelist=[client.id])
         )
     return reply

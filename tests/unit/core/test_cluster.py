@@ -69,8 +69,8 @@ async def nodes(tmp_path: Path) -> AsyncIterator[tuple[Node, Node]]:
 
 async def test_nodes_see_each_other(nodes: tuple[Node, Node]) -> None:
     a, b = nodes
-    assert {n.uid for n in a.info()} == {a.id, b.id}
-    assert {n.uid for n in b.info()} == {a.id, b.id}
+    assert {n.uid for n in a.cluster.live_nodes()} == {a.id, b.id}
+    assert {n.uid for n in b.cluster.live_nodes()} == {a.id, b.id}
 
 
 async def test_disconnect_user_reaches_other_node(nodes: tuple[Node, Node]) -> None:
@@ -78,7 +78,7 @@ async def test_disconnect_user_reaches_other_node(nodes: tuple[Node, Node]) -> N
     cl, t = client(b)
     await send(cl, {"id": 1, "connect": {"token": generate_token(secret=SECRET, user="9", ttl=60)}})
     await t.wait_for(lambda m: m.get("id") == 1)
-    await a.disconnect_user("9", c.DISCONNECT_FORCE_NO_RECONNECT)
+    await a.users.disconnect("9", c.DISCONNECT_FORCE_NO_RECONNECT)
     assert (await t.wait_closed()).code == 3503  # type: ignore[union-attr]
 
 
@@ -92,9 +92,9 @@ async def test_channels_survey_sums_over_nodes(nodes: tuple[Node, Node]) -> None
             {"id": 2, "subscribe": {"channel": "chat:x"}},
         )
         await t.wait_for(lambda m: m.get("id") == 2)
-    assert await a.cluster_channels() == {"chat:x": 3}
-    assert await b.cluster_channels("chat:*") == {"chat:x": 3}
-    assert await a.cluster_channels("other*") == {}
+    assert await a.cluster.channels() == {"chat:x": 3}
+    assert await b.cluster.channels("chat:*") == {"chat:x": 3}
+    assert await a.cluster.channels("other*") == {}
 
 
 async def test_emulation_routed_to_owning_node(nodes: tuple[Node, Node]) -> None:
