@@ -108,8 +108,8 @@ class _Client:
 
 def _activate(sub: Any, subscription: Any) -> None:
     """Mark ``sub`` subscribed, whichever shape ChannelSub has in the checkout."""
-    if hasattr(sub, "activate_buffer"):
-        sub.activate_buffer()
+    if hasattr(sub, "take_buffer"):
+        sub.take_buffer()
         return
     sub.buffer = None
     sub.state = subscription.SUBSCRIBED

@@ -3,23 +3,30 @@
 Transports call ``handle_data`` with each incoming frame; commands run sequentially in
 arrival order.  Replies and pushes go through the connection's ``Writer``.  Every failure
 ends either as an error reply (connection kept) or as a disconnect (connection closed).
+
+The session owns its lifecycle: its connection state (``state.ConnectionState``), its
+subscriptions (``subs``, each a ``ChannelSub`` that owns its position) and its timers change
+only through its own methods.  Command handlers (``commands/``) decide what a command means
+and call these methods to apply it; so do the server API's user operations (``users.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
-import time
 import uuid
 from typing import TYPE_CHECKING
 
 from ..protocol import ProtocolError
 from ..protocol import codes as c
 from ..protocol import messages as m
+from . import commands
 from .engine import ClientInfo, Publication, StreamPosition
-from .hooks import SubscriptionOptions
-from .subscription import SUBSCRIBED, ChannelSub
+from .hooks import ConnectDecision, SubscriptionOptions
+from .session_timers import SessionTimers
+from .state import ConnectionState, Continuity, SubscriptionState, ttl_of
+from .subscribing import subscribe_channel
+from .subscription import ChannelSub
 from .wire import INVALID, JSON_PUSH, JSON_REPLY, Encoded, encoded_publication, variant_of
 from .writer import Writer
 
@@ -29,10 +36,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("gyre.client")
 
-NEW, CONNECTED, FAILED, CLOSED = range(4)
+NEW, CONNECTED, FAILED, CLOSED = ConnectionState
 
 
-class ClientSession:
+class ClientSession(SessionTimers):
     """One client connection on this node."""
 
     __slots__ = (
@@ -45,7 +52,6 @@ class ClientSession:
         "meta",
         "name",
         "node",
-        "ping_outstanding",
         "request_headers",
         "session_id",
         "state",
@@ -144,8 +150,6 @@ class ClientSession:
 
     async def handle_command(self, cmd: m.Command) -> bool:
         """Process one command; False once the connection is closed."""
-        from . import commands
-
         state = self.state
         if state == CLOSED:
             return False
@@ -158,7 +162,7 @@ class ClientSession:
             if state != NEW:
                 self.disconnect(c.DISCONNECT_BAD_REQUEST)
                 return False
-            return await commands.run(self, cmd, commands.handle_connect)
+            return await self._run(cmd, commands.handle_connect)
         if state != CONNECTED:
             self.disconnect(c.DISCONNECT_BAD_REQUEST)
             return False
@@ -166,7 +170,31 @@ class ClientSession:
         if handler is None:
             self.disconnect(c.DISCONNECT_BAD_REQUEST)
             return False
-        return await commands.run(self, cmd, handler)
+        return await self._run(cmd, handler)
+
+    async def _run(self, cmd: m.Command, handler: commands.Handler) -> bool:
+        """Apply what ``handler`` decided for ``cmd`` (``commands.run``): a disconnect, an
+        error reply (a failed connect leaves the session FAILED) or the reply.  False once
+        the connection is closed."""
+        outcome = await commands.run(self, cmd, handler)
+        if outcome.disconnect is not None:
+            self.disconnect(outcome.disconnect)
+            return False
+        if self.state == CLOSED:
+            return False
+        error = outcome.error
+        if error is not None:
+            if cmd.id:
+                err = m.Error(code=error.code, message=error.message, temporary=error.temporary)
+                self.write_reply(m.Reply(id=cmd.id, error=err))
+            if cmd.connect is not None:
+                self.state = FAILED
+            return True
+        reply = outcome.reply
+        if reply is not None and cmd.id:
+            reply.id = cmd.id
+            self.write_reply(reply)
+        return self.state != CLOSED
 
     async def connect_unidirectional(self, req: m.ConnectRequest) -> bool:
         """Connect a unidirectional client from its bare ConnectRequest
@@ -175,19 +203,12 @@ class ClientSession:
         Errors become disconnects: 109 → 3005, 111 → 3013, 103 → 3507, any other → 3004;
         an explicit disconnect is kept.  Returns True when connected.
         """
-        from . import commands
-
         if self.state != NEW:
             return False
         try:
             await commands.handle_connect(self, m.Command(id=0, connect=req))
         except c.ReplyError as e:
-            mapping = {
-                c.ERROR_TOKEN_EXPIRED.code: c.DISCONNECT_EXPIRED,
-                c.ERROR_TOO_MANY_REQUESTS.code: c.DISCONNECT_TOO_MANY_REQUESTS,
-                c.ERROR_PERMISSION_DENIED.code: c.DISCONNECT_PERMISSION_DENIED,
-            }
-            self.disconnect(mapping.get(e.error.code, c.DISCONNECT_SERVER_ERROR))
+            self.disconnect(c.UNI_CONNECT_ERRORS.get(e.error.code, c.DISCONNECT_SERVER_ERROR))
             return False
         except c.DisconnectError as e:
             self.disconnect(e.disconnect)
@@ -224,12 +245,12 @@ class ClientSession:
     def deliver(self, sub: ChannelSub, pub: Publication, position: StreamPosition | None) -> None:
         """Deliver one publication to one subscription (used for buffered publications)."""
         if sub.options.positioned and position is not None and pub.offset:
-            if pub.offset <= sub.offset and position.epoch == sub.epoch:
+            seen = sub.check(pub.offset, position.epoch)
+            if seen is Continuity.DUPLICATE:
                 return  # already delivered by recovery
-            if pub.offset != sub.offset + 1 or position.epoch != sub.epoch:
+            if seen is Continuity.GAP:
                 self.position_lost(sub)
                 return
-            sub.offset = pub.offset
         enc = encoded_publication(sub.channel, pub)
         data = enc.get(self.variant)
         if data is INVALID:
@@ -244,7 +265,8 @@ class ClientSession:
         position: StreamPosition | None,
         enc: Encoded,
     ) -> None:
-        """Called by the hub when a publication cannot be delivered as is."""
+        """Called by the hub when a publication cannot be delivered as is: not encodable for
+        this connection (3506) or past a gap in the stream (``position_lost``)."""
         if self.variant in (JSON_REPLY, JSON_PUSH) and enc.get(self.variant) is INVALID:
             self.disconnect(c.DISCONNECT_INAPPROPRIATE_PROTOCOL)
             return
@@ -261,17 +283,62 @@ class ClientSession:
 
     # --- subscriptions --------------------------------------------------------------------
 
+    def establish(self, decision: ConnectDecision, req: m.ConnectRequest) -> None:
+        """The connect was accepted: take its credentials, join the hub, go CONNECTED."""
+        self.user = decision.user
+        self.info = decision.info
+        self.meta = decision.meta
+        self.name = req.name
+        self.version = req.version
+        self.client_side_refresh = decision.client_side_refresh
+        self.token_channels = decision.token_channels
+        self.expire_at = decision.expire_at
+        self.node.hub.add_connection(self)
+        self.state = CONNECTED
+
+    async def add_subscription(
+        self, channel: str, opts: SubscriptionOptions, *, server_side: bool
+    ) -> ChannelSub:
+        """Register a new subscription to ``channel`` (SUBSCRIBING; see ``subscribing``)."""
+        sub = ChannelSub(self, channel, opts, server_side=server_side)
+        self.subs[channel] = sub
+        await self.node.add_subscription(self, sub)
+        return sub
+
+    async def drop_subscription(self, channel: str) -> None:
+        """Undo ``add_subscription`` (no leave, no push)."""
+        sub = self.subs.pop(channel, None)
+        if sub is not None:
+            await self.node.remove_subscription(self, sub, leave=False)
+
     def activate(self, sub: ChannelSub) -> None:
-        """Mark ``sub`` subscribed (after its reply was written) and flush its buffer."""
-        buffered = sub.buffer or []
-        sub.buffer = None
-        sub.state = SUBSCRIBED
-        for pub, position in buffered:
-            if self.state == CLOSED or sub.state != SUBSCRIBED:
+        """Make ``sub`` live (after its reply or push was written): deliver what was buffered,
+        publish the join, arm its expiry check."""
+        for pub, position in sub.take_buffer():
+            if self.state == CLOSED or sub.state != SubscriptionState.SUBSCRIBED:
                 return
             self.deliver(sub, pub, position)
         if sub.options.join_leave:
             self.node.spawn(self.node.publish_join(sub.channel, self.client_info(sub.channel)))
+        self.schedule_sub_expiry_check(sub)
+
+    def extend_subscription(self, sub: ChannelSub, expire_at: int) -> None:
+        """A sub_refresh was accepted: ``expire_at`` (0: never) replaces the expiry."""
+        sub.options.expire_at = expire_at
+        if expire_at > 0:
+            self.schedule_sub_expiry_check(sub)
+
+    def refresh_credentials(
+        self, *, expire_at: int, info: bytes | None = None, meta: bytes | None = None
+    ) -> None:
+        """A refresh was accepted (client command or server API): new expiry (0: none), and
+        info / meta when given; the expiry check is re-armed."""
+        if info is not None:
+            self.info = info
+        if meta is not None:
+            self.meta = meta
+        self.expire_at = expire_at
+        self.schedule_expiry_check()
 
     async def unsubscribe(self, channel: str, code: int, reason: str, *, push: bool) -> None:
         """Remove a subscription; ``push`` sends an unsubscribe push with code/reason."""
@@ -289,8 +356,6 @@ class ClientSession:
         the same subscription code as a client subscribe, announced with a ``subscribe``
         push.  More subscriptions than ``client_channel_limit`` disconnect with 3505, an
         engine failure with 3004."""
-        from .commands.subscribe import subscribe_channel
-
         if self.state != CONNECTED or channel in self.subs:
             return
         limit = self.node.config.client_channel_limit
@@ -301,7 +366,7 @@ class ClientSession:
             sub, result = await subscribe_channel(
                 self, channel, opts, server_side=True, recover_since=opts.recover_since
             )
-        except c.ReplyError:
+        except (c.ReplyError, c.DisconnectError):
             self.disconnect(c.DISCONNECT_SERVER_ERROR)
             return
         if self.state != CONNECTED:
@@ -319,86 +384,17 @@ class ClientSession:
             )
         )
         self.activate(sub)
-        self.schedule_sub_expiry_check(sub)
 
     def refresh_server_side(self, *, expired: bool, expire_at: int, info: bytes) -> None:
         """Server API refresh: ``expired`` disconnects with 3005; otherwise the new expiry
         (0: none) and ``info`` (when not empty) are applied and a ``refresh`` push sent."""
-        from .commands.connect import ttl_of
-
         if expired:
             self.disconnect(c.DISCONNECT_EXPIRED)
             return
-        if info:
-            self.info = info
-        self.expire_at = expire_at
+        self.refresh_credentials(expire_at=expire_at, info=info or None)
         expires = expire_at > 0
-        self.write_push(
-            m.Push(refresh=m.Refresh(expires=expires, ttl=ttl_of(expire_at) if expires else 0))
-        )
-        self.schedule_expiry_check()
-
-    # --- timers ---------------------------------------------------------------------------
-
-    def _check_stale(self) -> None:
-        if self.state in (NEW, FAILED):
-            self.disconnect(c.DISCONNECT_STALE)
-
-    def start_timers(self) -> None:
-        """Start pings (first one randomised in [0, ping_interval), docs/protocol.md#ping-and-pong)
-        and expiry."""
-        cfg = self.node.config
-        if self.transport.app_ping and cfg.ping_interval > 0:
-            self.node.timers.schedule(random.uniform(0, cfg.ping_interval), self._send_ping)
-        self.schedule_expiry_check()
-
-    def _send_ping(self) -> None:
-        if self.state != CONNECTED:
-            return
-        cfg = self.node.config
-        if self.transport.unidirectional:
-            self.writer.write(self.transport.codec.encode_push(m.Push()))
-        else:
-            self.writer.write(self.transport.codec.encode_reply(m.Reply()))
-            if cfg.pong_timeout > 0:
-                self.ping_outstanding = True
-                self.node.timers.schedule(cfg.pong_timeout, self._check_pong)
-        self.node.timers.schedule(cfg.ping_interval, self._send_ping)
-
-    def _check_pong(self) -> None:
-        if self.state == CONNECTED and self.ping_outstanding:
-            self.disconnect(c.DISCONNECT_NO_PONG)
-
-    def schedule_expiry_check(self) -> None:
-        if self.expire_at <= 0 or not self.client_side_refresh:
-            return
-        delay = self.expire_at - time.time() + self.node.config.client_expired_close_delay
-        expected = self.expire_at
-        self.node.timers.schedule(delay, lambda: self._check_expired(expected))
-
-    def _check_expired(self, expected: int) -> None:
-        if self.state != CONNECTED or self.expire_at != expected:
-            return
-        if time.time() >= self.expire_at + self.node.config.client_expired_close_delay - 1:
-            self.disconnect(c.DISCONNECT_EXPIRED)
-
-    def schedule_sub_expiry_check(self, sub: ChannelSub) -> None:
-        exp = sub.options.expire_at
-        if exp <= 0:
-            return
-        delay = exp - time.time() + self.node.config.client_expired_sub_close_delay
-        self.node.timers.schedule(delay, lambda: self._check_sub_expired(sub, exp))
-
-    def _check_sub_expired(self, sub: ChannelSub, expected: int) -> None:
-        if self.state != CONNECTED or self.subs.get(sub.channel) is not sub:
-            return
-        if sub.options.expire_at != expected:
-            return
-        if sub.server_side:
-            self.disconnect(c.DISCONNECT_SUB_EXPIRED)
-        else:
-            code, reason = c.UNSUBSCRIBE_EXPIRED
-            self.node.spawn(self.unsubscribe(sub.channel, code, reason, push=True))
+        ttl = ttl_of(expire_at) if expires else 0
+        self.write_push(m.Push(refresh=m.Refresh(expires=expires, ttl=ttl)))
 
     # --- closing --------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..protocol import codes as c
 from ..protocol import control
-from .client import CONNECTED, ClientSession
+from .client import ClientSession
 from .cluster import OP_EMULATION, Cluster
 from .config import NodeConfig
 from .engine import (
@@ -35,6 +35,7 @@ from .engine import (
 from .hooks import ClientHooks
 from .hub import Hub
 from .metrics import NodeMetrics, NullMetrics
+from .state import ConnectionState
 from .subscription import ChannelSub
 from .timers import TimerWheel
 from .users import Users
@@ -151,7 +152,7 @@ class Node:
 
     async def _refresh_presence(self) -> None:
         for client in list(self._clients):
-            if client.state != CONNECTED:
+            if client.state != ConnectionState.CONNECTED:
                 continue
             for sub in list(client.subs.values()):
                 if sub.options.presence:
@@ -189,18 +190,16 @@ class Node:
             top = tops[channel]
             if top is None:
                 continue
-            for sub in positioned:
-                if sub.offset < top.offset or sub.epoch != top.epoch:
-                    suspects.append((sub, top))
+            suspects.extend((sub, top) for sub in positioned if sub.behind(top))
         if not suspects:
             return
         # a publication may be stored but still on its way through PUB/SUB: look again later
         await asyncio.sleep(grace)
         for sub, top in suspects:
             client = sub.client
-            if client.state != CONNECTED or client.subs.get(sub.channel) is not sub:
+            if client.state != ConnectionState.CONNECTED or client.subs.get(sub.channel) is not sub:
                 continue
-            if sub.offset < top.offset or sub.epoch != top.epoch:
+            if sub.behind(top):
                 client.position_lost(sub)
 
     # --- metrics helpers ------------------------------------------------------------------

@@ -102,6 +102,14 @@ DISCONNECT_PERMISSION_DENIED = DisconnectCode(3507, "permission denied")
 DISCONNECT_NOT_AVAILABLE = DisconnectCode(3508, "not available")
 DISCONNECT_TOO_MANY_ERRORS = DisconnectCode(3509, "too many errors")
 
+# a unidirectional connect cannot answer an error: these errors become these disconnects,
+# any other one 3004 (docs/protocol.md#connecting)
+UNI_CONNECT_ERRORS = {
+    ERROR_TOKEN_EXPIRED.code: DISCONNECT_EXPIRED,
+    ERROR_TOO_MANY_REQUESTS.code: DISCONNECT_TOO_MANY_REQUESTS,
+    ERROR_PERMISSION_DENIED.code: DISCONNECT_PERMISSION_DENIED,
+}
+
 UNSUBSCRIBE_CLIENT = (0, "client unsubscribed")  # internal: the client asked; never sent
 UNSUBSCRIBE_SERVER = (2000, "server unsubscribe")
 UNSUBSCRIBE_INSUFFICIENT_STATE = (2500, "insufficient state")

@@ -8,46 +8,27 @@ from typing import TYPE_CHECKING
 from ...protocol import codes as c
 from ...protocol import messages as m
 from ..engine import StreamPosition
-from .subscribe import subscribe_channel
+from ..state import ttl_of
+from ..subscribing import subscribe_channel
 
 if TYPE_CHECKING:
     from ..client import ClientSession
 
 
-def ttl_of(expire_at: int) -> int:
-    """Seconds until ``expire_at``, at least 1 (SDKs need ttl >= 1 with expires,
-    docs/protocol.md#messages-and-encodings)."""
-    return max(1, int(expire_at - time.time() + 0.999))
-
-
 async def handle_connect(client: ClientSession, cmd: m.Command) -> m.Reply | None:
-    from ..client import CONNECTED
-
     req = cmd.connect
     assert req is not None
     node = client.node
     cfg = node.config
     decision = await node.hooks.connect(client, req)
-    client.user = decision.user
-    client.info = decision.info
-    client.meta = decision.meta
-    client.name = req.name
-    client.version = req.version
-    client.client_side_refresh = decision.client_side_refresh
-    client.token_channels = decision.token_channels
-
     if cfg.client_channel_limit > 0 and len(decision.subs) > cfg.client_channel_limit:
         raise c.DisconnectError(c.DISCONNECT_CHANNEL_LIMIT)
     limit = cfg.client_user_connection_limit
     if limit > 0 and decision.user and len(node.hub.users.get(decision.user, ())) >= limit:
         raise c.DisconnectError(c.DISCONNECT_CONNECTION_LIMIT)
-    now = time.time()
-    if decision.expire_at > 0 and decision.expire_at < now:
+    if decision.expire_at > 0 and decision.expire_at < time.time():
         raise c.ReplyError(c.ERROR_EXPIRED)
-    client.expire_at = decision.expire_at
-
-    node.hub.add_connection(client)
-    client.state = CONNECTED
+    client.establish(decision, req)
 
     subs_results: dict[str, m.SubscribeResult] = {}
     pending = []
@@ -104,7 +85,6 @@ async def handle_connect(client: ClientSession, cmd: m.Command) -> m.Reply | Non
         reply = None
     for sub in pending:
         client.activate(sub)
-        client.schedule_sub_expiry_check(sub)
     client.start_timers()
     node.on_client_connected(client)
     if decision.single_connection and client.user:

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 from ...protocol import codes as c
 from ...protocol import messages as m
 from ..engine import Publication, StreamPosition
+from ..state import ttl_of
 from ..wire import wire_history, wire_presence
-from .connect import ttl_of
 
 if TYPE_CHECKING:
     from ..client import ClientSession
@@ -97,14 +97,9 @@ async def handle_refresh(client: ClientSession, cmd: m.Command) -> m.Reply | Non
         raise c.ReplyError(c.ERROR_EXPIRED)
     if decision.token_channels is not None and decision.token_channels != client.token_channels:
         raise c.DisconnectError(c.DISCONNECT_INSUFFICIENT_STATE)
-    if decision.info is not None:
-        client.info = decision.info
-    if decision.meta is not None:
-        client.meta = decision.meta
-    client.expire_at = decision.expire_at
+    client.refresh_credentials(expire_at=decision.expire_at, info=decision.info, meta=decision.meta)
     result = m.RefreshResult()
-    if client.expire_at > 0:
+    if decision.expire_at > 0:
         result.expires = True
-        result.ttl = ttl_of(client.expire_at)
-        client.schedule_expiry_check()
+        result.ttl = ttl_of(decision.expire_at)
     return m.Reply(refresh=result)
