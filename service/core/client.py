@@ -325,8 +325,7 @@ class ClientSession(SessionTimers):
     def extend_subscription(self, sub: ChannelSub, expire_at: int) -> None:
         """A sub_refresh was accepted: ``expire_at`` (0: never) replaces the expiry."""
         sub.options.expire_at = expire_at
-        if expire_at > 0:
-            self.schedule_sub_expiry_check(sub)
+        self.schedule_sub_expiry_check(sub)
 
     def refresh_credentials(
         self, *, expire_at: int, info: bytes | None = None, meta: bytes | None = None

@@ -7,6 +7,7 @@ cover the real thing); everything else is the memory engine.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 
 from service.app import node_config
 from service.auth import generate_token
+from service.core.hooks import SubscriptionOptions
 from service.core.node import Node
 from service.engines.memory import MemoryBroker, MemoryPresenceManager
 from service.policy.hooks import CentrifugoHooks
@@ -80,6 +82,35 @@ async def test_disconnect_user_reaches_other_node(nodes: tuple[Node, Node]) -> N
     await t.wait_for(lambda m: m.get("id") == 1)
     await a.users.disconnect("9", c.DISCONNECT_FORCE_NO_RECONNECT)
     assert (await t.wait_closed()).code == 3503  # type: ignore[union-attr]
+
+
+async def test_user_operations_reach_the_session_on_another_node(
+    nodes: tuple[Node, Node],
+) -> None:
+    """API subscribe, refresh and unsubscribe on node a are done on node b by the session's
+    own methods: a subscribe push, a refresh push, an unsubscribe push (2000)."""
+    a, b = nodes
+    cl, t = client(b)
+    await send(cl, {"id": 1, "connect": {"token": generate_token(secret=SECRET, user="7", ttl=60)}})
+    await t.wait_for(lambda m: m.get("id") == 1)
+    await a.users.subscribe("7", "chat:srv", SubscriptionOptions(data=b'{"hi":1}'))
+    push = await t.wait_for(lambda m: "subscribe" in m.get("push", {}))
+    assert push["push"] == {"channel": "chat:srv", "subscribe": {"data": {"hi": 1}}}
+    assert cl.subs["chat:srv"].server_side
+    await a.users.refresh("7", expire_at=int(time.time()) + 100)
+    push = await t.wait_for(lambda m: "refresh" in m.get("push", {}))
+    assert push["push"]["refresh"]["expires"] is True and push["push"]["refresh"]["ttl"] >= 99
+    await a.users.unsubscribe("7", "chat:srv", client=cl.id)
+    push = await t.wait_for(lambda m: "unsubscribe" in m.get("push", {}))
+    assert push["push"] == {
+        "channel": "chat:srv",
+        "unsubscribe": {"code": 2000, "reason": "server unsubscribe"},
+    }
+    assert "chat:srv" not in cl.subs
+    await a.users.subscribe("7", "chat:other", SubscriptionOptions(), session="not-this-one")
+    await a.users.subscribe("nobody", "chat:other", SubscriptionOptions())
+    await asyncio.sleep(0.05)
+    assert "chat:other" not in cl.subs  # targets are found by user, client and session
 
 
 async def test_channels_survey_sums_over_nodes(nodes: tuple[Node, Node]) -> None:

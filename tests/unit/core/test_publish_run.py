@@ -160,3 +160,17 @@ async def test_executor_publish_mixed_requests_answer_in_order(node: Node) -> No
     assert offsets == [1, 2, bad, 3, 0, 1, bad, 4]
     hist = await node.broker.history("chat:m", HistoryQuery(limit=-1))
     assert [p.data for p in hist.publications] == [b"1", b"2", b"3", b"6"]
+
+
+async def test_a_live_duplicate_is_dropped_not_a_gap(node: Node) -> None:
+    """A publication the subscription already has (same epoch, offset not past its position)
+    is dropped silently, as for buffered ones; the next one is delivered; no 2500."""
+    _, t = await subscriber(node, "chat:dup", recoverable=True)
+    first = await publish_one(node, "chat:dup", b'{"n":1}', HISTORY)
+    assert first is not None
+    await t.wait_for(lambda m: m.get("push", {}).get("pub", {}).get("offset") == 1)
+    again = Publication(b'{"n":1}', None, 1, None)
+    node.handle_publications("chat:dup", [again], [first])  # e.g. delivered twice
+    await publish_one(node, "chat:dup", b'{"n":2}', HISTORY)
+    await t.wait_for(lambda m: m.get("push", {}).get("pub", {}).get("offset") == 2)
+    assert [p.get("pub", {}).get("offset") for p in received(t, "chat:dup")] == [1, 2]
