@@ -12,24 +12,6 @@ have_all() {
 }
 
 have_all && exit 0
-
-if ! command -v apt-get >/dev/null 2>&1; then
-  echo "ensure_redis: redis-server is missing and apt-get is not available" >&2
-  exit 1
-fi
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null 2>&1 || { echo "ensure_redis: need root to install redis" >&2; exit 1; }
-  sudo="sudo"
-fi
-export DEBIAN_FRONTEND=noninteractive
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
-if ! { $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends \
-  redis-server redis-sentinel redis-tools; } >"$log" 2>&1; then
-  cat "$log" >&2
-  echo "ensure_redis: apt-get install failed" >&2
-  exit 1
-fi
+bash "$(dirname "$0")/apt_install.sh" ensure_redis redis-server redis-sentinel redis-tools
 # The package may start a system redis-server on :6379; the tests never use it.
 have_all || { echo "ensure_redis: redis binaries still missing after install" >&2; exit 1; }

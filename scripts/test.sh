@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs Python deps (.venv, exactly as uv.lock
-# pins them), redis-server,
-# the Helm binary and the Node packages the tests need, runs lint and type checks, then the
-# tests in two pytest runs (the centrifuge-python SDK ships its own copy of client.proto's
-# protobuf module, which cannot be loaded in one process with ours, so SDK tests run apart).
+# pins them), redis-server, nats-server, chromium (admin UI browser tests), the Helm binary and
+# the Node packages the tests need, runs lint and type checks, then the tests in two pytest
+# runs (the centrifuge-python SDK ships its own copy of client.proto's protobuf module, which
+# cannot be loaded in one process with ours, so SDK tests run apart).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "== setup"
 scripts/bootstrap.sh test
 [ -x scripts/ensure_redis.sh ] && bash scripts/ensure_redis.sh
+[ -x scripts/ensure_nats.sh ] && bash scripts/ensure_nats.sh
+[ -x scripts/ensure_chromium.sh ] && bash scripts/ensure_chromium.sh
 [ -x scripts/ensure_helm.sh ] && bash scripts/ensure_helm.sh >/dev/null
 [ -x scripts/ensure_node_deps.sh ] && bash scripts/ensure_node_deps.sh
+[ -x scripts/ensure_chromium.sh ] && bash scripts/ensure_chromium.sh
 
 echo "== lint and types"
 .venv/bin/ruff check service tests bench scripts

@@ -15,7 +15,7 @@ import signal
 import ssl
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,7 +39,15 @@ from .servers.http import HttpRoutes, build_apps
 from .transports.http_routes import ClientTransportOptions, client_routes
 from .transports.limits import ConnectionLimiter
 from .transports.origin import OriginChecker
+from .transports.sockjs import SockJSOptions, sockjs_routes
+from .transports.v1 import ProtocolVersions
 from .transports.websocket import WebSocketHandler, WebSocketOptions
+from .transports.webtransport import (
+    WebTransportHandler,
+    WebTransportOptions,
+    quic_configuration,
+    serve_webtransport,
+)
 
 log = logging.getLogger("gyre")
 
@@ -89,6 +97,9 @@ def client_transport_options(cfg: Config) -> ClientTransportOptions:
         uni_websocket_handler_prefix=cfg.uni_websocket_handler_prefix,
         uni_websocket_message_size_limit=cfg.uni_websocket_message_size_limit,
         uni_websocket_ping_interval=cfg.uni_websocket_ping_interval,
+        uni_websocket_compression=cfg.uni_websocket_compression,
+        uni_websocket_compression_level=cfg.uni_websocket_compression_level,
+        uni_websocket_compression_min_size=cfg.uni_websocket_compression_min_size,
         uni_sse=cfg.uni_sse,
         uni_sse_handler_prefix=cfg.uni_sse_handler_prefix,
         uni_sse_max_request_body_size=cfg.uni_sse_max_request_body_size,
@@ -172,6 +183,10 @@ async def start_server(cfg: Config) -> Server:
         on_limit=metrics.connection_limit_reached if metrics is not None else None,
     )
     origins = OriginChecker(cfg.allowed_origins)
+    versions = ProtocolVersions(
+        v1_by_default=cfg.use_client_protocol_v1_by_default,
+        v1_disabled=cfg.disable_client_protocol_v1,
+    )
     ws = None
     if not cfg.websocket_disable:
         ws = WebSocketHandler(
@@ -181,6 +196,11 @@ async def start_server(cfg: Config) -> Server:
             options=WebSocketOptions(
                 message_size_limit=cfg.websocket_message_size_limit,
                 write_timeout=cfg.websocket_write_timeout,
+                compression=cfg.websocket_compression,
+                compression_level=cfg.websocket_compression_level,
+                compression_min_size=cfg.websocket_compression_min_size,
+                ping_interval=cfg.websocket_ping_interval,
+                versions=versions,
             ),
         )
     api = None
@@ -204,6 +224,21 @@ async def start_server(cfg: Config) -> Server:
     routes.extra_external.extend(
         client_routes(node, client_transport_options(cfg), limiter, origins)
     )
+    if cfg.sockjs:
+        _, sockjs = sockjs_routes(
+            node,
+            SockJSOptions(
+                prefix=cfg.sockjs_handler_prefix,
+                url=cfg.sockjs_url,
+                heartbeat_delay=cfg.sockjs_heartbeat_delay,
+                message_size_limit=cfg.websocket_message_size_limit,
+                write_timeout=cfg.websocket_write_timeout,
+                versions=versions,
+            ),
+            limiter,
+            origins,
+        )
+        routes.extra_external.extend(sockjs)
     if metrics is not None:
         routes.extra_internal.append(
             (
@@ -221,17 +256,10 @@ async def start_server(cfg: Config) -> Server:
             secret=cfg.admin_secret,
             insecure=cfg.admin_insecure,
             web_path=cfg.admin_web_path,
+            web_proxy_address=cfg.admin_web_proxy_address,
         )
-        base = cfg.admin_handler_prefix.rstrip("/")
-        admin_routes = [
-            ("*", f"{base}/admin/auth", admin.handle_auth),
-            ("*", f"{base}/admin/api", admin.handle_api),
-            ("GET", f"{base}/", admin.handle_index),
-        ]
-        if cfg.admin_web_path:  # static files of a custom UI, registered after every other route
-            admin_routes.append(("GET", f"{base}/{{path:.+}}", admin.handle_index))
         (routes.extra_external if cfg.admin_external else routes.extra_internal).extend(
-            admin_routes
+            admin.routes(cfg.admin_handler_prefix)
         )
     separate = bool(cfg.internal_port) and (
         str(cfg.internal_port) != str(cfg.port) or cfg.internal_address != cfg.address
@@ -261,6 +289,8 @@ async def start_server(cfg: Config) -> Server:
             server.ports[name] = sockets[0].getsockname()[1] if sockets else port
         if "internal" not in server.ports:
             server.ports["internal"] = server.ports["external"]
+        if cfg.http3:
+            await _start_http3(server, cfg, limiter, origins)
         grpc_servers = await start_grpc_servers(
             grpc_options(cfg),
             node,
@@ -269,6 +299,8 @@ async def start_server(cfg: Config) -> Server:
         )
     except BaseException:
         # a listener failed (port in use, bad certificate...): release what was started
+        for closer in server.closers:
+            await closer()
         for runner in server.runners:
             await runner.cleanup()
         await node.close()
@@ -282,21 +314,53 @@ async def start_server(cfg: Config) -> Server:
     return server
 
 
+async def _start_http3(
+    server: Server, cfg: Config, limiter: ConnectionLimiter, origins: OriginChecker
+) -> None:
+    """HTTP/3 (UDP) on the external port number; it serves WebTransport sessions."""
+    with _cert_files(cfg.tls_cert, cfg.tls_key, cfg.tls_cert_pem, cfg.tls_key_pem) as (c, k):
+        quic = quic_configuration(c, k)
+    handler = WebTransportHandler(
+        server.node,
+        origins=origins,
+        limiter=limiter,
+        options=WebTransportOptions(
+            path=cfg.webtransport_handler_prefix if cfg.webtransport else "",
+            message_size_limit=cfg.websocket_message_size_limit,
+            write_timeout=cfg.websocket_write_timeout,
+        ),
+    )
+    h3 = await serve_webtransport(handler, cfg.address or "0.0.0.0", server.ports["external"], quic)
+    server.ports["http3"] = server.ports["external"]
+
+    async def close() -> None:
+        h3.close()
+
+    server.closers.append(close)
+
+
+@contextlib.contextmanager
+def _cert_files(cert: str, key: str, cert_pem: str, key_pem: str) -> Iterator[tuple[str, str]]:
+    """Paths of the TLS certificate and key (inline PEM options go to a temporary folder)."""
+    if not (cert_pem and key_pem):
+        yield cert, key
+        return
+    with tempfile.TemporaryDirectory() as d:
+        cp, kp = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+        with open(cp, "w") as f:
+            f.write(cert_pem)
+        with open(kp, "w") as f:
+            f.write(key_pem)
+        yield cp, kp
+
+
 def _server_ssl_context(
     cert: str, key: str, cert_pem: str = "", key_pem: str = ""
 ) -> ssl.SSLContext:
     """TLS server context from file paths or inline PEM strings (``tls_cert_pem``...)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    if cert_pem and key_pem:
-        with tempfile.TemporaryDirectory() as d:
-            cp, kp = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
-            with open(cp, "w") as f:
-                f.write(cert_pem)
-            with open(kp, "w") as f:
-                f.write(key_pem)
-            ctx.load_cert_chain(cp, kp)
-    else:
-        ctx.load_cert_chain(cert, key)
+    with _cert_files(cert, key, cert_pem, key_pem) as (c, k):
+        ctx.load_cert_chain(c, k)
     return ctx
 
 
@@ -321,11 +385,12 @@ async def _main(cfg: Config, reloader: Callable[[], Config] | None) -> int:
     gc.collect()
     gc.freeze()  # long-lived startup objects leave the GC's young generations
     log.info(
-        "gyre %s serving on %s:%s (engine %s, node %s)",
+        "gyre %s serving on %s:%s (engine %s%s, node %s)",
         __version__,
         cfg.address or "0.0.0.0",
         server.ports["external"],
         cfg.engine,
+        f", broker {cfg.broker}" if cfg.broker else "",
         server.node.id,
     )
     stop = asyncio.Event()

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+
 from .config import Config
 from .core.engine import Broker, PresenceManager
 from .engines.memory import MemoryBroker, MemoryPresenceManager
+from .engines.nats import NatsBroker, NoPresenceManager
 from .engines.redis import TLSOptions, build_redis_engine, shard_configs
+
+log = logging.getLogger("gyre")
 
 
 def _tls(cfg: Config, prefix: str) -> TLSOptions:
-    """``<prefix>_tls*`` options (``redis`` or ``redis_sentinel``)."""
+    """``<prefix>_tls*`` options (``redis``, ``redis_sentinel`` or ``nats``)."""
 
     def opt(name: str) -> str:
         value = getattr(cfg, f"{prefix}_tls_{name}")
@@ -30,6 +35,35 @@ def _tls(cfg: Config, prefix: str) -> TLSOptions:
 
 
 def build_engine(cfg: Config) -> tuple[Broker, PresenceManager]:
+    """The engine (``memory`` or ``redis``), its broker replaced by NATS with ``broker: nats``.
+
+    As in Centrifugo v4: with ``engine: redis`` presence stays in Redis; with
+    ``engine: memory`` there is no presence at all (``NoPresenceManager``).  History is never
+    available with the NATS broker.
+    """
+    broker, presence = _engine(cfg)
+    if cfg.broker != "nats":
+        return broker, presence
+    closers = []
+    if cfg.engine == "redis":
+        closers.append(broker.close)  # owns the Redis connections the presence manager uses
+    else:
+        presence = NoPresenceManager()
+        log.warning("presence, history and recovery disabled with memory engine and NATS broker")
+    nats = NatsBroker(
+        url=cfg.nats_url,
+        prefix=cfg.nats_prefix,
+        dial_timeout=cfg.nats_dial_timeout,
+        write_timeout=cfg.nats_write_timeout,
+        tls=_tls(cfg, "nats"),
+        credentials_file=cfg.nats_credentials_file,
+        name=f"gyre {cfg.name}".strip(),
+        on_close=closers,
+    )
+    return nats, presence
+
+
+def _engine(cfg: Config) -> tuple[Broker, PresenceManager]:
     """The memory engine (default) or the Redis engine with v4's ``redis_*`` options."""
     if cfg.engine == "redis":
         shards = shard_configs(

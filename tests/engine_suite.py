@@ -15,14 +15,19 @@ and ``close_engine`` on teardown.  Tests are written for asynchronous delivery: 
 subscribes its channel before publishing and waits for events through
 ``RecordingHandler.wait_for`` (never sleeps), and every test uses fresh channel names so a
 shared Redis database is fine.  ``EngineSuite`` itself is not collected (no ``Test`` prefix).
+An engine without history or presence (the NATS broker) sets ``has_history`` /
+``has_presence`` to False: the tests marked ``@needs_history`` / ``@needs_presence`` are
+skipped and its own module tests what it answers instead.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import pytest
 
@@ -38,6 +43,34 @@ from service.core.engine import (
 from tests.publishing import publish_one
 
 HISTORY = PublishOptions(history_size=10, history_ttl=300, history_meta_ttl=3600)
+
+_Test = TypeVar("_Test", bound=Callable[..., Awaitable[None]])
+
+
+def needs_history(test: _Test) -> _Test:
+    """Skipped for an engine whose ``has_history`` is False (the NATS broker)."""
+
+    @functools.wraps(test)
+    async def run(self: EngineSuite, *args: Any, **kwargs: Any) -> None:
+        if not self.has_history:
+            pytest.skip(f"{type(self).__name__}: no history")
+        await test(self, *args, **kwargs)
+
+    return run  # type: ignore[return-value]
+
+
+def needs_presence(test: _Test) -> _Test:
+    """Skipped for an engine whose ``has_presence`` is False."""
+
+    @functools.wraps(test)
+    async def run(self: EngineSuite, *args: Any, **kwargs: Any) -> None:
+        if not self.has_presence:
+            pytest.skip(f"{type(self).__name__}: no presence")
+        await test(self, *args, **kwargs)
+
+    return run  # type: ignore[return-value]
+
+
 NO_HISTORY = PublishOptions()
 
 
@@ -113,6 +146,8 @@ class EngineSuite:
     """Contract tests; subclass as ``Test…`` and override ``make_engine``."""
 
     node_id = "engine-suite-node"
+    has_history = True  # False: the ``@needs_history`` tests are skipped
+    has_presence = True  # False: the ``@needs_presence`` tests are skipped
 
     async def make_engine(self) -> tuple[Broker, PresenceManager, RecordingHandler]:
         """Return a fresh, not yet started broker, a presence manager and a handler."""
@@ -185,6 +220,7 @@ class EngineSuite:
         assert position is None
         assert (got.data, got.offset, got.tags) == (b'{"a":1}', 0, {"k": "v"})
 
+    @needs_history
     async def test_size_or_ttl_zero_means_no_history(self, engine: Engine, channel: str) -> None:
         await engine.broker.subscribe(channel)
         for opts in (
@@ -197,6 +233,7 @@ class EngineSuite:
         assert result.publications == []
         assert result.position.offset == 0
 
+    @needs_history
     async def test_publish_with_history_offsets_and_stable_epoch(
         self, engine: Engine, channel: str
     ) -> None:
@@ -209,6 +246,7 @@ class EngineSuite:
         assert [pos for _, pos in delivered] == positions
         assert [pub.data for pub, _ in delivered] == [b"0", b"1", b"2"]
 
+    @needs_history
     async def test_publish_does_not_mutate_publication(self, engine: Engine, channel: str) -> None:
         await engine.broker.subscribe(channel)
         info = ClientInfo(user="u", client="c")
@@ -232,6 +270,7 @@ class EngineSuite:
             (b"%d" % i, 0, None) for i in range(5)
         ]
 
+    @needs_history
     async def test_publish_run_with_history_same_as_consecutive_publishes(
         self, engine: Engine, channel: str
     ) -> None:
@@ -253,6 +292,7 @@ class EngineSuite:
 
     # -- history -------------------------------------------------------------------------
 
+    @needs_history
     async def test_history_round_trips_fields(self, engine: Engine, channel: str) -> None:
         info = ClientInfo(user="42", client="c1", conn_info=b'{"n":1}', chan_info=b'{"m":2}')
         await engine.broker.subscribe(channel)
@@ -269,6 +309,7 @@ class EngineSuite:
         ]
         assert result.position == pos
 
+    @needs_history
     async def test_history_trimmed_to_size(self, engine: Engine, channel: str) -> None:
         opts = PublishOptions(history_size=3, history_ttl=300, history_meta_ttl=3600)
         await self.publish_n(engine, channel, 5, opts)
@@ -277,23 +318,27 @@ class EngineSuite:
         assert [p.data for p in result.publications] == [b"2", b"3", b"4"]
         assert result.position.offset == 5
 
+    @needs_history
     async def test_history_limit_zero_position_only(self, engine: Engine, channel: str) -> None:
         positions = await self.publish_n(engine, channel, 3)
         result = await engine.broker.history(channel, HistoryQuery(limit=0))
         assert result.publications == []
         assert result.position == positions[-1]
 
+    @needs_history
     async def test_history_forward_without_since(self, engine: Engine, channel: str) -> None:
         await self.publish_n(engine, channel, 5)
         assert await self.read(engine, channel) == [1, 2, 3, 4, 5]
         assert await self.read(engine, channel, limit=2) == [1, 2]  # oldest first
         assert await self.read(engine, channel, limit=10) == [1, 2, 3, 4, 5]
 
+    @needs_history
     async def test_history_reverse_without_since(self, engine: Engine, channel: str) -> None:
         await self.publish_n(engine, channel, 5)
         assert await self.read(engine, channel, reverse=True) == [5, 4, 3, 2, 1]
         assert await self.read(engine, channel, reverse=True, limit=2) == [5, 4]
 
+    @needs_history
     async def test_history_since_forward(self, engine: Engine, channel: str) -> None:
         await self.publish_n(engine, channel, 5)
         assert await self.read(engine, channel, since=2) == [3, 4, 5]
@@ -303,6 +348,7 @@ class EngineSuite:
         assert await self.read(engine, channel, since=5) == []  # already at top
         assert await self.read(engine, channel, since=9) == []  # ahead of top
 
+    @needs_history
     async def test_history_since_reverse(self, engine: Engine, channel: str) -> None:
         await self.publish_n(engine, channel, 5)
         assert await self.read(engine, channel, since=4, reverse=True) == [3, 2, 1]
@@ -311,6 +357,7 @@ class EngineSuite:
         assert await self.read(engine, channel, since=1, reverse=True) == []
         assert await self.read(engine, channel, since=0, reverse=True) == []
 
+    @needs_history
     async def test_history_since_before_retained_window(self, engine: Engine, channel: str) -> None:
         opts = PublishOptions(history_size=3, history_ttl=300, history_meta_ttl=3600)
         await self.publish_n(engine, channel, 5, opts)
@@ -319,6 +366,7 @@ class EngineSuite:
         assert await self.read(engine, channel, since=1, limit=2) == [3, 4]
         assert await self.read(engine, channel, since=3, reverse=True) == []
 
+    @needs_history
     async def test_history_does_not_check_since_epoch(self, engine: Engine, channel: str) -> None:
         positions = await self.publish_n(engine, channel, 3)
         result = await engine.broker.history(
@@ -327,6 +375,7 @@ class EngineSuite:
         assert _offsets(result.publications) == [2, 3]
         assert result.position == positions[-1]  # the caller compares the epochs
 
+    @needs_history
     async def test_history_of_unknown_channel_creates_epoch(
         self, engine: Engine, channel: str
     ) -> None:
@@ -338,6 +387,7 @@ class EngineSuite:
         [position] = await self.publish_n(engine, channel, 1)
         assert position == StreamPosition(1, first.position.epoch)
 
+    @needs_history
     async def test_history_returns_copies(self, engine: Engine, channel: str) -> None:
         await self.publish_n(engine, channel, 1)
         [pub] = (await engine.broker.history(channel, HistoryQuery(limit=-1))).publications
@@ -346,6 +396,7 @@ class EngineSuite:
         [again] = (await engine.broker.history(channel, HistoryQuery(limit=-1))).publications
         assert (again.offset, again.data) == (1, b"0")
 
+    @needs_history
     async def test_channels_have_independent_streams(self, engine: Engine, channel: str) -> None:
         other = channel + "-other"
         await self.publish_n(engine, channel, 3)
@@ -354,6 +405,7 @@ class EngineSuite:
         assert await self.read(engine, other) == [1]
         assert await self.read(engine, channel) == [1, 2, 3]
 
+    @needs_history
     async def test_remove_history_keeps_position(self, engine: Engine, channel: str) -> None:
         positions = await self.publish_n(engine, channel, 3)
         await engine.broker.remove_history(channel)
@@ -364,6 +416,7 @@ class EngineSuite:
         assert position == StreamPosition(4, result.position.epoch)
         assert await self.read(engine, channel) == [4]
 
+    @needs_history
     async def test_remove_history_of_unknown_channel(self, engine: Engine, channel: str) -> None:
         await engine.broker.remove_history(channel)
         result = await engine.broker.history(channel, HistoryQuery(limit=-1))
@@ -392,6 +445,7 @@ class EngineSuite:
 
     # -- presence ------------------------------------------------------------------------
 
+    @needs_presence
     async def test_presence_add_and_remove(self, engine: Engine, channel: str) -> None:
         pm = engine.presence
         a = ClientInfo(user="1", client="a", conn_info=b'{"x":1}')
@@ -405,6 +459,7 @@ class EngineSuite:
         assert await pm.presence(channel) == {}
         assert await pm.presence_stats(channel) == (0, 0)
 
+    @needs_presence
     async def test_presence_add_replaces_info(self, engine: Engine, channel: str) -> None:
         pm = engine.presence
         await pm.add_presence(channel, "a", ClientInfo(user="1", client="a"))
@@ -412,17 +467,20 @@ class EngineSuite:
         await pm.add_presence(channel, "a", newer)
         assert await pm.presence(channel) == {"a": newer}
 
+    @needs_presence
     async def test_presence_stats_counts_distinct_users(self, engine: Engine, channel: str) -> None:
         pm = engine.presence
         for client_id, user in [("a", "1"), ("b", "1"), ("c", "2"), ("d", ""), ("e", "")]:
             await pm.add_presence(channel, client_id, ClientInfo(user=user, client=client_id))
         assert await pm.presence_stats(channel) == (5, 3)  # users "1", "2" and anonymous ""
 
+    @needs_presence
     async def test_presence_of_unknown_channel(self, engine: Engine, channel: str) -> None:
         assert await engine.presence.presence(channel) == {}
         assert await engine.presence.presence_stats(channel) == (0, 0)
         await engine.presence.remove_presence(channel, "nobody")  # no error
 
+    @needs_presence
     async def test_presence_channels_independent(self, engine: Engine, channel: str) -> None:
         pm = engine.presence
         info = ClientInfo(user="1", client="a")

@@ -41,13 +41,34 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 {{- end }}
 
-{{/* Name of the Secret the secret env vars read from. */}}
-{{- define "gyre.secretName" -}}
-{{- default (include "gyre.fullname" .) .Values.existingSecret }}
+{{/* [registry/]repository:tag; global.imageRegistry wins over image.registry. */}}
+{{- define "gyre.image" -}}
+{{- $registry := .Values.image.registry -}}
+{{- with .Values.global -}}{{- with .imageRegistry -}}{{- $registry = . -}}{{- end -}}{{- end -}}
+{{- $tag := default .Chart.AppVersion (toString .Values.image.tag) -}}
+{{- if $registry -}}
+{{- printf "%s/%s:%s" (trimSuffix "/" $registry) .Values.image.repository $tag -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository $tag -}}
+{{- end -}}
 {{- end }}
 
-{{- define "gyre.image" -}}
-{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion (toString .Values.image.tag)) }}
+{{/*
+imagePullSecrets of the pod: global.imagePullSecrets then imagePullSecrets, each entry a
+Secret name or {name: ...}, without duplicates. Renders a YAML list ("" when empty).
+*/}}
+{{- define "gyre.imagePullSecrets" -}}
+{{- $names := list -}}
+{{- $global := list -}}
+{{- with .Values.global -}}{{- $global = .imagePullSecrets | default list -}}{{- end -}}
+{{- range $s := concat $global .Values.imagePullSecrets -}}
+{{- $name := $s -}}
+{{- if kindIs "map" $s -}}{{- $name = $s.name -}}{{- end -}}
+{{- if not (has $name $names) -}}{{- $names = append $names $name -}}{{- end -}}
+{{- end -}}
+{{- range $names }}
+- name: {{ . }}
+{{- end -}}
 {{- end }}
 
 {{/*
@@ -92,85 +113,59 @@ components. Returns YAML: a list of {key, name, suffix, component, enabled, grpc
   values: {{ toJson .Values.grpcStreamService }}
 {{- end }}
 
-{{/* Port name serving /health and /metrics: the internal listener when enabled. */}}
-{{- define "gyre.healthPortName" -}}
-{{- if .Values.internalService.enabled }}internal{{ else }}http{{ end }}
-{{- end }}
-
-{{/* Container port of the gRPC listener that gRPC probes target ("" when none is enabled). */}}
-{{- define "gyre.grpcProbePort" -}}
-{{- $want := .Values.probes.grpcListener -}}
-{{- $found := "" -}}
-{{- range $l := (include "gyre.listeners" . | fromYamlArray) -}}
-{{- if and $l.grpc $l.enabled (not $found) (or (eq $want "") (eq $want $l.key)) -}}
-{{- $found = toString (int $l.values.containerPort) -}}
-{{- end -}}
-{{- end -}}
-{{- if and $want (not $found) -}}
-{{- fail (printf "probes.grpcListener=%s names a gRPC listener that is not enabled" $want) -}}
-{{- end -}}
-{{- $found -}}
-{{- end }}
 
 {{/*
-One probe. Call with (dict "root" $ "probe" .Values.probes.liveness "allowGrpc" true).
+One Ingress. Call with (dict "root" $ "ingress" <ingress values> "suffix" <Service and Ingress
+name suffix> "port" <Service port name>): ingress -> the client Service, ingressInternal -> the
+internal one.
 */}}
-{{- define "gyre.probe" -}}
+{{- define "gyre.ingress" -}}
 {{- $root := .root -}}
-{{- $p := .probe -}}
-{{- $grpcPort := include "gyre.grpcProbePort" $root -}}
-{{- $type := $p.type | default "http" -}}
-{{- if not (has $type (list "http" "grpc" "auto")) -}}
-{{- fail (printf "probe type must be http, grpc or auto, not %s" $type) -}}
-{{- end -}}
-{{- if eq $type "auto" -}}
-{{- $type = ternary "grpc" "http" (ne $grpcPort "") -}}
-{{- end -}}
-{{- if eq $type "grpc" }}
-{{- if eq $grpcPort "" -}}
-{{- fail "a grpc probe needs an enabled gRPC listener (grpcApiService, uniGrpcService or grpcStreamService)" -}}
-{{- end }}
-grpc:
-  port: {{ $grpcPort }}
-  {{- with $root.Values.probes.grpcService }}
-  service: {{ . | quote }}
+{{- $name := printf "%s%s" (include "gyre.fullname" $root) .suffix | trunc 63 | trimSuffix "-" -}}
+{{- $port := .port -}}
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: {{ $name }}
+  namespace: {{ $root.Release.Namespace }}
+  labels:
+    {{- include "gyre.labels" $root | nindent 4 }}
+    {{- with .ingress.labels }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  {{- with .ingress.annotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
   {{- end }}
-{{- else }}
-httpGet:
-  path: /health
-  port: {{ include "gyre.healthPortName" $root }}
-{{- end }}
-initialDelaySeconds: {{ $p.initialDelaySeconds | default 0 }}
-periodSeconds: {{ $p.periodSeconds }}
-timeoutSeconds: {{ $p.timeoutSeconds }}
-failureThreshold: {{ $p.failureThreshold }}
-{{- with $p.successThreshold }}
-successThreshold: {{ . }}
-{{- end }}
-{{- end }}
-
-{{/* Fails rendering on inconsistent values. */}}
-{{- define "gyre.validate" -}}
-{{- $engine := .Values.config.engine | default "memory" -}}
-{{- if and (eq $engine "memory") (not .Values.allowMemoryEngineReplicas) -}}
-{{- if or (gt (int .Values.replicaCount) 1) .Values.autoscaling.enabled -}}
-{{- fail "the memory engine keeps state in one process: use config.engine=redis for several replicas or autoscaling (or set allowMemoryEngineReplicas=true)" -}}
-{{- end -}}
-{{- end -}}
-{{- if not (kindIs "invalid" .Values.terminationGracePeriodSeconds) -}}
-{{- if le (int .Values.terminationGracePeriodSeconds) (add (int .Values.preStopDelaySeconds) (int .Values.shutdownTimeoutSeconds) | int) -}}
-{{- fail "terminationGracePeriodSeconds must exceed preStopDelaySeconds + shutdownTimeoutSeconds" -}}
-{{- end -}}
-{{- end -}}
-{{- if and .Values.podDisruptionBudget.enabled (not (kindIs "invalid" .Values.podDisruptionBudget.minAvailable)) (not (kindIs "invalid" .Values.podDisruptionBudget.maxUnavailable)) -}}
-{{- fail "podDisruptionBudget: set only one of minAvailable and maxUnavailable" -}}
-{{- end -}}
-{{- if and .Values.metrics.serviceMonitor.enabled (not .Values.metrics.enabled) -}}
-{{- fail "metrics.serviceMonitor.enabled needs metrics.enabled" -}}
-{{- end -}}
-{{- range $k := list "port" "internal_port" "grpc_api_port" "uni_grpc_port" "grpc_stream_port" "token_hmac_secret_key" "api_key" "admin_password" "admin_secret" "grpc_api_key" "redis_password" -}}
-{{- if hasKey $.Values.config $k -}}
-{{- fail (printf "config.%s is managed by the chart: use the listener Service values or secrets/existingSecret instead" $k) -}}
-{{- end -}}
-{{- end -}}
+spec:
+  {{- with .ingress.ingressClassName }}
+  ingressClassName: {{ . }}
+  {{- end }}
+  {{- with .ingress.tls }}
+  tls:
+    {{- range . }}
+    - secretName: {{ .secretName }}
+      hosts:
+        {{- range .hosts }}
+        - {{ . | quote }}
+        {{- end }}
+    {{- end }}
+  {{- end }}
+  rules:
+    {{- range .ingress.hosts }}
+    - {{- with .host }}
+      host: {{ . | quote }}
+      {{- end }}
+      http:
+        paths:
+          {{- range .paths }}
+          - path: {{ .path }}
+            pathType: {{ .pathType | default "Prefix" }}
+            backend:
+              service:
+                name: {{ $name }}
+                port:
+                  name: {{ $port }}
+          {{- end }}
+    {{- end }}
 {{- end }}

@@ -1,11 +1,14 @@
-"""Admin endpoints (docs/server_api.md#admin): ``POST /admin/auth``, ``POST /admin/api``, the web
-UI at ``/``.
+"""Admin endpoints (Centrifugo v4's, kept compatible, docs/server_api.md#admin):
+``POST /admin/auth``, ``POST /admin/api``, the web UI at ``/``; beyond v4, ``POST
+/admin/stream`` (``admin_stream.py``).
 
 ``/admin/auth`` takes the form field ``password`` (= ``admin_password``) and returns
 ``{"token": ...}``: an opaque token ``<unix time>.<HMAC-SHA256(admin_secret, time)>``, valid
-for ``TOKEN_TTL``.  ``/admin/api`` accepts the same bodies as ``POST /api`` (v4 shape) with
-``Authorization: token <token>`` or ``?token=``.  ``admin_insecure`` skips both checks
-(token ``"insecure"``).  Without ``admin_password`` and ``admin_secret`` nobody can log in.
+for ``TOKEN_TTL``; a wrong password gets 400.  ``/admin/api`` accepts the same bodies as
+``POST /api`` (v4 shape) with ``Authorization: token <token>`` or ``?token=``; no valid token
+gets 401.  ``admin_insecure`` skips both checks (token ``"insecure"``).  Without
+``admin_password`` and ``admin_secret`` nobody can log in.  The UI (``admin_web.py``) is
+described in docs/admin_ui.md.
 """
 
 from __future__ import annotations
@@ -14,39 +17,21 @@ import hashlib
 import hmac
 import logging
 import time
-from pathlib import Path
 
 from aiohttp import web
 
+from .admin_stream import AdminStreamHandler
+from .admin_web import AdminWeb, Handler
 from .http import ApiHandler
 
 log = logging.getLogger("gyre.admin")
 
 TOKEN_TTL = 7 * 24 * 3600
-
-_PAGE = b"""<!doctype html><html><head><meta charset="utf-8"><title>Gyre admin</title></head>
-<body><h1>Gyre admin</h1>
-<form id="login"><input type="password" name="password" placeholder="admin password">
-<button>log in</button></form>
-<pre id="out"></pre>
-<script>
-let token = "";
-const out = document.getElementById("out");
-document.getElementById("login").onsubmit = async (e) => {
-  e.preventDefault();
-  const r = await fetch("admin/auth", {method: "POST", body: new FormData(e.target)});
-  if (!r.ok) { out.textContent = "login failed: " + r.status; return; }
-  token = (await r.json()).token;
-  const info = await fetch("admin/api", {method: "POST",
-    headers: {Authorization: "token " + token}, body: '{"method":"info","params":{}}'});
-  out.textContent = JSON.stringify(await info.json(), null, 2);
-};
-</script></body></html>
-"""
+_NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
 class AdminHandler:
-    """aiohttp handlers of the admin endpoints."""
+    """aiohttp handlers of the admin endpoints; ``routes(prefix)`` lists them."""
 
     def __init__(
         self,
@@ -56,12 +41,26 @@ class AdminHandler:
         secret: str,
         insecure: bool,
         web_path: str = "",
+        web_proxy_address: str = "",
     ) -> None:
         self.api = api  # an ApiHandler whose own key check is off (admin tokens gate it)
         self.password = password
         self.secret = secret
         self.insecure = insecure
-        self.web_path = Path(web_path) if web_path else None
+        self.web = AdminWeb(web_path=web_path, proxy_address=web_proxy_address, insecure=insecure)
+        executor = api.executor
+        self.stream = AdminStreamHandler(executor.node, executor.policy, authorized=self.authorized)
+
+    def routes(self, prefix: str) -> list[tuple[str, str, Handler]]:
+        """``(method, path, handler)`` under ``admin_handler_prefix``; register them after
+        the app's other routes (a custom UI adds a catch-all)."""
+        base = prefix.rstrip("/")
+        return [
+            ("*", f"{base}/admin/auth", self.handle_auth),
+            ("*", f"{base}/admin/api", self.handle_api),
+            ("*", f"{base}/admin/stream", self.stream.handle),
+            *self.web.routes(base),
+        ]
 
     def issue_token(self, now: float | None = None) -> str:
         ts = str(int(time.time() if now is None else now))
@@ -79,36 +78,32 @@ class AdminHandler:
         want = hmac.new(self.secret.encode(), ts.encode(), hashlib.sha256).hexdigest()
         return hmac.compare_digest(sig, want)
 
+    def authorized(self, request: web.Request, *, query: bool = False) -> bool:
+        """A valid token in ``Authorization: token <t>`` (or ``?token=`` when ``query``)."""
+        token = ""
+        scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() == "token":
+            token = value.strip()
+        if not token and query:
+            token = request.query.get("token", "")
+        return self.valid_token(token)
+
     async def handle_auth(self, request: web.Request) -> web.StreamResponse:
         if request.method != "POST":
             return web.Response(status=405)
         if self.insecure:
-            return web.json_response({"token": "insecure"})
+            return web.json_response({"token": "insecure"}, headers=_NO_STORE)
         form = await request.post()
         given = str(form.get("password", ""))
         if not self.password or not self.secret:
             log.error("admin login refused: admin_password and admin_secret must be set")
-            return web.Response(status=400, text="Bad Request")
+            return web.Response(status=400, text="Bad Request", headers=_NO_STORE)
         if not given or not hmac.compare_digest(given.encode(), self.password.encode()):
-            return web.Response(status=400, text="Bad Request")
-        return web.json_response({"token": self.issue_token()})
+            log.warning("admin login failed from %s: wrong password", request.remote)
+            return web.Response(status=400, text="Bad Request", headers=_NO_STORE)
+        return web.json_response({"token": self.issue_token()}, headers=_NO_STORE)
 
     async def handle_api(self, request: web.Request) -> web.StreamResponse:
-        token = ""
-        auth = request.headers.get("Authorization", "")
-        scheme, _, value = auth.partition(" ")
-        if scheme.lower() == "token":
-            token = value.strip()
-        token = token or request.query.get("token", "")
-        if not self.valid_token(token):
+        if not self.authorized(request, query=True):
             return web.Response(status=401)
         return await self.api.handle_v4(request)
-
-    async def handle_index(self, request: web.Request) -> web.StreamResponse:
-        if self.web_path is not None:
-            name = request.match_info.get("path", "") or "index.html"
-            target = (self.web_path / name).resolve()
-            if not target.is_relative_to(self.web_path.resolve()) or not target.is_file():
-                return web.Response(status=404)
-            return web.FileResponse(target)
-        return web.Response(body=_PAGE, content_type="text/html")

@@ -11,8 +11,6 @@ import asyncio
 import base64
 import binascii
 import logging
-import os
-import resource
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -407,13 +405,10 @@ class Executor:
         )
 
     async def info(self, req: a.InfoRequest) -> a.InfoResult:
-        nodes = []
-        for n in self.node.cluster.live_nodes():
-            process = None
-            if n.uid == self.node.id:
-                ru = resource.getrusage(resource.RUSAGE_SELF)
-                process = a.Process(cpu=0.0, rss=_rss_bytes() or ru.ru_maxrss * 1024)
-            nodes.append(
+        """Every live node; ``process`` and ``metrics`` where the node reported them (Gyre
+        nodes do, see ``core/node_info.py``)."""
+        return a.InfoResult(
+            nodes=[
                 a.NodeResult(
                     uid=n.uid,
                     name=n.name,
@@ -423,20 +418,22 @@ class Executor:
                     num_channels=n.num_channels,
                     uptime=n.uptime,
                     num_subs=n.num_subs,
-                    process=process,
+                    process=(
+                        None
+                        if n.process is None
+                        else a.Process(cpu=n.process.cpu, rss=n.process.rss)
+                    ),
+                    metrics=(
+                        a.Metrics(interval=n.metrics_interval, items=n.metrics)
+                        if n.metrics
+                        else None
+                    ),
                 )
-            )
-        return a.InfoResult(nodes=nodes)
+                for n in self.node.cluster.live_nodes()
+            ]
+        )
 
     async def rpc(self, req: a.RPCRequest) -> a.RPCResult:
         if not req.method:
             raise c.ReplyError(c.ERROR_BAD_REQUEST)
         raise c.ReplyError(c.ERROR_METHOD_NOT_FOUND)
-
-
-def _rss_bytes() -> int:
-    try:
-        with open(f"/proc/{os.getpid()}/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except OSError:
-        return 0

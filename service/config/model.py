@@ -294,11 +294,22 @@ class Config:
     redis_sentinel_tls_insecure_skip_verify: bool = False
     history_meta_ttl: float = 7776000.0  # 2160h
     presence_ttl: float = 60.0
-    # --- NATS broker / Tarantool engine (accepted, Tarantool is rejected by validation) --
+    # --- NATS broker (broker: nats) / Tarantool engine (rejected by validation) ----------
     nats_url: str = "nats://127.0.0.1:4222"
     nats_prefix: str = "centrifugo"
     nats_dial_timeout: float = 1.0
     nats_write_timeout: float = 1.0
+    # NATS client TLS and credentials (Gyre; v4 reads TLS and credentials from nats_url only)
+    nats_tls: bool = False
+    nats_tls_cert: str = ""
+    nats_tls_key: str = ""
+    nats_tls_cert_pem: str = ""
+    nats_tls_key_pem: str = ""
+    nats_tls_root_ca: str = ""
+    nats_tls_root_ca_pem: str = ""
+    nats_tls_server_name: str = ""
+    nats_tls_insecure_skip_verify: bool = False
+    nats_credentials_file: str = ""
     tarantool_address: tuple[str, ...] = ("tcp://127.0.0.1:3301",)
     tarantool_mode: str = "standalone"
     tarantool_user: str = ""

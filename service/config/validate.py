@@ -85,6 +85,10 @@ def _check_scalars(cfg: Config) -> None:
         _fail(f'engine: unknown engine "{cfg.engine}" (expected memory or redis)')
     if cfg.broker not in SUPPORTED_BROKERS:
         _fail(f'broker: unknown broker "{cfg.broker}" (expected "" or nats)')
+    if cfg.broker == "nats" and (
+        not cfg.nats_prefix or any(ch in "*> \t\r\n" for ch in cfg.nats_prefix)
+    ):
+        _fail(f"nats_prefix: {cfg.nats_prefix!r} is not a NATS subject prefix")
     for key in PORT_KEYS:
         port = getattr(cfg, key)
         if not 0 <= port <= 65535:
@@ -94,6 +98,15 @@ def _check_scalars(cfg: Config) -> None:
             _fail(f"{key}: must not be negative")
         if kind == "duration" and key not in _SIGNED_DURATIONS and getattr(cfg, key) < 0:
             _fail(f"{key}: must not be negative")
+    for key in ("websocket_compression_level", "uni_websocket_compression_level"):
+        if not -2 <= getattr(cfg, key) <= 9:
+            _fail(f"{key}: must be within -2..9 (flate levels), got {getattr(cfg, key)}")
+    if cfg.http3 and not (cfg.tls and ((cfg.tls_cert and cfg.tls_key) or cfg.tls_cert_pem)):
+        _fail("http3: requires TLS (tls with tls_cert and tls_key)")
+    if cfg.webtransport and not cfg.http3:
+        _fail("webtransport: requires http3")
+    if cfg.use_client_protocol_v1_by_default and cfg.disable_client_protocol_v1:
+        _fail("use_client_protocol_v1_by_default: can not be used with disable_client_protocol_v1")
     if cfg.ping_interval <= cfg.pong_timeout:
         _fail("ping_interval: must be greater than pong_timeout")
     for key in WHOLE_SECONDS_KEYS:

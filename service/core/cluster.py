@@ -15,10 +15,16 @@ import fnmatch
 import itertools
 import logging
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..protocol import control as ctl
+from .node_info import (
+    PUBLICATIONS_RECEIVED,
+    PUBLICATIONS_SENT,
+    NodeInfo,
+    node_info_from_message,
+    node_info_message,
+)
 
 if TYPE_CHECKING:
     from .node import Node
@@ -36,21 +42,6 @@ EMULATION_SESSION_NOT_FOUND = 2
 
 class SurveyError(Exception):
     """A survey could not be completed (timeout, engine failure)."""
-
-
-@dataclass(slots=True)
-class NodeInfo:
-    """What one node reports about itself (server API ``info``)."""
-
-    uid: str
-    name: str
-    version: str
-    num_clients: int
-    num_users: int
-    num_channels: int
-    num_subs: int
-    uptime: int
-    updated: float
 
 
 class Cluster:
@@ -101,6 +92,7 @@ class Cluster:
     def self_info(self) -> NodeInfo:
         node = self.node
         hub = node.hub
+        uptime = time.time() - node.started_at
         return NodeInfo(
             uid=node.id,
             name=node.name,
@@ -109,22 +101,18 @@ class Cluster:
             num_users=hub.num_users(),
             num_channels=len(hub.channels),
             num_subs=hub.num_subscriptions(),
-            uptime=int(time.time() - node.started_at),
+            uptime=int(uptime),
             updated=time.monotonic(),
+            process=node.process.sample(),
+            metrics_interval=round(uptime, 3),
+            metrics={
+                PUBLICATIONS_SENT: float(node.num_published),
+                PUBLICATIONS_RECEIVED: float(node.num_received),
+            },
         )
 
     def _info_message(self) -> ctl.NodeInfo:
-        i = self.self_info()
-        return ctl.NodeInfo(
-            uid=i.uid,
-            name=i.name,
-            version=i.version,
-            num_clients=i.num_clients,
-            num_users=i.num_users,
-            num_channels=i.num_channels,
-            uptime=i.uptime,
-            num_subs=i.num_subs,
-        )
+        return node_info_message(self.self_info())
 
     async def publish_node_info(self) -> None:
         """Announce this node (every ``node_info_interval``) and drop silent peers."""
@@ -141,17 +129,7 @@ class Cluster:
     def _node_info(self, n: ctl.NodeInfo) -> None:
         uid = n.uid
         new = uid not in self.nodes
-        self.nodes[uid] = NodeInfo(
-            uid=uid,
-            name=n.name,
-            version=n.version,
-            num_clients=n.num_clients,
-            num_users=n.num_users,
-            num_channels=n.num_channels,
-            num_subs=n.num_subs,
-            uptime=n.uptime,
-            updated=time.monotonic(),
-        )
+        self.nodes[uid] = node_info_from_message(n, updated=time.monotonic())
         if new:  # introduce ourselves to the newcomer right away (v4 behaviour)
             self.node.spawn(self.send(self._info_message(), uid))
 

@@ -133,7 +133,11 @@ class Broker(Protocol):
     async def close(self) -> None: ...
 
     async def subscribe(self, channel: str) -> None:
-        """Start receiving publications of ``channel`` (first local subscriber)."""
+        """Start receiving publications of ``channel`` (first local subscriber).
+
+        Raises ``EngineError`` when the broker is down, ``ReplyError`` (the client gets that
+        error) for a channel this broker cannot carry (NATS: wildcards, v4's error 107).
+        """
         ...
 
     async def unsubscribe(self, channel: str) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..protocol import codes as c
 from ..protocol import control
+from .broker_channels import BrokerChannels
 from .client import ClientSession
 from .cluster import OP_EMULATION, Cluster
 from .config import NodeConfig
@@ -35,6 +36,8 @@ from .engine import (
 from .hooks import ClientHooks
 from .hub import Hub
 from .metrics import NodeMetrics, NullMetrics
+from .observers import ChannelObserver, Observers
+from .process import ProcessSampler
 from .state import ConnectionState
 from .subscription import ChannelSub
 from .timers import TimerWheel
@@ -70,12 +73,16 @@ class Node:
         self.timers = TimerWheel()
         self.cluster = Cluster(self)
         self.users = Users(self)
+        self.observers = Observers()
+        self.process = ProcessSampler()
+        # publications this node handed to the broker / got from it (``info`` metrics items)
+        self.num_published = 0
+        self.num_received = 0
         self.started_at = time.time()
         self.shutting_down = False
         self._tasks: set[asyncio.Task[Any]] = set()
         self._periodic_task: asyncio.Task[Any] | None = None
-        self._broker_subscribed: set[str] = set()
-        self._broker_subscribing: dict[str, asyncio.Future[None]] = {}
+        self.broker_channels = BrokerChannels(self)
         self._clients: set[ClientSession] = set()
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -96,6 +103,7 @@ class Node:
         that started (leaves, presence removal, and whatever that work starts in turn), then
         stop everything (``close``)."""
         self.shutting_down = True
+        self.observers.close_all()
         for client in list(self._clients):
             client.disconnect(c.DISCONNECT_SHUTDOWN)
         loop = asyncio.get_running_loop()
@@ -233,7 +241,7 @@ class Node:
         self.hub.remove_connection(client)
         if was_connected:
             self.metrics.inc_action("remove_client")
-        if not d.peer_gone:
+        if d.code != c.DISCONNECT_CONNECTION_CLOSED.code:
             self.metrics.disconnect(d.code)
         subs = list(client.subs.values())
         client.subs.clear()
@@ -241,7 +249,7 @@ class Node:
             return
         for sub in subs:
             if self.hub.remove_subscriber(sub.channel, client.id):
-                self._schedule_broker_unsubscribe(sub.channel)
+                self.broker_channels.release_later(sub.channel)
         self.spawn(self._cleanup_subs(client, subs))
 
     async def _cleanup_subs(self, client: ClientSession, subs: list[ChannelSub]) -> None:
@@ -260,7 +268,7 @@ class Node:
         """Register ``sub`` in the hub, make sure the broker delivers its channel, add presence."""
         self.hub.add_subscriber(sub)
         self.metrics.inc_action("add_subscription")
-        await self._ensure_broker_subscribed(sub.channel)
+        await self.broker_channels.ensure(sub.channel)
         if sub.options.presence:
             await self.presence.add_presence(sub.channel, client.id, client.client_info_for(sub))
 
@@ -268,51 +276,30 @@ class Node:
         self, client: ClientSession, sub: ChannelSub, *, leave: bool = True
     ) -> None:
         if self.hub.remove_subscriber(sub.channel, client.id):
-            self._schedule_broker_unsubscribe(sub.channel)
+            self.broker_channels.release_later(sub.channel)
         self.metrics.inc_action("remove_subscription")
         if sub.options.presence:
             await self.presence.remove_presence(sub.channel, client.id)
         if leave and sub.options.join_leave and sub.buffer is None:
             await self.publish_leave(sub.channel, client.client_info_for(sub))
 
-    async def _ensure_broker_subscribed(self, channel: str) -> None:
-        if channel in self._broker_subscribed:
-            return
-        fut = self._broker_subscribing.get(channel)
-        if fut is not None:
-            await asyncio.shield(fut)
-            return
-        fut = asyncio.get_running_loop().create_future()
-        self._broker_subscribing[channel] = fut
+    # --- server-side observers (see observers.py) ------------------------------------------
+
+    async def observe(self, channel: str, observer: ChannelObserver) -> None:
+        """Start giving ``observer`` the publications, joins and leaves of ``channel`` that
+        reach this node; returns once the broker delivers the channel here (raises the
+        broker's error, with nothing registered, when it cannot)."""
+        self.observers.add(channel, observer)
         try:
-            await self.broker.subscribe(channel)
-            self._broker_subscribed.add(channel)
-            fut.set_result(None)
-        except BaseException as e:
-            fut.set_exception(e)
-            fut.exception()  # mark retrieved
+            await self.broker_channels.ensure(channel)
+        except BaseException:
+            self.unobserve(channel, observer)
             raise
-        finally:
-            del self._broker_subscribing[channel]
 
-    def _schedule_broker_unsubscribe(self, channel: str) -> None:
-        """Deferred unsubscribe (>= 1 s), skipped if a subscriber came back meanwhile."""
-
-        def check() -> None:
-            if self.hub.num_subscribers(channel) == 0 and channel in self._broker_subscribed:
-                self._broker_subscribed.discard(channel)
-                self.spawn(self._broker_unsubscribe(channel))
-
-        try:
-            self.timers.schedule(1.0, check)
-        except RuntimeError:  # no running loop: the node is being torn down
-            log.debug("broker unsubscribe of %s not scheduled: loop closed", channel)
-
-    async def _broker_unsubscribe(self, channel: str) -> None:
-        try:
-            await self.broker.unsubscribe(channel)
-        except Exception as e:
-            log.warning("broker unsubscribe %s failed: %s", channel, e)
+    def unobserve(self, channel: str, observer: ChannelObserver) -> None:
+        """Stop ``observe``; the broker subscription goes when nobody needs it (>= 1 s)."""
+        if self.observers.remove(channel, observer):
+            self.broker_channels.release_later(channel)
 
     # --- publishing -----------------------------------------------------------------------
 
@@ -323,6 +310,7 @@ class Node:
         the one-item case); one outcome per publication (see ``Broker.publish``).  ``opts``
         come complete from the policy (size, ttl and meta ttl)."""
         self.metrics.message_sent("publication", len(pubs))
+        self.num_published += len(pubs)
         return await self.broker.publish(channel, pubs, opts)
 
     async def publish_join(self, channel: str, info: ClientInfo) -> None:
@@ -357,7 +345,10 @@ class Node:
         self, channel: str, pub: Publication, position: StreamPosition | None
     ) -> None:
         self.metrics.message_received("publication")
+        self.num_received += 1
         self.hub.broadcast_publication(channel, pub, position)
+        if self.observers.by_channel:
+            self.observers.publication(channel, pub, position)
 
     def handle_publications(
         self,
@@ -366,15 +357,22 @@ class Node:
         positions: Sequence[StreamPosition] | None,
     ) -> None:
         self.metrics.message_received("publication", len(pubs))
+        self.num_received += len(pubs)
         self.hub.broadcast_publications(channel, pubs, positions)
+        if self.observers.by_channel:
+            self.observers.publications(channel, pubs, positions)
 
     def handle_join(self, channel: str, info: ClientInfo) -> None:
         self.metrics.message_received("join")
         self.hub.broadcast_join(channel, info)
+        if self.observers.by_channel:
+            self.observers.join(channel, info)
 
     def handle_leave(self, channel: str, info: ClientInfo) -> None:
         self.metrics.message_received("leave")
         self.hub.broadcast_leave(channel, info)
+        if self.observers.by_channel:
+            self.observers.leave(channel, info)
 
     def handle_control(self, data: bytes) -> None:
         self.metrics.message_received("control")

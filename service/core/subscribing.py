@@ -38,15 +38,21 @@ async def subscribe_channel(
     """Register a subscription (SUBSCRIBING) and compute its SubscribeResult.
 
     ``recover_since`` is the client's position when it asked to recover.  The broker failing
-    to subscribe the channel raises DisconnectError(3004) (as v4); any other engine failure
-    ReplyError(100); either way the subscription is rolled back.
+    to subscribe the channel raises DisconnectError(3004) (as v4), a channel the broker
+    cannot carry its ReplyError, any other engine failure ReplyError(100); in each case the
+    subscription is rolled back.
     """
     node = client.node
     try:
         sub = await client.add_subscription(channel, opts, server_side=server_side)
     except EngineError:
+        # the broker could not subscribe (PUB/SUB down): v4 disconnects with 3004
         await _rollback(client, channel)
         raise c.DisconnectError(c.DISCONNECT_SERVER_ERROR) from None
+    except c.ReplyError:
+        # the broker cannot carry this channel (NATS: wildcards): v4 replies with its error
+        await _rollback(client, channel)
+        raise
     try:
         result = m.SubscribeResult(data=m.raw(opts.data))
         if opts.expire_at > 0 and opts.client_side_refresh and not server_side:

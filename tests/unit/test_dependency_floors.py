@@ -29,6 +29,7 @@ DIST_OF = {
     "google": "protobuf",
     "prometheus_client": "prometheus-client",
     "yaml": "pyyaml",
+    "nats": "nats-py",
 }
 # top-level packages of the repository itself (generated/ is an import root)
 OWN = {"service", "centrifugal", "controlpb"}

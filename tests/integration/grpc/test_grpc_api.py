@@ -222,6 +222,8 @@ async def test_info(gyre: Gyre, ws_factory: Any) -> None:
     assert node.num_clients == 1 and node.num_users == 1 and node.num_channels == 1
     assert node.version
     assert node.process.rss > 0
+    assert node.metrics.interval > 0
+    assert node.metrics.items["centrifugo.node.messages_sent_count.publication"] == 0
 
 
 async def test_rpc(gyre: Gyre) -> None:

@@ -15,11 +15,15 @@ import pytest
 
 from service.app import node_config
 from service.auth import generate_token
+from service.core.engine import Publication, PublishOptions
 from service.core.hooks import SubscriptionOptions
 from service.core.node import Node
+from service.core.node_info import PUBLICATIONS_RECEIVED, PUBLICATIONS_SENT
 from service.engines.memory import MemoryBroker, MemoryPresenceManager
 from service.policy.hooks import CentrifugoHooks
 from service.protocol import codes as c
+from service.protocol import control as ctl
+from tests.publishing import publish_one
 
 from .harness import SECRET, client, make_config, send
 
@@ -137,3 +141,26 @@ async def test_emulation_routed_to_owning_node(nodes: tuple[Node, Node]) -> None
     assert await a.emulate(b.id, "sess-1", b'{"id":2,"subscribe":{"channel":"chat:e"}}')
     await t.wait_for(lambda m: m.get("id") == 2)
     assert not await a.emulate("no-such-node", "sess-1", b"{}")
+
+
+async def test_nodes_share_process_stats_and_publication_counters(
+    nodes: tuple[Node, Node],
+) -> None:
+    a, b = nodes
+    await publish_one(a, "chat:x", b"{}", PublishOptions())
+    await a.publish("chat:x", [Publication(b"{}"), Publication(b"{}")], PublishOptions())
+    await a.cluster.publish_node_info()
+    await asyncio.sleep(0.01)
+    seen = {n.uid: n for n in b.cluster.live_nodes()}[a.id]
+    assert seen.metrics[PUBLICATIONS_SENT] == 3
+    assert seen.metrics[PUBLICATIONS_RECEIVED] == 3  # the memory broker hands them back
+    assert 0 < seen.metrics_interval < 60
+    assert seen.process is not None and seen.process.rss > 1_000_000
+    assert seen.process.cpu >= 0
+
+
+async def test_foreign_node_data_is_ignored(nodes: tuple[Node, Node]) -> None:
+    a, _ = nodes
+    a.handle_control(ctl.encode("peer", ctl.NodeInfo(uid="peer", name="p", data=b"\x00junk")))
+    (peer,) = [n for n in a.cluster.live_nodes() if n.uid == "peer"]
+    assert peer.name == "p" and peer.process is None and peer.metrics == {}

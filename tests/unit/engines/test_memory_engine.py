@@ -320,7 +320,7 @@ async def test_publish_run_delivers_in_one_handler_call(clock: FakeClock) -> Non
     assert [p.offset for _, p, _ in handler.publications] == [1, 2, 3, 4, 0]
 
 
-async def test_publish_many_before_start_raises(clock: FakeClock) -> None:
+async def test_publish_before_start_raises(clock: FakeClock) -> None:
     broker = MemoryBroker(clock=clock, sweep_interval=0)
     with pytest.raises(EngineError):
         await broker.publish("ch", [Publication(data=b"1")], opts())

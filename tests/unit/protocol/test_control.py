@@ -23,6 +23,13 @@ def test_wire_numbers_match_centrifuge() -> None:
     "params",
     [
         ctl.NodeInfo(uid="n1", name="a", version="1", num_clients=3, num_users=2, uptime=9),
+        ctl.NodeInfo(
+            uid="n2",
+            num_subs=4,
+            metrics_interval=12.0,
+            metrics={"centrifugo.node.messages_sent_count.publication": 7.0},
+            data=b'{"process":{"cpu":1.5,"rss":1024}}',
+        ),
         ctl.Subscribe(user="u", channel="c", position=True, recover_since=(5, "e"), data=b"{}"),
         ctl.Unsubscribe(channel="c", user="u", code=2000, reason="server unsubscribe"),
         ctl.Disconnect(user="u", code=3503, reason="force disconnect", whitelist=["x"]),
@@ -36,6 +43,14 @@ def test_roundtrip(params: ctl.Params) -> None:
     uid, back = ctl.decode(ctl.encode("node-1", params))
     assert uid == "node-1"
     assert back == params
+
+
+def test_node_metrics_and_data_use_centrifuge_field_numbers() -> None:
+    f = control_pb2.Node.DESCRIPTOR.fields_by_name
+    assert (f["metrics"].number, f["data"].number, f["num_subs"].number) == (8, 9, 10)
+    raw = ctl.encode("n", ctl.NodeInfo(uid="n", metrics={"x": 2.0}, metrics_interval=3.0))
+    node = control_pb2.Node.FromString(control_pb2.Command.FromString(raw).params)
+    assert (node.metrics.interval, dict(node.metrics.items)) == (3.0, {"x": 2.0})
 
 
 def test_garbage_is_protocol_error() -> None:
