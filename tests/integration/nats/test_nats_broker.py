@@ -182,7 +182,7 @@ async def test_two_nodes(nats_server: NatsProcess, started: Started) -> None:
     a, ha = await started(nats_server.url, "node-a")
     b, hb = await started(nats_server.url, "node-b")
     await b.subscribe("room")
-    await a.publish("room", Publication(b"from-a"), NO_HISTORY)
+    await publish_one(a, "room", Publication(b"from-a"), NO_HISTORY)
     [(pub, _)] = await hb.wait_publications("room", 1)
     assert pub.data == b"from-a"
     assert ha.publications_in("room") == []  # A has no subscriber
@@ -240,7 +240,7 @@ async def test_server_killed_and_restarted(nats_factory: NatsFactory, started: S
     assert len(reconnects) == 1
     # the subscription made before the outage works again, from another node too
     other, _ = await started(server.url, "other")
-    await other.publish("kept", Publication(b"after"), NO_HISTORY)
+    await publish_one(other, "kept", Publication(b"after"), NO_HISTORY)
     [(pub, _)] = await handler.wait_publications("kept", 1)
     assert pub.data == b"after"
 
