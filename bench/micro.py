@@ -169,6 +169,8 @@ def case_grpc_reply(repeat: int) -> dict[str, Any]:
     from service.protocol.pb_convert import struct_to_pb
 
     results = [a.PublishResult(offset=i + 1, epoch="abcd1234") for i in range(2000)]
+    if not hasattr(g, "_publish_reply"):  # removed (no measurable gain); see --root
+        return {"case": "grpc_reply", "what": "1 Batch publish reply", "skipped": "removed"}
 
     def fast() -> None:
         for res in results:
@@ -204,7 +206,7 @@ def case_redis_decode(repeat: int) -> dict[str, Any]:
 
     def generic() -> None:
         for d, p, o in starts:
-            codec._publication_at(d, p, o)
+            codec.publication_at(d, p, o)
 
     x, y = best(inlined, len(starts), repeat), best(generic, len(starts), repeat)
     return {
@@ -262,6 +264,59 @@ def case_uni_sse(repeat: int) -> dict[str, Any]:
     return {"case": "uni_sse", "what": "positions of 1 push per connection", "us": x, "plain_us": y}
 
 
+def case_sockjs(repeat: int) -> dict[str, Any]:
+    """SockJS ``a[...]`` framing of one message for N_SUBS sessions: the one-entry frame
+    cache (the same bytes object for every subscriber) vs building the frame each time."""
+    from service.protocol import sockjs
+
+    msgs = [b'{"push":{"channel":"bench","pub":{"data":{"ts":%d}}}}' % i for i in range(200)]
+    src: list[bytes | None] = [None]
+    frame: list[bytes] = [b""]
+
+    def cached() -> None:
+        for msg in msgs:
+            for _ in range(N_SUBS):
+                if msg is src[0]:
+                    _ = frame[0]
+                else:
+                    src[0], frame[0] = msg, sockjs.message_frame([msg])
+
+    def plain() -> None:
+        for msg in msgs:
+            for _ in range(N_SUBS):
+                sockjs.message_frame([msg])
+
+    x, y = best(cached, len(msgs), repeat), best(plain, len(msgs), repeat)
+    what = f"frame 1 message for {N_SUBS} SockJS sessions"
+    return {"case": "sockjs", "what": what, "us": x, "plain_us": y}
+
+
+def case_v1(repeat: int) -> dict[str, Any]:
+    """Protocol v1 translation of one push for N_SUBS v1 connections: ``V1Transport._one``
+    (a one-entry cache) vs translating for each connection."""
+    from service.transports.v1 import V1Transport
+
+    class _Inner:
+        name = "websocket"
+
+    transports = [V1Transport(_Inner()) for _ in range(N_SUBS)]  # type: ignore[arg-type]
+    msgs = [b'{"push":{"channel":"bench","pub":{"data":{"ts":%d}}}}' % i for i in range(200)]
+
+    def cached() -> None:
+        for msg in msgs:
+            for t in transports:
+                t._one(msg)
+
+    def plain() -> None:
+        for msg in msgs:
+            for t in transports:
+                t.translator.translate(msg)
+
+    x, y = best(cached, len(msgs), repeat), best(plain, len(msgs), repeat)
+    what = f"translate 1 push for {N_SUBS} v1 connections"
+    return {"case": "v1", "what": what, "us": x, "plain_us": y}
+
+
 CASES = {
     "hub": case_hub,
     "ws": case_ws,
@@ -270,6 +325,8 @@ CASES = {
     "redis_decode": case_redis_decode,
     "redis_position": case_redis_position,
     "uni_sse": case_uni_sse,
+    "sockjs": case_sockjs,
+    "v1": case_v1,
 }
 
 
@@ -283,7 +340,7 @@ def main() -> int:
     sys.path[:0] = [str(root), str(root / "generated")]
     for name in args.cases:
         out = CASES[name](args.repeat)
-        if "plain_us" in out:
+        if "plain_us" in out and "us" in out:
             out["gain"] = round(out["plain_us"] / out["us"], 2)
         out = {k: round(v, 3) if isinstance(v, float) else v for k, v in out.items()}
         print(json.dumps({"root": str(root), **out}))
