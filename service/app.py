@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import gc
 import logging
 import os
 import signal
-import ssl
 import sys
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,16 +25,19 @@ from . import __version__
 from .api.admin import AdminHandler
 from .api.executor import Executor
 from .api.http import ApiHandler
-from .config import Config
+from .config import Config, ConfigError
+from .config.warnings import RELOADED, config_warnings, needs_restart
 from .core.config import NodeConfig
 from .core.engine import EngineError
 from .core.node import Node
 from .engine_options import build_engine
-from .grpc_options import grpc_options
+from .grpc_options import grpc_options, http_tls
+from .logs import formatter
 from .metrics import Metrics, NodeState, metrics_handler
 from .policy.hooks import CentrifugoHooks
 from .servers.grpc import GrpcServers, start_grpc_servers
 from .servers.http import HttpRoutes, build_apps
+from .servers.tls import cert_files, server_ssl_context
 from .transports.http_routes import ClientTransportOptions, client_routes
 from .transports.limits import ConnectionLimiter
 from .transports.origin import OriginChecker
@@ -122,6 +124,8 @@ class Server:
     runners: list[web.AppRunner] = field(default_factory=list)
     ports: dict[str, int] = field(default_factory=dict)
     closing: bool = False
+    api: ApiHandler | None = None  # credentials swapped on reload
+    admin: AdminHandler | None = None
 
     async def stop(self) -> None:
         """Graceful stop: refuse new work, disconnect clients with 3001, close listeners."""
@@ -145,10 +149,26 @@ class Server:
             hook()
 
     def reload(self, cfg: Config) -> None:
-        """Swap channel/namespace options and token keys (SIGHUP); connections stay."""
+        """SIGHUP: apply the options of ``RELOADED`` (channel/namespace options, token keys,
+        ``api_key``, ``admin_password``, ``admin_secret``, ``grpc_api_key``); connections stay.
+
+        Logs every other changed option as needing a restart, then the config warnings.
+        ``self.cfg`` is the configuration in effect: the new one for ``RELOADED`` options,
+        the one the server started with for the others.
+        """
         self.hooks.reload(cfg)
-        self.cfg = cfg
-        log.info("configuration reloaded")
+        if self.api is not None:
+            self.api.api_key = cfg.api_key
+        if self.admin is not None:
+            self.admin.password, self.admin.secret = cfg.admin_password, cfg.admin_secret
+        if self.grpc is not None and self.grpc.api_service is not None:
+            self.grpc.api_service.api_key = cfg.grpc_api_key
+        restart = needs_restart(self.cfg, cfg)
+        self.cfg = dataclasses.replace(self.cfg, **{k: getattr(cfg, k) for k in RELOADED})
+        log.info("configuration reloaded: channel options, token keys and API/admin credentials")
+        if restart:
+            log.warning("changed options need a restart to take effect: %s", ", ".join(restart))
+        log_config_warnings(cfg)
 
     on_shutdown_start: list[Callable[[], None]] = field(default_factory=list)
     closers: list[Callable[[], Any]] = field(default_factory=list)
@@ -156,6 +176,7 @@ class Server:
 
 async def start_server(cfg: Config) -> Server:
     """Build and start every listener; ports of ``0`` are resolved into ``Server.ports``."""
+    log_config_warnings(cfg)
     broker, presence = build_engine(cfg)
     hooks = CentrifugoHooks(cfg)
     metrics = Metrics(registry=CollectorRegistry(), version=__version__) if cfg.prometheus else None
@@ -211,6 +232,7 @@ async def start_server(cfg: Config) -> Server:
             insecure=cfg.api_insecure,
             is_shutting_down=lambda: node.shutting_down,
         )
+    server.api = api
     routes = HttpRoutes(
         websocket=ws,
         websocket_path=cfg.websocket_handler_prefix,
@@ -258,6 +280,7 @@ async def start_server(cfg: Config) -> Server:
             web_path=cfg.admin_web_path,
             web_proxy_address=cfg.admin_web_proxy_address,
         )
+        server.admin = admin
         (routes.extra_external if cfg.admin_external else routes.extra_internal).extend(
             admin.routes(cfg.admin_handler_prefix)
         )
@@ -276,11 +299,7 @@ async def start_server(cfg: Config) -> Server:
             await runner.setup()
             server.runners.append(runner)
             tls = cfg.tls and (name == "external" or not cfg.tls_external)
-            ssl_ctx = (
-                _server_ssl_context(cfg.tls_cert, cfg.tls_key, cfg.tls_cert_pem, cfg.tls_key_pem)
-                if tls
-                else None
-            )
+            ssl_ctx = server_ssl_context(http_tls(cfg)) if tls else None
             site = web.TCPSite(
                 runner, address or None, port, reuse_address=True, ssl_context=ssl_ctx
             )
@@ -318,7 +337,7 @@ async def _start_http3(
     server: Server, cfg: Config, limiter: ConnectionLimiter, origins: OriginChecker
 ) -> None:
     """HTTP/3 (UDP) on the external port number; it serves WebTransport sessions."""
-    with _cert_files(cfg.tls_cert, cfg.tls_key, cfg.tls_cert_pem, cfg.tls_key_pem) as (c, k):
+    with cert_files(http_tls(cfg)) as (c, k):
         quic = quic_configuration(c, k)
     handler = WebTransportHandler(
         server.node,
@@ -339,29 +358,10 @@ async def _start_http3(
     server.closers.append(close)
 
 
-@contextlib.contextmanager
-def _cert_files(cert: str, key: str, cert_pem: str, key_pem: str) -> Iterator[tuple[str, str]]:
-    """Paths of the TLS certificate and key (inline PEM options go to a temporary folder)."""
-    if not (cert_pem and key_pem):
-        yield cert, key
-        return
-    with tempfile.TemporaryDirectory() as d:
-        cp, kp = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
-        with open(cp, "w") as f:
-            f.write(cert_pem)
-        with open(kp, "w") as f:
-            f.write(key_pem)
-        yield cp, kp
-
-
-def _server_ssl_context(
-    cert: str, key: str, cert_pem: str = "", key_pem: str = ""
-) -> ssl.SSLContext:
-    """TLS server context from file paths or inline PEM strings (``tls_cert_pem``...)."""
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    with _cert_files(cert, key, cert_pem, key_pem) as (c, k):
-        ctx.load_cert_chain(c, k)
-    return ctx
+def log_config_warnings(cfg: Config) -> None:
+    """Log ``config_warnings`` (ignored options, insecure modes), one warning each."""
+    for line in config_warnings(cfg):
+        log.warning("%s", line)
 
 
 def _setup_logging(cfg: Config) -> None:
@@ -370,7 +370,7 @@ def _setup_logging(cfg: Config) -> None:
     handler = (
         logging.FileHandler(cfg.log_file) if cfg.log_file else logging.StreamHandler(sys.stderr)
     )
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(formatter(cfg.log_format))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -379,7 +379,7 @@ def _setup_logging(cfg: Config) -> None:
 async def _main(cfg: Config, reloader: Callable[[], Config] | None) -> int:
     try:
         server = await start_server(cfg)
-    except EngineError as e:  # e.g. Redis unreachable when the first PUB/SUB attempt is made
+    except (EngineError, ConfigError) as e:  # e.g. Redis unreachable or its address unusable
         log.error("cannot start: %s", e)
         return 1
     gc.collect()

@@ -14,14 +14,14 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 
 import msgspec
 
 from ..core.engine import EngineError, Publication, PublishOptions, StreamPosition
 from ..core.hooks import ApiPolicy
 from ..core.node import Node
-from ..core.wire import wire_history, wire_presence
+from ..core.wire import info_json_ok, publication_json_ok, wire_history, wire_presence
 from ..protocol import codes as c
 from . import messages as a
 
@@ -30,9 +30,13 @@ log = logging.getLogger("gyre.api")
 
 @dataclass(frozen=True, slots=True)
 class Method:
+    """One API method.  A ``binary_aware`` handler takes ``binary=`` too: True when the
+    caller encodes the result as protobuf, so payloads that are not JSON may be returned."""
+
     name: str
     request: type[msgspec.Struct]
-    handler: Callable[[Any], Awaitable[msgspec.Struct]]
+    handler: Callable[..., Awaitable[msgspec.Struct]]
+    binary_aware: bool = False
 
 
 # v4 Command.MethodType numbers (proto/centrifugal/centrifugo/api/api.proto); 13 unused, 14..31
@@ -167,6 +171,35 @@ class _Publish(NamedTuple):
     tags: Mapping[str, str]
 
 
+def _not_json(channel: str, what: str) -> c.ReplyError:
+    """Error 100 for a JSON answer that would have to carry a payload that is not JSON."""
+    log.warning(
+        "api: %s in channel %r is not JSON (published as binary): use the gRPC API to read it",
+        what,
+        channel,
+    )
+    return c.ReplyError(c.ERROR_INTERNAL)
+
+
+HANDLERS: dict[str, tuple[type[msgspec.Struct], str, bool]] = {
+    "publish": (a.PublishRequest, "publish_request", False),
+    "broadcast": (a.BroadcastRequest, "broadcast", False),
+    "subscribe": (a.SubscribeRequest, "subscribe", False),
+    "unsubscribe": (a.UnsubscribeRequest, "unsubscribe", False),
+    "disconnect": (a.DisconnectRequest, "disconnect", False),
+    "presence": (a.PresenceRequest, "presence", True),
+    "presence_stats": (a.PresenceStatsRequest, "presence_stats", False),
+    "history": (a.HistoryRequest, "history", True),
+    "history_remove": (a.HistoryRemoveRequest, "history_remove", False),
+    "channels": (a.ChannelsRequest, "channels", False),
+    "info": (a.InfoRequest, "info", False),
+    "rpc": (a.RPCRequest, "rpc", False),
+    "refresh": (a.RefreshRequest, "refresh", False),
+}
+"""Method name -> (request Struct, the ``Executor`` handler's name, binary aware): the one
+table of the API's methods (``Executor.methods``, the OpenAPI document)."""
+
+
 class ApiObserver(Protocol):
     """Receives API command durations (``centrifugo_api_command_duration_seconds``)."""
 
@@ -189,19 +222,8 @@ class Executor:
         # (protocol, method, seconds) per call: centrifugo_api_command_duration_seconds
         self.observe = observe
         self.methods: dict[str, Method] = {
-            "publish": Method("publish", a.PublishRequest, self._publish_request),
-            "broadcast": Method("broadcast", a.BroadcastRequest, self.broadcast),
-            "subscribe": Method("subscribe", a.SubscribeRequest, self.subscribe),
-            "unsubscribe": Method("unsubscribe", a.UnsubscribeRequest, self.unsubscribe),
-            "disconnect": Method("disconnect", a.DisconnectRequest, self.disconnect),
-            "presence": Method("presence", a.PresenceRequest, self.presence),
-            "presence_stats": Method("presence_stats", a.PresenceStatsRequest, self.presence_stats),
-            "history": Method("history", a.HistoryRequest, self.history),
-            "history_remove": Method("history_remove", a.HistoryRemoveRequest, self.history_remove),
-            "channels": Method("channels", a.ChannelsRequest, self.channels),
-            "info": Method("info", a.InfoRequest, self.info),
-            "rpc": Method("rpc", a.RPCRequest, self.rpc),
-            "refresh": Method("refresh", a.RefreshRequest, self.refresh),
+            name: Method(name, req, getattr(self, attr), binary)
+            for name, (req, attr, binary) in HANDLERS.items()
         }
 
     async def call(
@@ -209,7 +231,10 @@ class Executor:
     ) -> msgspec.Struct | a.Error:
         """Run ``method``; returns its result Struct or an ``Error`` (never raises).
 
-        ``protocol`` (``http`` / ``grpc``) labels the duration given to ``observe``.
+        ``protocol`` (``http`` / ``grpc``) labels the duration given to ``observe``; ``grpc``
+        also means the caller encodes the result as protobuf: anything else is JSON, and a
+        stored payload that is not JSON (binary published by a Protobuf client or with
+        ``b64data``) is then never put raw into the result (error 100, logged).
         """
         m = self.methods.get(method)
         if m is None:
@@ -218,6 +243,8 @@ class Executor:
             )
         started = time.perf_counter()
         try:
+            if m.binary_aware:
+                return await m.handler(req, binary=protocol == "grpc")
             return await m.handler(req)
         except Exception as e:
             return _api_error(method, e)
@@ -298,8 +325,11 @@ class Executor:
             elif outcome is not None:
                 out[i] = a.PublishResult(offset=outcome.offset, epoch=outcome.epoch)
 
-    async def _publish_request(self, req: a.PublishRequest) -> a.PublishResult | a.Error:
+    async def publish_request(self, req: a.PublishRequest) -> a.PublishResult:
+        """``publish`` of one decoded request (the ``publish`` method of ``call``)."""
         [res] = await self._publish((req,))
+        if isinstance(res, a.Error):  # already logged when internal
+            raise c.ReplyError(c.ErrorCode(res.code, res.message))
         return res
 
     async def broadcast(self, req: a.BroadcastRequest) -> a.BroadcastResult:
@@ -366,9 +396,12 @@ class Executor:
         if not self.policy.api_channel(channel).presence:
             raise c.ReplyError(c.ERROR_NOT_AVAILABLE)
 
-    async def presence(self, req: a.PresenceRequest) -> a.PresenceResult:
+    async def presence(self, req: a.PresenceRequest, *, binary: bool = False) -> a.PresenceResult:
         self._presence_channel(req.channel)
-        return wire_presence(await self.node.presence.presence(req.channel))
+        presence = await self.node.presence.presence(req.channel)
+        if not binary and not all(map(info_json_ok, presence.values())):
+            raise _not_json(req.channel, "presence info")
+        return wire_presence(presence)
 
     async def presence_stats(self, req: a.PresenceStatsRequest) -> a.PresenceStatsResult:
         self._presence_channel(req.channel)
@@ -379,7 +412,7 @@ class Executor:
         if not self.policy.api_channel(channel).history:
             raise c.ReplyError(c.ERROR_NOT_AVAILABLE)
 
-    async def history(self, req: a.HistoryRequest) -> a.HistoryResult:
+    async def history(self, req: a.HistoryRequest, *, binary: bool = False) -> a.HistoryResult:
         self._history_channel(req.channel)
         since = None
         if req.since is not None:
@@ -389,6 +422,8 @@ class Executor:
         pubs, top = await self.node.history(
             req.channel, limit=req.limit, since=since, reverse=req.reverse
         )
+        if not binary and not all(map(publication_json_ok, pubs)):
+            raise _not_json(req.channel, "a publication")
         return wire_history(pubs, top)
 
     async def history_remove(self, req: a.HistoryRemoveRequest) -> a.HistoryRemoveResult:

@@ -15,6 +15,7 @@ __all__ = ["validate_config"]
 
 SUPPORTED_ENGINES = ("memory", "redis")
 SUPPORTED_BROKERS = ("", "nats")
+LOG_FORMATS = ("text", "json")
 PORT_KEYS = (
     "port",
     "internal_port",
@@ -89,6 +90,8 @@ def _check_scalars(cfg: Config) -> None:
         not cfg.nats_prefix or any(ch in "*> \t\r\n" for ch in cfg.nats_prefix)
     ):
         _fail(f"nats_prefix: {cfg.nats_prefix!r} is not a NATS subject prefix")
+    if cfg.log_format not in LOG_FORMATS:
+        _fail(f'log_format: unknown format "{cfg.log_format}" (expected text or json)')
     for key in PORT_KEYS:
         port = getattr(cfg, key)
         if not 0 <= port <= 65535:
@@ -116,6 +119,8 @@ def _check_scalars(cfg: Config) -> None:
         if getattr(cfg, plain) and getattr(cfg, regex):
             _fail(f"{plain}: can not be used together with {regex}")
         _check_regex(regex, getattr(cfg, regex))
+    if cfg.tls_autocert:  # refused, not ignored: the listeners would silently be plaintext
+        _fail("tls_autocert: automatic certificates are not supported (set tls_cert and tls_key)")
     if cfg.engine == "redis" and cfg.redis_sentinel_address and not cfg.redis_sentinel_master_name:
         _fail("redis_sentinel_master_name: required when redis_sentinel_address is set")
 
@@ -180,8 +185,9 @@ def validate_config(cfg: Config) -> None:
     """Raise ConfigError (one line naming the key) if ``cfg`` is not a valid configuration.
 
     Checks: engine is memory or redis (``tarantool`` is reported as unsupported); broker is ""
-    or nats; ports within 0-65535; no negative counts/durations (except the compression levels,
-    ``gomaxprocs``, ``ping_interval`` and ``pong_timeout``); ``ping_interval > pong_timeout``;
+    or nats; ``log_format`` is text or json; ports within 0-65535; no negative
+    counts/durations (except the compression levels, ``gomaxprocs``, ``ping_interval`` and
+    ``pong_timeout``); ``ping_interval > pong_timeout``;
     ``token_audience``/``token_audience_regex`` (and issuer) mutually exclusive; every regex
     compiles; ``history_ttl`` (top level and namespaces), ``presence_ttl`` and
     ``history_meta_ttl`` whole seconds; ``history_size``/``history_ttl`` both zero or both
@@ -189,7 +195,8 @@ def validate_config(cfg: Config) -> None:
     match ``^[-a-zA-Z0-9_.]{2,}$`` and are unique; ``user_personal_channel_namespace`` exists
     when set; ``user_personal_single_connection`` requires presence in the personal channel
     namespace; proxies have an endpoint and a positive timeout; in granular proxy mode every
-    referenced proxy name exists; Redis sentinel needs ``redis_sentinel_master_name``.
+    referenced proxy name exists; Redis sentinel needs ``redis_sentinel_master_name``;
+    ``tls_autocert`` is refused (not supported, and ignoring it would serve plaintext).
     """
     _check_scalars(cfg)
     _check_namespaces(cfg)

@@ -42,6 +42,7 @@ from .state import ConnectionState
 from .subscription import ChannelSub
 from .timers import TimerWheel
 from .users import Users
+from .wire import json_checked
 from .writer import FlushLoop
 
 log = logging.getLogger("gyre.node")
@@ -228,9 +229,9 @@ class Node:
         self._clients.add(client)
 
     def on_client_connected(self, client: ClientSession) -> None:
-        log.info(
-            "client %s user %r connected via %s", client.id, client.user, client.transport.name
-        )
+        via = client.transport.name
+        fields = {"client": client.id, "user": client.user, "transport": via}
+        log.info("client %s user %r connected via %s", client.id, client.user, via, extra=fields)
         self.metrics.connect(client.transport.name)
         self.metrics.inc_action("add_client")
 
@@ -308,7 +309,10 @@ class Node:
     ) -> list[PublishOutcome]:
         """Publish ``pubs`` into ``channel`` in order, as ONE broker call (a single publish is
         the one-item case); one outcome per publication (see ``Broker.publish``).  ``opts``
-        come complete from the policy (size, ttl and meta ttl)."""
+        come complete from the policy (size, ttl and meta ttl).  Each publication's JSON
+        check is made here, where it enters (``wire.json_checked``)."""
+        for pub in pubs:
+            json_checked(pub)
         self.metrics.message_sent("publication", len(pubs))
         self.num_published += len(pubs)
         return await self.broker.publish(channel, pubs, opts)
@@ -398,9 +402,9 @@ class Node:
         return True
 
     async def handle_emulation(self, session: str, data: bytes) -> bool:
-        """Feed ``data`` to the local connection with ``session``; False if there is none."""
+        """Feed ``data`` to the local emulation connection ``session``; False if there is none."""
         client = self.hub.sessions.get(session)
-        if client is None or client.closed:
+        if client is None or client.closed or not client.transport.emulation:  # uni ids are public
             return False
         await client.handle_data_serialized(data)
         return True

@@ -49,7 +49,12 @@ def continuity(last_offset: int, last_epoch: str, offset: int, epoch: str) -> Co
     return Continuity.GAP
 
 
+TTL_MAX = 2**32 - 1
+"""``ttl`` is a ``uint32`` in the client protocol: a later expiry is announced as this."""
+
+
 def ttl_of(expire_at: int) -> int:
     """Seconds until ``expire_at`` as a result's ``ttl``: at least 1, since the SDKs need
-    ``ttl >= 1`` whenever ``expires`` is true (docs/protocol.md#messages-and-encodings)."""
-    return max(1, int(expire_at - time.time() + 0.999))
+    ``ttl >= 1`` whenever ``expires`` is true (docs/protocol.md#messages-and-encodings), at
+    most ``TTL_MAX`` (a token may expire centuries ahead)."""
+    return min(TTL_MAX, max(1, int(expire_at - time.time() + 0.999)))

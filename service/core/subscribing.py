@@ -19,7 +19,7 @@ from .engine import EngineError, HistoryQuery, StreamPosition
 from .hooks import SubscriptionOptions
 from .state import Continuity, continuity, ttl_of
 from .subscription import ChannelSub
-from .wire import wire_publication
+from .wire import require_json, wire_publication
 
 if TYPE_CHECKING:
     from .client import ClientSession
@@ -39,10 +39,12 @@ async def subscribe_channel(
 
     ``recover_since`` is the client's position when it asked to recover.  The broker failing
     to subscribe the channel raises DisconnectError(3004) (as v4), a channel the broker
-    cannot carry its ReplyError, any other engine failure ReplyError(100); in each case the
-    subscription is rolled back.
+    cannot carry its ReplyError, any other engine failure ReplyError(100), and a JSON client
+    that would get ``opts.data`` or recovered publications that are not JSON disconnect
+    3506; in each case the subscription is rolled back.
     """
     node = client.node
+    require_json(client.transport.codec, payloads=(opts.data,))
     try:
         sub = await client.add_subscription(channel, opts, server_side=server_side)
     except EngineError:
@@ -73,6 +75,9 @@ async def subscribe_channel(
     except EngineError:
         await _rollback(client, channel)
         raise c.ReplyError(c.ERROR_INTERNAL) from None
+    except c.DisconnectError:  # recovered publications a JSON client cannot take (3506)
+        await _rollback(client, channel)
+        raise
     return sub, result
 
 
@@ -118,6 +123,7 @@ async def _recover(
     result.recovered = recovered
     sub.place(top)
     if recovered:
+        require_json(client.transport.codec, pubs=pubs)
         result.offset = since.offset
         result.epoch = since.epoch
         result.publications = [wire_publication(p) for p in pubs]

@@ -873,6 +873,25 @@ async def test_sighup_invalid_config_refused(start: Start) -> None:
     assert "configuration reloaded" not in srv.all_logs()
 
 
+async def test_sighup_rotates_api_key_and_names_what_needs_a_restart(start: Start) -> None:
+    """Issue 13.6: after SIGHUP the old api_key is refused and the new one accepted; a changed
+    option that a reload does not apply is named in the log."""
+    srv = await start("reload-keys")
+    headers = {"X-API-Key": API_KEY}
+    status, _ = await http("POST", f"{srv.http}/api/info", data=b"{}", headers=headers)
+    assert status == 200
+    rewrite_config(srv, api_key="rotated-key", client_channel_limit=3)
+    mark = len(srv.all_logs())
+    srv.signal(signal.SIGHUP)
+    line = await srv.wait_log("need a restart", after=mark)
+    assert "client_channel_limit" in line and "api_key" not in line, line
+    status, _ = await http("POST", f"{srv.http}/api/info", data=b"{}", headers=headers)
+    assert status == 401
+    new = {"X-API-Key": "rotated-key"}
+    status, _ = await http("POST", f"{srv.http}/api/info", data=b"{}", headers=new)
+    assert status == 200
+
+
 # -- internal port --------------------------------------------------------------------------------
 async def test_internal_port_split_and_api_external(start: Start) -> None:
     """``internal_port``: the client port serves the WebSocket only; API, metrics and health

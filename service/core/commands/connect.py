@@ -10,6 +10,7 @@ from ...protocol import messages as m
 from ..engine import StreamPosition
 from ..state import ttl_of
 from ..subscribing import subscribe_channel
+from ..wire import require_json
 
 if TYPE_CHECKING:
     from ..client import ClientSession
@@ -21,6 +22,7 @@ async def handle_connect(client: ClientSession, cmd: m.Command) -> m.Reply | Non
     node = client.node
     cfg = node.config
     decision = await node.hooks.connect(client, req)
+    require_json(client.transport.codec, payloads=(decision.data,))
     if cfg.client_channel_limit > 0 and len(decision.subs) > cfg.client_channel_limit:
         raise c.DisconnectError(c.DISCONNECT_CHANNEL_LIMIT)
     limit = cfg.client_user_connection_limit

@@ -9,7 +9,7 @@ from ...protocol import codes as c
 from ...protocol import messages as m
 from ..engine import Publication, StreamPosition
 from ..state import ttl_of
-from ..wire import wire_history, wire_presence
+from ..wire import require_json, wire_history, wire_presence
 
 if TYPE_CHECKING:
     from ..client import ClientSession
@@ -45,6 +45,7 @@ async def handle_presence(client: ClientSession, cmd: m.Command) -> m.Reply | No
         raise c.DisconnectError(c.DISCONNECT_BAD_REQUEST)
     await client.node.hooks.presence(client, req.channel)
     presence = await client.node.presence.presence(req.channel)
+    require_json(client.transport.codec, infos=presence.values())
     return m.Reply(presence=wire_presence(presence))
 
 
@@ -77,6 +78,7 @@ async def handle_history(client: ClientSession, cmd: m.Command) -> m.Reply | Non
         if req.reverse and since.offset == 0:
             raise c.ReplyError(c.ERROR_BAD_REQUEST)
     pubs, top = await node.history(req.channel, limit=limit, since=since, reverse=req.reverse)
+    require_json(client.transport.codec, pubs=pubs)
     return m.Reply(history=wire_history(pubs, top))
 
 

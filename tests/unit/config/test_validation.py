@@ -105,6 +105,8 @@ CASES: list[tuple[dict[str, Any], str]] = [
     ({"engine": "tarantool"}, 'engine: "tarantool" is not supported'),
     ({"engine": "mongo"}, 'engine: unknown engine "mongo"'),
     ({"broker": "kafka"}, 'broker: unknown broker "kafka"'),
+    ({"log_format": "logfmt"}, 'log_format: unknown format "logfmt" (expected text or json)'),
+    ({"log_format": "JSON"}, 'log_format: unknown format "JSON"'),
     ({"port": 70000}, "port: 70000 is out of range 0-65535"),
     ({"internal_port": -1}, "internal_port: -1 is out of range"),
     ({"grpc_api_port": 65536}, "grpc_api_port: 65536 is out of range"),
