@@ -354,7 +354,7 @@ class ClientSession(SessionTimers):
         """Subscribe this connection to ``channel`` for the server (server API subscribe):
         the same subscription code as a client subscribe, announced with a ``subscribe``
         push.  More subscriptions than ``client_channel_limit`` disconnect with 3505, an
-        engine failure with 3004."""
+        engine failure with 3004, data a JSON client cannot take with 3506."""
         if self.state != CONNECTED or channel in self.subs:
             return
         limit = self.node.config.client_channel_limit
@@ -365,8 +365,11 @@ class ClientSession(SessionTimers):
             sub, result = await subscribe_channel(
                 self, channel, opts, server_side=True, recover_since=opts.recover_since
             )
-        except (c.ReplyError, c.DisconnectError):
+        except c.ReplyError:
             self.disconnect(c.DISCONNECT_SERVER_ERROR)
+            return
+        except c.DisconnectError as e:  # 3004 (broker), or 3506: data a JSON client cannot take
+            self.disconnect(e.disconnect)
             return
         if self.state != CONNECTED:
             return

@@ -165,3 +165,14 @@ async def test_foreign_node_data_is_ignored(nodes: tuple[Node, Node]) -> None:
     a.handle_control(ctl.encode("peer", ctl.NodeInfo(uid="peer", name="p", data=b"\x00junk")))
     (peer,) = [n for n in a.cluster.live_nodes() if n.uid == "peer"]
     assert peer.name == "p" and peer.process is None and peer.metrics == {}
+
+
+async def test_server_side_subscribe_with_binary_data_to_a_json_client_3506(
+    nodes: tuple[Node, Node],
+) -> None:
+    a, b = nodes
+    cl, t = client(b)
+    await send(cl, {"id": 1, "connect": {"token": generate_token(secret=SECRET, user="8", ttl=60)}})
+    await t.wait_for(lambda m: m.get("id") == 1)
+    await a.users.subscribe("8", "chat:bin", SubscriptionOptions(data=b"\xff\x00not json"))
+    assert (await t.wait_closed()).code == 3506  # type: ignore[union-attr]
