@@ -317,6 +317,59 @@ def case_v1(repeat: int) -> dict[str, Any]:
     return {"case": "v1", "what": what, "us": x, "plain_us": y}
 
 
+def case_grpc_batch(repeat: int) -> dict[str, Any]:
+    """gRPC ``Batch`` of 1000 plain publish commands into one channel (memory engine, one
+    subscriber-less node): the whole API side of a publication, request to reply bytes."""
+    import json
+    import tempfile
+
+    from centrifugal.centrifugo.api import api_pb2
+
+    from service.api.executor import Executor
+    from service.api.grpc import CentrifugoApiService
+    from service.app import node_config
+    from service.config import load_config
+    from service.core.node import Node
+    from service.engines.memory import MemoryBroker, MemoryPresenceManager
+    from service.policy.hooks import CentrifugoHooks
+
+    class _Context:
+        def invocation_metadata(self) -> tuple[()]:
+            return ()
+
+    async def run() -> float:
+        with tempfile.TemporaryDirectory() as d:
+            path = Path(d) / "config.json"
+            path.write_text(json.dumps({"token_hmac_secret_key": "s", "api_key": "k"}))
+            cfg, _ = load_config(str(path))
+        hooks = CentrifugoHooks(cfg)
+        node = Node(
+            config=node_config(cfg),
+            broker=MemoryBroker(),
+            presence=MemoryPresenceManager(),
+            hooks=hooks,
+        )
+        await node.start()
+        svc = CentrifugoApiService(Executor(node, hooks), api_key="")
+        req = api_pb2.BatchRequest()
+        for i in range(1000):
+            req.commands.add().publish.CopyFrom(
+                api_pb2.PublishRequest(channel="bench", data=b'{"ts":%d}' % i)
+            )
+        times = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            out = await svc.Batch(req, _Context())
+            if not isinstance(out, bytes):
+                out.SerializeToString()  # what grpc does with a response object
+            times.append(time.perf_counter() - t0)
+        await node.close()
+        return min(times) / 1000 * 1e6
+
+    us = asyncio.run(run())
+    return {"case": "grpc_batch", "what": "1 publish command of a 1000-command Batch", "us": us}
+
+
 CASES = {
     "hub": case_hub,
     "ws": case_ws,
@@ -325,6 +378,7 @@ CASES = {
     "redis_decode": case_redis_decode,
     "redis_position": case_redis_position,
     "uni_sse": case_uni_sse,
+    "grpc_batch": case_grpc_batch,
     "sockjs": case_sockjs,
     "v1": case_v1,
 }

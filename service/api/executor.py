@@ -295,7 +295,10 @@ class Executor:
     def _publication(self, req: PublishFields) -> tuple[str, Publication, PublishOptions]:
         """Channel, publication and history options of one request: 107 without channel or
         data (or with bad ``b64data``), 102 for an unknown namespace."""
-        data = _data(req.data, req.b64data)
+        data = req.data
+        b64data = req.b64data
+        if b64data or type(data) is not bytes or data == b"null":  # bytes: gRPC, used as is
+            data = _data(data, b64data)
         channel = req.channel
         if not channel or not data:
             raise c.ReplyError(c.ERROR_BAD_REQUEST)

@@ -31,7 +31,7 @@ from ..protocol import codes as c
 from ..protocol.pb_convert import pb_to_struct, struct_to_pb
 from . import messages as a
 from .credentials import secret_equal
-from .executor import BATCH_SLICE, METHOD_NUMBERS, PRO_METHODS, Executor
+from .executor import BATCH_SLICE, METHOD_NUMBERS, NO_POSITION, PRO_METHODS, Executor
 
 log = logging.getLogger("gyre.api.grpc")
 
@@ -163,11 +163,14 @@ class CentrifugoApiService:
             reply = replies.add()
             if cmd.id:
                 reply.id = cmd.id
-            if isinstance(res, a.Error):
+            if res is NO_POSITION:  # no history: the empty result, present
+                reply.publish.SetInParent()
+            elif isinstance(res, a.Error):
                 struct_to_pb(res, reply.error)
             else:
-                reply.publish.SetInParent()
-                struct_to_pb(res, reply.publish)
+                result = reply.publish
+                result.offset = res.offset
+                result.epoch = res.epoch
 
     # --- PRO-only methods: UNIMPLEMENTED as in v4 OSS ---------------------------------------
 
