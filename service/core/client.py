@@ -26,6 +26,7 @@ from .session_timers import SessionTimers
 from .state import ConnectionState, Continuity, SubscriptionState, ttl_of
 from .subscribing import subscribe_channel
 from .subscription import ChannelSub
+from .timers import TimerGroup
 from .wire import INVALID, JSON_PUSH, JSON_REPLY, Encoded, encoded_publication, variant_of
 from .writer import Writer
 
@@ -55,6 +56,7 @@ class ClientSession(SessionTimers):
         "session_id",
         "state",
         "subs",
+        "timers",
         "token_channels",
         "transport",
         "user",
@@ -94,8 +96,10 @@ class ClientSession(SessionTimers):
             on_write_timeout=self._on_write_timeout,
         )
         self._lock: asyncio.Lock | None = None
+        # every timer of this connection, cancelled at once by ``disconnect``
+        self.timers = TimerGroup(node.timers)
         node.on_client_created(self)
-        node.timers.schedule(node.config.client_stale_close_delay, self._check_stale)
+        self.arm_stale_check()
 
     # --- properties -----------------------------------------------------------------------
 
@@ -344,6 +348,7 @@ class ClientSession(SessionTimers):
         sub = self.subs.pop(channel, None)
         if sub is None:
             return
+        self.timers.cancel(channel)
         if push and self.state == CONNECTED:
             self.write_push(
                 m.Push(channel=channel, unsubscribe=m.Unsubscribe(code=code, reason=reason))
@@ -412,6 +417,7 @@ class ClientSession(SessionTimers):
             return
         was_connected = self.state == CONNECTED
         self.state = CLOSED
+        self.timers.clear()  # nothing scheduled may keep a closed connection alive
         code = d.code
         transport = self.transport
         if d.discards_queue:

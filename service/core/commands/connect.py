@@ -22,6 +22,8 @@ async def handle_connect(client: ClientSession, cmd: m.Command) -> m.Reply | Non
     node = client.node
     cfg = node.config
     decision = await node.hooks.connect(client, req)
+    if client.closed:  # gone while the token or proxy was checked: register nothing
+        return None
     require_json(client.transport.codec, payloads=(decision.data,))
     if cfg.client_channel_limit > 0 and len(decision.subs) > cfg.client_channel_limit:
         raise c.DisconnectError(c.DISCONNECT_CHANNEL_LIMIT)
@@ -43,6 +45,8 @@ async def handle_connect(client: ClientSession, cmd: m.Command) -> m.Reply | Non
             sub, sub_result = await subscribe_channel(
                 client, channel, opts, server_side=True, recover_since=since
             )
+            if client.closed:  # its close already undid what was registered
+                return None
             subs_results[channel] = sub_result
             pending.append(sub)
     except c.ReplyError:

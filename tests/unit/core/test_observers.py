@@ -132,11 +132,11 @@ async def test_broker_subscription_kept_while_observed(node: Node) -> None:
 
 
 async def test_failed_broker_subscribe_registers_nothing(node: Node) -> None:
-    class Refusing(MemoryBroker):
-        async def subscribe(self, channel: str) -> None:
-            raise ConnectionError("engine down")
+    async def refuse(channel: str) -> None:
+        raise ConnectionError("engine down")
 
-    node.broker = Refusing()
+    # the node's broker itself refuses (the node keeps it, its broker subscriptions too)
+    node.broker.subscribe = refuse  # type: ignore[method-assign]
     with pytest.raises(ConnectionError):
         await node.observe("chat:d", Recorder())
     assert not node.observers.watched("chat:d")
