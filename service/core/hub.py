@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 from .delta import DeltaChannel, DeltaFrames
 from .engine import ClientInfo, Publication, StreamPosition
-from .subscription import SUBSCRIBED, ChannelSub
+from .state import Continuity, SubscriptionState
+from .subscription import ChannelSub
 from .tags_filter import TagsFilter
 from .wire import INVALID, Encoded, encoded_join, encoded_leave, encoded_publication
 
@@ -55,8 +56,14 @@ class Hub:
         if client.session_id:
             self.sessions.pop(client.session_id, None)
 
-    def user_connections(self, user: str) -> list[ClientSession]:
-        return list(self.users.get(user, {}).values())
+    def find(self, user: str, *, client: str = "", session: str = "") -> list[ClientSession]:
+        """The connections of ``user`` on this node, only ``client`` / ``session`` when given
+        (how every user operation finds its targets)."""
+        return [
+            s
+            for s in self.users.get(user, {}).values()
+            if (not client or s.id == client) and (not session or s.session_id == session)
+        ]
 
     def num_users(self) -> int:
         return len(self.users)
@@ -139,6 +146,7 @@ class Hub:
             if special is None:
                 return
             subs = {}
+        SUBSCRIBED, IN_ORDER = SubscriptionState.SUBSCRIBED, Continuity.IN_ORDER
         for i, pub in enumerate(pubs):
             position = None if positions is None else positions[i]
             enc = encoded_publication(channel, pub)
@@ -153,12 +161,13 @@ class Hub:
                     continue
                 if check_position and sub.options.positioned:
                     assert position is not None
-                    if pub.offset != sub.offset + 1 or position.epoch != sub.epoch:
-                        if bad is None:
-                            bad = []
-                        bad.append(sub)
+                    seen = sub.check(pub.offset, position.epoch)
+                    if seen is not IN_ORDER:
+                        if seen is Continuity.GAP:
+                            if bad is None:
+                                bad = []
+                            bad.append(sub)
                         continue
-                    sub.offset = pub.offset
                 client = sub.client
                 variant = client.variant
                 if variant != last_variant:
@@ -169,13 +178,7 @@ class Hub:
                         bad = []
                     bad.append(sub)
                     continue
-                w = client.writer  # Writer.write, inlined
-                if w.closed:
-                    continue
-                pending = w.pending
-                if not pending:
-                    w.mark_dirty()
-                pending.append(data)
+                client.writer.write(data)
             if special is not None:
                 bad = self._broadcast_special(channel, special, pub, position, enc, bad)
             if bad is not None:
@@ -199,16 +202,21 @@ class Hub:
         verdicts: dict[TagsFilter, bool] = {}
         state = self.deltas.get(channel)
         frames: DeltaFrames | None = None
+        check_position = position is not None and pub.offset > 0
         for sub in subs.values():
-            if sub.state != SUBSCRIBED:
+            if sub.state != SubscriptionState.SUBSCRIBED:
                 if sub.buffer is not None:
                     sub.buffer.append((pub, position))
                 continue
-            if not self._in_step(sub, pub, position):
-                if bad is None:
-                    bad = []
-                bad.append(sub)
-                continue
+            if check_position and sub.options.positioned:
+                assert position is not None
+                seen = sub.check(pub.offset, position.epoch)
+                if seen is not Continuity.IN_ORDER:
+                    if seen is Continuity.GAP:
+                        if bad is None:
+                            bad = []
+                        bad.append(sub)
+                    continue
             flt = sub.options.tags_filter
             if flt is not None:
                 verdict = verdicts.get(flt)
@@ -232,16 +240,6 @@ class Hub:
         if state is not None:
             state.saw(pub, position)
         return bad
-
-    @staticmethod
-    def _in_step(sub: ChannelSub, pub: Publication, position: StreamPosition | None) -> bool:
-        """The position check of a positioned subscription; moves it to ``pub`` when in step."""
-        if position is None or not pub.offset or not sub.options.positioned:
-            return True
-        if pub.offset != sub.offset + 1 or position.epoch != sub.epoch:
-            return False
-        sub.offset = pub.offset
-        return True
 
     @staticmethod
     def delta_frame(sub: ChannelSub, frames: DeltaFrames) -> bytes:
@@ -276,7 +274,7 @@ class Hub:
         if not subs:
             return
         for sub in subs.values():
-            if sub.state != SUBSCRIBED or not sub.options.push_join_leave:
+            if sub.state != SubscriptionState.SUBSCRIBED or not sub.options.push_join_leave:
                 continue
             data = enc.get(sub.client.variant)
             if data is not INVALID:

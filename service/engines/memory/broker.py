@@ -21,7 +21,7 @@ from service.core.engine import (
     HistoryResult,
     Publication,
     PublishOptions,
-    StreamPosition,
+    PublishOutcome,
 )
 
 from ..idempotency import IdempotentResults
@@ -119,55 +119,35 @@ class MemoryBroker:
     # -- publishing ----------------------------------------------------------------------
 
     async def publish(
-        self, channel: str, pub: Publication, opts: PublishOptions
-    ) -> StreamPosition | None:
-        """Store (when ``opts.with_history``) and deliver ``pub``; return the new stream top.
+        self, channel: str, pubs: Sequence[Publication], opts: PublishOptions
+    ) -> list[PublishOutcome]:
+        """Store (when ``opts.with_history``) every one of ``pubs`` in order, then deliver them
+        all with ONE ``handler.handle_publications`` call (nothing runs in between, so a run
+        is delivered exactly as consecutive single publishes would be).
 
-        With history: a copy of ``pub`` carrying offset = previous top + 1 is appended to the
-        channel stream (trimmed to ``history_size``, publications expire ``history_ttl`` after
-        this publish, meta expiry moved by ``history_meta_ttl`` when non-zero; missing meta →
-        new epoch, offsets restart at 1), then ``handler.handle_publication(channel, copy,
-        position)`` runs before the position is returned.  The copy is the stored object:
-        the handler must not mutate it.  Without history: ``handle_publication(channel, pub,
-        None)`` and None is returned.  ``pub`` itself is never modified.
+        With history: a copy of each publication carrying offset = previous top + 1 is
+        appended to the channel stream (trimmed to ``history_size``, publications expire
+        ``history_ttl`` after this publish, meta expiry moved by ``history_meta_ttl`` when
+        non-zero; missing meta → new epoch, offsets restart at 1); the copies are delivered
+        and their positions returned.  The copies are the stored objects: the handler must not
+        mutate them.  Without history: ``pubs`` themselves are delivered with no positions and
+        every entry is None.  ``pubs`` are never modified.
 
-        A handler exception is logged and not raised: the publication has been stored, as
-        with the Redis engine where delivery is decoupled from publishing.
-        ``opts.idempotency_key``: a result remembered for it is returned at once (nothing is
-        stored or delivered); otherwise this result is remembered (nothing awaits in between,
-        so two concurrent calls publish once).
-        Raises ``EngineError`` before ``start`` or after ``close``.
+        Never an exception entry: storing cannot fail, and a handler exception is logged and
+        not raised (the publications are stored, as with the Redis engine where delivery is
+        decoupled from publishing).  Raises ``EngineError`` before ``start`` or after ``close``.
+
+        ``opts.idempotency_key`` (one publication): a result remembered for it is returned at
+        once (nothing is stored or delivered); otherwise this result is remembered (nothing
+        awaits in between, so two concurrent calls publish once).
         """
         handler = self._require_handler()
         key = opts.idempotency_key
         if key:
             hit, result = self._results.lookup(channel, key)
             if hit:
-                return result
-        position: StreamPosition | None = None
-        if not opts.with_history:
-            stored = pub
-        else:
-            stored, position = self._store.append(channel, pub, opts, self._clock())
-        if key:
-            self._results.remember(channel, key, position, opts.idempotent_result_ttl)
-        try:
-            handler.handle_publication(channel, stored, position)
-        except Exception:
-            logger.exception("handle_publication failed for channel %r", channel)
-        return position
-
-    async def publish_many(
-        self, channel: str, pubs: Sequence[Publication], opts: PublishOptions
-    ) -> list[StreamPosition | Exception | None]:
-        """``publish`` of each of ``pubs``, in order, delivered by ONE
-        ``handler.handle_publications`` call once all are stored (nothing runs in between, so
-        subscribers see exactly what consecutive ``publish`` calls would deliver).  Never an
-        exception entry: storing cannot fail, and a handler exception is logged as in
-        ``publish``.  Raises ``EngineError`` before ``start`` or after ``close``.
-        """
-        handler = self._require_handler()
-        out: list[StreamPosition | Exception | None]
+                return [result]
+        out: list[PublishOutcome]
         if not opts.with_history:
             stored: Sequence[Publication] = pubs
             positions = None
@@ -182,6 +162,10 @@ class MemoryBroker:
                 positions.append(position)
             stored = copies
             out = list(positions)
+        if key:
+            self._results.remember(
+                channel, key, positions[0] if positions else None, opts.idempotent_result_ttl
+            )
         try:
             handler.handle_publications(channel, stored, positions)
         except Exception:

@@ -13,8 +13,10 @@ from google.protobuf.json_format import MessageToDict
 
 from service.auth import generate_token
 from service.core.client import ClientSession
+from service.core.engine import Publication
 from service.core.node import Node
 from service.protocol import protobuf_codec
+from tests.publishing import publish_one
 
 from .harness import SECRET, RecordingTransport, client, make_config, make_node, send
 
@@ -89,8 +91,17 @@ async def connected(
     return c, t
 
 
-async def publish(node: Node, channel: str, data: bytes, **kw: Any) -> Any:
-    return await node.publish(channel, data, opts=node.hooks.publish_options(channel), **kw)
+async def publish(
+    node: Node,
+    channel: str,
+    data: bytes,
+    *,
+    tags: dict[str, str] | None = None,
+    delta: bool = False,
+) -> Any:
+    """Publish as the server API does: the channel's options, one publication."""
+    pub = Publication(data, tags=tags, delta=delta)
+    return await publish_one(node, channel, pub, node.hooks.publish_options(channel))
 
 
 def frame(*cmds: Any) -> bytes:

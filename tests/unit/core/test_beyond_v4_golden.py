@@ -2,8 +2,9 @@
 frames Gyre sent before they existed (docs/beyond_v4.md), in JSON and Protobuf, both in a v4
 namespace and in a namespace that enables delta, tags filters and delta_publish.
 
-``GOLDEN`` was captured by running ``scenario`` against the code base before the beyond-v4
-work (commit 0326dc0); client IDs are replaced by ``CLIENT`` (they are random).
+``GOLDEN`` was captured by running ``scenario`` (then written for the node API of the time)
+against the code base before the beyond-v4 work (commit 0326dc0); client IDs are replaced
+by ``CLIENT`` (they are random).
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from service.app import node_config
 from service.auth import generate_token
 from service.config import load_config
 from service.core.client import ClientSession
-from service.core.engine import PublishOptions
+from service.core.engine import Publication, PublishOptions
 from service.core.node import Node
 from service.engines.memory import MemoryBroker, MemoryPresenceManager
 from service.policy.hooks import CentrifugoHooks
 from service.protocol import JSON, protobuf_codec
+from tests.publishing import publish_one
 
 from .harness import RecordingTransport
 
@@ -89,7 +91,7 @@ async def scenario(tmp: Path, codec: str, ns: str) -> list[str]:
         c = ClientSession(node, transport)
         opts = PublishOptions(history_size=10, history_ttl=300)
         for n in (1, 2, 3):
-            await node.publish(f"{ns}:b", b'{"n":%d}' % n, opts=opts)
+            await publish_one(node, f"{ns}:b", b'{"n":%d}' % n, opts)
         steps: list[dict[str, Any]] = [
             {"id": 1, "connect": {"token": generate_token(secret=SECRET, user="42", ttl=0)}},
             {"id": 2, "subscribe": {"channel": f"{ns}:a", "positioned": True, "recoverable": True}},
@@ -110,9 +112,9 @@ async def scenario(tmp: Path, codec: str, ns: str) -> list[str]:
         for step in steps:
             assert await c.handle_data(_command(codec, step))
             await _ticks()
-        await node.publish(f"{ns}:a", b'{"a":1}', opts=opts, tags={"t": "1"})
-        await node.publish(f"{ns}:c", b'{"c":1}', opts=PublishOptions())
-        await node.publish(f"{ns}:b", b'{"n":4}', opts=opts)
+        await publish_one(node, f"{ns}:a", Publication(b'{"a":1}', tags={"t": "1"}), opts)
+        await publish_one(node, f"{ns}:c", b'{"c":1}', PublishOptions())
+        await publish_one(node, f"{ns}:b", b'{"n":4}', opts)
         await _ticks()
         frames = [m for f in transport.frames for m in f]
         return [m.replace(c.id.encode(), b"CLIENT").hex() for m in frames]
