@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime
-import ipaddress
 import json
 import os
 import re
@@ -42,13 +40,10 @@ import aiohttp
 import centrifuge
 import grpc
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests import tls_certs
 from tests.redis_fixtures import RedisFactory, free_port
 
 from .helpers import TIMEOUT, ClientEvents, SubEvents, token, uid
@@ -910,36 +905,10 @@ async def test_internal_port_split_and_api_external(start: Start) -> None:
 # -- TLS ------------------------------------------------------------------------------------------
 def self_signed(directory: Path) -> tuple[Path, Path, bytes]:
     """A self-signed certificate for localhost / 127.0.0.1: (cert file, key file, cert PEM)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_pem = cert.public_bytes(serialization.Encoding.PEM)
+    cert_pem, key_pem = tls_certs.self_signed()
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "cert.pem").write_bytes(cert_pem)
-    (directory / "key.pem").write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    (directory / "key.pem").write_bytes(key_pem)
     return directory / "cert.pem", directory / "key.pem", cert_pem
 
 
