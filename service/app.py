@@ -136,7 +136,8 @@ class Server:
             hook()
 
     def reload(self, cfg: Config) -> None:
-        """Swap channel/namespace options and token keys (SIGHUP); connections stay."""
+        """Swap channel/namespace options, proxies and token keys (SIGHUP); connections stay.
+        Raises (and changes nothing) when the new proxies cannot be built."""
         self.hooks.reload(cfg)
         self.cfg = cfg
         log.info("configuration reloaded")
@@ -148,8 +149,8 @@ class Server:
 async def start_server(cfg: Config) -> Server:
     """Build and start every listener; ports of ``0`` are resolved into ``Server.ports``."""
     broker, presence = build_engine(cfg)
-    hooks = CentrifugoHooks(cfg)
     metrics = Metrics(registry=CollectorRegistry(), version=__version__) if cfg.prometheus else None
+    hooks = CentrifugoHooks(cfg, proxy_metrics=metrics)
     node = Node(
         config=node_config(cfg), broker=broker, presence=presence, hooks=hooks, metrics=metrics
     )

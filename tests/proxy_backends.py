@@ -207,5 +207,3 @@ def closed_port_url(path: str = "connect") -> str:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     return f"http://127.0.0.1:{port}/{path}"
-
-

@@ -18,6 +18,7 @@ from ..protocol import ProtocolError
 from ..protocol import codes as c
 from ..protocol import messages as m
 from .engine import ClientInfo, Publication, StreamPosition
+from .refreshing import refresh_connection, refresh_subscription
 from .subscription import SUBSCRIBED, ChannelSub
 from .wire import INVALID, JSON_PUSH, JSON_REPLY, Encoded, encoded_publication, variant_of
 from .writer import Writer
@@ -312,11 +313,21 @@ class ClientSession:
             self.disconnect(c.DISCONNECT_NO_PONG)
 
     def schedule_expiry_check(self) -> None:
-        if self.expire_at <= 0 or not self.client_side_refresh:
+        """Arm the expiry check: ``client_expired_close_delay`` after ``expire_at`` for a
+        client that refreshes itself, at ``expire_at`` for a server-side refresh."""
+        if self.expire_at <= 0:
+            return
+        expected = self.expire_at
+        if not self.client_side_refresh:
+            delay = expected - time.time()
+            self.node.timers.schedule(delay, lambda: self._refresh_expired(expected))
             return
         delay = self.expire_at - time.time() + self.node.config.client_expired_close_delay
-        expected = self.expire_at
         self.node.timers.schedule(delay, lambda: self._check_expired(expected))
+
+    def _refresh_expired(self, expected: int) -> None:
+        if self.state == CONNECTED and self.expire_at == expected:
+            self.node.spawn(refresh_connection(self, expected))
 
     def _check_expired(self, expected: int) -> None:
         if self.state != CONNECTED or self.expire_at != expected:
@@ -336,6 +347,13 @@ class ClientSession:
             return
         if sub.options.expire_at != expected:
             return
+        if not sub.options.client_side_refresh:
+            self.node.spawn(refresh_subscription(self, sub, expected))
+            return
+        self.subscription_expired(sub)
+
+    def subscription_expired(self, sub: ChannelSub) -> None:
+        """End an expired subscription: 3006 for a server-side one, unsubscribe 2501 else."""
         if sub.server_side:
             self.disconnect(c.DISCONNECT_SUB_EXPIRED)
         else:

@@ -41,27 +41,24 @@ def key_of(s: ProxyConfig, pool_size: int) -> Key:
 
 
 class Connections:
-    """Creates, shares and closes the sessions and channels (one event loop only).
+    """Creates, shares and closes the sessions and channels (one event loop only)."""
 
-    ``pool_size``: connections each HTTP backend may hold (``proxy_http_pool_size``).
-    """
-
-    def __init__(self, pool_size: int = 64) -> None:
-        self.pool_size = pool_size
+    def __init__(self) -> None:
         self._http: dict[Key, aiohttp.ClientSession] = {}
         self._grpc: dict[Key, GrpcTransport] = {}
         self._closing: set[asyncio.Task[None]] = set()
 
-    def transport(self, s: ProxyConfig) -> ProxyTransport:
-        """The transport for ``s``; creates its session or channel when new.
+    def transport(self, s: ProxyConfig, pool_size: int = 64) -> ProxyTransport:
+        """The transport for ``s``; creates its session or channel when new.  ``pool_size``:
+        connections an HTTP backend may hold (``proxy_http_pool_size``).
 
         Raises OSError when a gRPC ``grpc_cert_file`` cannot be read.
         """
-        key = key_of(s, self.pool_size)
+        key = key_of(s, pool_size)
         if protocol_of(s.endpoint) == "http":
             session = self._http.get(key)
             if session is None:
-                session = self._http[key] = new_session(self.pool_size)
+                session = self._http[key] = new_session(pool_size)
             return HttpTransport(s.endpoint, session)
         t = self._grpc.get(key)
         if t is None:

@@ -31,14 +31,13 @@ class ProxyRoutes:
         """Raises OSError when a gRPC proxy's ``grpc_cert_file`` cannot be read."""
         granular = cfg.granular_proxy_mode
         settings = proxy_settings(cfg)
+        pool = cfg.proxy_http_pool_size
         self.granular = granular
         self.proxies = {
-            name: Proxy(s, connections.transport(s), metrics, granular=granular)
+            name: Proxy(s, connections.transport(s, pool), metrics, granular=granular)
             for name, s in settings.items()
         }
-        self.keys: frozenset[Key] = frozenset(
-            key_of(s, connections.pool_size) for s in settings.values()
-        )
+        self.keys: frozenset[Key] = frozenset(key_of(s, pool) for s in settings.values())
         self.max_timeout = max((s.timeout for s in settings.values()), default=0.0)
         if granular:
             self.connect = self.proxies.get(cfg.connect_proxy_name)

@@ -43,7 +43,7 @@ async def grpc_backend() -> AsyncIterator[GrpcBackend]:
 
 @pytest.fixture
 async def conns() -> AsyncIterator[Connections]:
-    c = Connections(pool_size=4)
+    c = Connections()
     yield c
     await c.close()
 
@@ -102,8 +102,8 @@ async def test_http_keeps_connections_alive_and_bounded(
     reused call after call."""
     http.answer("a", Slow(0.05, {}))
     http.answer("b", Slow(0.05, {}))
-    ta = conns.transport(_proxy(http.url("a")))
-    tb = conns.transport(_proxy(http.url("b")))
+    ta = conns.transport(_proxy(http.url("a")), 4)
+    tb = conns.transport(_proxy(http.url("b")), 4)
     req = pm.RefreshRequest(**PREFIX, user="u")
     await asyncio.gather(*(t.call(pm.REFRESH, req, {}, 2.0) for t in [ta, tb] * 20))
     assert len(http.calls) == 40
@@ -120,7 +120,7 @@ async def test_pruned_session_closes_after_grace(http: HttpBackend, conns: Conne
     assert conns.http_sessions() == 0
     await asyncio.sleep(0.2)
     assert t.session.closed  # type: ignore[attr-defined]
-    conns.prune(keep=[key_of(p, 4)], grace=0)  # nothing left to prune
+    conns.prune(keep=[key_of(p, 64)], grace=0)  # nothing left to prune
 
 
 # --- gRPC ---------------------------------------------------------------------------------
