@@ -207,3 +207,48 @@ def closed_port_url(path: str = "connect") -> str:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     return f"http://127.0.0.1:{port}/{path}"
+
+
+class BackendThread:
+    """An HTTP and a gRPC backend served by their own event loop in a thread, for tests whose
+    fixtures outlive one test's loop (module-scoped servers).  ``answer`` and the recorded
+    ``calls`` are plain objects shared with the thread; wait with :meth:`wait`."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.http = HttpBackend()
+        self.grpc = GrpcBackend()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self._run(self.http.start())
+        self._run(self.grpc.start())
+
+    def _run(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(TIMEOUT)
+
+    def reset(self) -> None:
+        """Forget every call and answer (between tests)."""
+        for b in (self.http, self.grpc):
+            b.calls.clear()
+            b._answers.clear()
+
+    def stop(self) -> None:
+        self._run(self.http.stop())
+        self._run(self.grpc.stop())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(TIMEOUT)
+
+
+async def wait_calls(
+    backend: _Recorder, name: str, n: int = 1, timeout: float = TIMEOUT
+) -> list[Call]:
+    """From another thread's loop: wait until ``backend`` got ``n`` calls of ``name``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while len(backend.of(name)) < n:
+        if loop.time() > deadline:
+            raise AssertionError(f"{n} call(s) of {name} expected, got {backend.of(name)!r}")
+        await asyncio.sleep(0.01)
+    return backend.of(name)

@@ -61,14 +61,8 @@ class Proxy:
             self.metrics.proxy_call(
                 kind.name, self.transport.protocol, name, "failure", time.perf_counter() - started
             )
-            log.error(
-                "proxy %s %s (%s) failed for client %s: %s",
-                kind.name,
-                s.name,
-                s.endpoint,
-                client.id,
-                e,
-            )
+            label = f"{kind.name} {s.name}" if self.granular else kind.name
+            log.error("proxy %s (%s) failed for client %s: %s", label, s.endpoint, client.id, e)
             raise
         if getattr(response, "disconnect", None) is not None:
             outcome = "disconnect"
