@@ -10,6 +10,8 @@ forwarded headers plus the optional credentials pair as metadata (docs/proxy.md#
 
 from __future__ import annotations
 
+import functools
+import typing
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -53,26 +55,49 @@ def to_pb(request: msgspec.Struct, cls: Any) -> Any:
     return cls(**fields)
 
 
-def from_pb(msg: Any) -> dict[str, Any]:
-    """A protobuf message as a dict of its set fields; ``bytes`` become ``Raw``.
+def _struct_in(hint: Any) -> type[msgspec.Struct] | None:
+    """The Struct class inside an annotation (``X | None``, ``list[X]``, ``dict[str, X]``)."""
+    if isinstance(hint, type) and issubclass(hint, msgspec.Struct):
+        return hint
+    for arg in typing.get_args(hint):
+        found = _struct_in(arg)
+        if found is not None:
+            return found
+    return None
 
-    A sub-message that is set but empty stays (as ``{}``): ``result`` present with every field
-    at its default is a result, unlike an absent ``result``.
+
+@functools.cache
+def _nested(cls: type[msgspec.Struct]) -> dict[str, type[msgspec.Struct] | None]:
+    """Field name -> the Struct class of a sub-message field (None for scalar fields)."""
+    return {name: _struct_in(hint) for name, hint in typing.get_type_hints(cls).items()}
+
+
+def from_pb(msg: Any, cls: type[RespT]) -> RespT:
+    """The Struct ``cls`` with the set fields of protobuf message ``msg``; ``bytes`` become
+    ``Raw``; fields ``cls`` does not know are dropped.
+
+    A sub-message that is set but empty stays: ``result`` present with every field at its
+    default is a result, unlike an absent ``result``.
     """
-    out: dict[str, Any] = {}
+    nested = _nested(cls)
+    fields: dict[str, Any] = {}
     for fd, value in msg.ListFields():
-        if fd.type == fd.TYPE_MESSAGE:
+        name = fd.name
+        if name not in nested:
+            continue
+        sub = nested[name]
+        if fd.type == fd.TYPE_MESSAGE and sub is not None:
             if fd.message_type.GetOptions().map_entry:
-                out[fd.name] = {k: from_pb(v) for k, v in value.items()}
+                fields[name] = {k: from_pb(v, sub) for k, v in value.items()}
             elif fd.is_repeated:
-                out[fd.name] = [from_pb(v) for v in value]
+                fields[name] = [from_pb(v, sub) for v in value]
             else:
-                out[fd.name] = from_pb(value)
+                fields[name] = from_pb(value, sub)
         elif fd.type == fd.TYPE_BYTES:
-            out[fd.name] = Raw(value)
+            fields[name] = Raw(value)
         else:
-            out[fd.name] = list(value) if fd.is_repeated else value
-    return out
+            fields[name] = list(value) if fd.is_repeated else value
+    return cls(**fields)
 
 
 class GrpcTransport:
@@ -121,7 +146,4 @@ class GrpcTransport:
             raise ProxyFailure(f"gRPC {e.code().name}: {e.details()}") from None
         except (ValueError, TypeError) as e:  # e.g. metadata the gRPC library refuses
             raise ProxyFailure(f"{type(e).__name__}: {e}") from None
-        try:
-            return msgspec.convert(from_pb(response), kind.response)
-        except msgspec.ValidationError as e:
-            raise ProxyFailure(f"invalid response: {e}") from None
+        return from_pb(response, kind.response)

@@ -54,7 +54,7 @@ def test_protobuf_mapping_both_ways() -> None:
             override=proxy_pb2.SubscribeOptionOverride(presence=proxy_pb2.BoolValue(value=False)),
         )
     )
-    r = msgspec.convert(from_pb(resp), pm.SubscribeResponse)
+    r = from_pb(resp, pm.SubscribeResponse)
     assert r.result is not None and bytes(r.result.info) == b"i"
     assert r.result.override is not None and r.result.override.presence == pm.BoolValue()
     assert r.result.override.join_leave is None
