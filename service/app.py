@@ -12,6 +12,7 @@ import gc
 import logging
 import os
 import signal
+import socket
 import ssl
 import sys
 import tempfile
@@ -249,8 +250,15 @@ async def start_server(cfg: Config) -> Server:
                 if tls
                 else None
             )
+            # the OS limit as listen backlog, as Go's net.Listen: a connect storm queues in the
+            # kernel instead of being dropped (aiohttp's default is 128; bench/proxy_bench.py)
             site = web.TCPSite(
-                runner, address or None, port, reuse_address=True, ssl_context=ssl_ctx
+                runner,
+                address or None,
+                port,
+                reuse_address=True,
+                ssl_context=ssl_ctx,
+                backlog=socket.SOMAXCONN,
             )
             await site.start()
             sockets = getattr(site._server, "sockets", None) or []

@@ -37,7 +37,8 @@ def _decoder(t: type[RespT]) -> msgspec.json.Decoder[RespT]:
 def new_session(pool_size: int) -> aiohttp.ClientSession:
     """A keep-alive session that never holds more than ``pool_size`` connections.
 
-    No cookie jar (a backend's ``Set-Cookie`` must not leak into other clients' calls).
+    No cookie jar (a backend's ``Set-Cookie`` must not leak into other clients' calls), no
+    ``Accept-Encoding`` (answers come uncompressed).
     Must be called with a running event loop.
     """
     connector = aiohttp.TCPConnector(
@@ -47,8 +48,9 @@ def new_session(pool_size: int) -> aiohttp.ClientSession:
         connector=connector,
         cookie_jar=aiohttp.DummyCookieJar(),
         timeout=_NO_TIMEOUT,
-        auto_decompress=True,
         raise_for_status=False,
+        # no compressed answers: small JSON bodies cost more to inflate than to carry
+        skip_auto_headers=("Accept-Encoding",),
     )
 
 
