@@ -279,7 +279,9 @@ async def _storm(kind: str, n: int, window: int, ws_port: int) -> tuple[list[Any
         async with sem:
             done: asyncio.Future[None] = loop.create_future()
             t0 = time.perf_counter()
-            transport, _ = await ws_connect(lambda: Client(hello, done), url)
+            transport, _ = await ws_connect(
+                lambda: Client(hello, done), url, websocket_handshake_timeout=120
+            )
             transports.append(transport)
             await done
             latencies.append(time.perf_counter() - t0)
