@@ -13,6 +13,11 @@ reply arrived).  The measured window runs from the first request to the last cou
 delivery (or ``--timeout``); reported: deliveries, frames, server and client CPU seconds
 (``/proc/<pid>/stat`` utime+stime, ``time.process_time``).
 
+``--sockjs``: the same over a SockJS websocket session (``/connection/sockjs/0/<id>/websocket``):
+commands go out as one SockJS message, replies arrive inside ``a[...]`` frames (pushes are
+counted as their escaped ``{\\"push\\":`` heads).  ``--deflate``: offer permessage-deflate
+and inflate compressed frames before counting.
+
 ``idle``: W warm-up clients, read the server's VmRSS, N more clients, wait ``--settle``
 seconds, read VmRSS again: ``(after - before) / N`` is the RSS per idle connection.
 
@@ -29,6 +34,7 @@ import os
 import resource
 import sys
 import time
+import zlib
 from typing import Any
 
 import orjson
@@ -64,14 +70,19 @@ def slab_kb() -> int:
 
 
 class Stats:
-    __slots__ = ("done", "frames", "msgs", "t_last", "target")
+    __slots__ = ("compressed", "done", "frames", "msgs", "t_last", "target")
 
     def __init__(self) -> None:
+        self.compressed = 0  # frames that arrived with RSV1 (permessage-deflate)
         self.msgs = 0
         self.frames = 0
         self.target = 1 << 62
         self.t_last = 0.0
         self.done: asyncio.Future[None] | None = None
+
+
+SOCKJS = False  # --sockjs
+PUSH_HEAD = b'{"push":'
 
 
 class Client(WSListener):
@@ -82,9 +93,11 @@ class Client(WSListener):
         self.hello = hello
         self.ready = ready
         self.subscribed = False
+        self.inflate: Any = None
 
     def on_ws_connected(self, transport: WSTransport) -> None:
-        transport.send(WSMsgType.TEXT, self.hello)
+        if not SOCKJS:
+            transport.send(WSMsgType.TEXT, self.hello)
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         if frame.msg_type is not WSMsgType.TEXT:
@@ -92,12 +105,25 @@ class Client(WSListener):
                 transport.disconnect()
             return
         data = frame.get_payload_as_bytes()
+        if frame.rsv1:  # permessage-deflate (--deflate)
+            self.stats.compressed += 1
+            if self.inflate is None:
+                self.inflate = zlib.decompressobj(-15)
+            data = self.inflate.decompress(data + b"\x00\x00\xff\xff")
+        if SOCKJS:
+            if data == b"o":
+                transport.send(WSMsgType.TEXT, orjson.dumps([self.hello.decode()]))
+                return
+            if not data.startswith(b"a"):
+                return
+            if not self.subscribed:
+                data = "\n".join(orjson.loads(data[1:])).encode()
         if self.subscribed:
-            pushes = data.count(b'{"push":')
+            pushes = data.count(PUSH_HEAD)
             if pushes != data.count(b"\n") + 1:  # something else in the frame: a ping?
                 for line in data.split(b"\n"):
                     if line == b"{}":
-                        transport.send(WSMsgType.TEXT, b"{}")
+                        transport.send(WSMsgType.TEXT, b'["{}"]' if SOCKJS else b"{}")
                 if not pushes:
                     return
             st = self.stats
@@ -126,7 +152,14 @@ class Client(WSListener):
 
 
 async def connect_many(
-    url: str, token: str, channel: str, n: int, stats: Stats, concurrency: int, timeout: float
+    url: str,
+    token: str,
+    channel: str,
+    n: int,
+    stats: Stats,
+    concurrency: int,
+    timeout: float,
+    headers: dict[str, str] | None = None,
 ) -> list[WSTransport]:
     hello = (
         orjson.dumps({"id": 1, "connect": {"token": token}})
@@ -137,11 +170,17 @@ async def connect_many(
     sem = asyncio.Semaphore(concurrency)
     transports: list[WSTransport] = []
 
+    counter = iter(range(1 << 30))
+
     async def one() -> None:
         async with sem:
             ready: asyncio.Future[None] = loop.create_future()
+            target = url.replace("{session}", f"s{next(counter)}")  # SockJS session ids
             transport, _ = await ws_connect(
-                lambda: Client(stats, hello, ready), url, enable_auto_pong=True
+                lambda: Client(stats, hello, ready),
+                target,
+                enable_auto_pong=True,
+                extra_headers=headers,
             )
             transports.append(transport)
             await ready
@@ -165,8 +204,9 @@ async def run_fanout(args: argparse.Namespace) -> dict[str, Any]:
 
     stats = Stats()
     t0 = time.perf_counter()
+    headers = {"Sec-WebSocket-Extensions": "permessage-deflate"} if args.deflate else None
     transports = await connect_many(
-        args.url, args.token, args.channel, args.n, stats, args.concurrency, args.timeout
+        args.url, args.token, args.channel, args.n, stats, args.concurrency, args.timeout, headers
     )
     connect_s = time.perf_counter() - t0
     await asyncio.sleep(args.settle)
@@ -216,6 +256,7 @@ async def run_fanout(args: argparse.Namespace) -> dict[str, Any]:
         "lost": lost,
         "api_errors": errors,
         "frames": frames,
+        "compressed_frames": stats.compressed,
         "msgs_per_frame": round(deliveries / frames, 3) if frames else 0.0,
         "wall_s": round(wall, 4),
         "publish_s": round(t_sent - t_start, 4),
@@ -281,7 +322,14 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=200)
     ap.add_argument("--settle", type=float, default=0.5)
     ap.add_argument("--timeout", type=float, default=60.0)
+    ap.add_argument("--sockjs", action="store_true", help="SockJS websocket sessions")
+    ap.add_argument("--deflate", action="store_true", help="offer permessage-deflate")
+    ap.add_argument("--pad", type=int, default=64, help="bytes of padding per publication")
     args = ap.parse_args()
+    global SOCKJS, PUSH_HEAD, PAD
+    SOCKJS = args.sockjs
+    PUSH_HEAD = b'{\\"push\\":' if SOCKJS else b'{"push":'
+    PAD = "x" * args.pad
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     need = args.n + args.warm + 64

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Make Debian's `chromium` available at /usr/bin/chromium for the admin web UI browser tests
-# (tests/e2e/test_admin_ui.py drive it through Playwright with the system binary as its
+# Make Debian's `chromium` available at /usr/bin/chromium for the browser tests: the admin
+# web UI, SockJS transports and WebTransport with centrifuge-js
+# (tests/e2e/test_admin_ui.py drives it through Playwright with the system binary as its
 # executable; `playwright install` is never run).  fonts-liberation gives the screenshots
 # readable text on a machine without desktop fonts.  Idempotent and quiet: does nothing when
 # /usr/bin/chromium runs.  Installing needs root (apt-get); a failure is reported on stderr

@@ -14,6 +14,7 @@ scripts/bootstrap.sh test
 [ -x scripts/ensure_chromium.sh ] && bash scripts/ensure_chromium.sh
 [ -x scripts/ensure_helm.sh ] && bash scripts/ensure_helm.sh >/dev/null
 [ -x scripts/ensure_node_deps.sh ] && bash scripts/ensure_node_deps.sh
+[ -x scripts/ensure_chromium.sh ] && bash scripts/ensure_chromium.sh
 
 echo "== lint and types"
 .venv/bin/ruff check service tests bench scripts

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import gc
 import logging
 import os
 import signal
 import socket
-import ssl
 import sys
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,20 +26,31 @@ from . import __version__
 from .api.admin import AdminHandler
 from .api.executor import Executor
 from .api.http import ApiHandler
-from .config import Config
+from .config import Config, ConfigError
+from .config.warnings import RELOADED, config_warnings, needs_restart
 from .core.config import NodeConfig
 from .core.engine import EngineError
 from .core.node import Node
 from .engine_options import build_engine
-from .grpc_options import grpc_options
+from .grpc_options import grpc_options, http_tls
+from .logs import formatter
 from .metrics import Metrics, NodeState, metrics_handler
 from .policy.hooks import CentrifugoHooks
 from .servers.grpc import GrpcServers, start_grpc_servers
 from .servers.http import HttpRoutes, build_apps
+from .servers.tls import cert_files, server_ssl_context
 from .transports.http_routes import ClientTransportOptions, client_routes
 from .transports.limits import ConnectionLimiter
 from .transports.origin import OriginChecker
+from .transports.sockjs import SockJSOptions, sockjs_routes
+from .transports.v1 import ProtocolVersions
 from .transports.websocket import WebSocketHandler, WebSocketOptions
+from .transports.webtransport import (
+    WebTransportHandler,
+    WebTransportOptions,
+    quic_configuration,
+    serve_webtransport,
+)
 
 log = logging.getLogger("gyre")
 
@@ -91,6 +101,9 @@ def client_transport_options(cfg: Config) -> ClientTransportOptions:
         uni_websocket_handler_prefix=cfg.uni_websocket_handler_prefix,
         uni_websocket_message_size_limit=cfg.uni_websocket_message_size_limit,
         uni_websocket_ping_interval=cfg.uni_websocket_ping_interval,
+        uni_websocket_compression=cfg.uni_websocket_compression,
+        uni_websocket_compression_level=cfg.uni_websocket_compression_level,
+        uni_websocket_compression_min_size=cfg.uni_websocket_compression_min_size,
         uni_sse=cfg.uni_sse,
         uni_sse_handler_prefix=cfg.uni_sse_handler_prefix,
         uni_sse_max_request_body_size=cfg.uni_sse_max_request_body_size,
@@ -114,6 +127,8 @@ class Server:
     ports: dict[str, int] = field(default_factory=dict)
     closing: bool = False
     extras: list[Any] = field(default_factory=list)
+    api: ApiHandler | None = None  # credentials swapped on reload
+    admin: AdminHandler | None = None
 
     async def stop(self) -> None:
         """Graceful stop: refuse new work, disconnect clients with 3001, close listeners."""
@@ -137,11 +152,29 @@ class Server:
             hook()
 
     def reload(self, cfg: Config) -> None:
-        """Swap channel/namespace options, proxies and token keys (SIGHUP); connections stay.
-        Raises (and changes nothing) when the new proxies cannot be built."""
+        """SIGHUP: apply the options of ``RELOADED`` (channel/namespace options, token keys,
+        proxies, ``api_key``, ``admin_password``, ``admin_secret``, ``grpc_api_key``);
+        connections stay.  Raises, changing nothing, when the new proxies cannot be built.
+
+        Logs every other changed option as needing a restart, then the config warnings.
+        ``self.cfg`` is the configuration in effect: the new one for ``RELOADED`` options,
+        the one the server started with for the others.
+        """
         self.hooks.reload(cfg)
-        self.cfg = cfg
-        log.info("configuration reloaded")
+        if self.api is not None:
+            self.api.api_key = cfg.api_key
+        if self.admin is not None:
+            self.admin.password, self.admin.secret = cfg.admin_password, cfg.admin_secret
+        if self.grpc is not None and self.grpc.api_service is not None:
+            self.grpc.api_service.api_key = cfg.grpc_api_key
+        restart = needs_restart(self.cfg, cfg)
+        self.cfg = dataclasses.replace(self.cfg, **{k: getattr(cfg, k) for k in RELOADED})
+        log.info(
+            "configuration reloaded: channel options, token keys, proxies and API/admin credentials"
+        )
+        if restart:
+            log.warning("changed options need a restart to take effect: %s", ", ".join(restart))
+        log_config_warnings(cfg)
 
     on_shutdown_start: list[Callable[[], None]] = field(default_factory=list)
     closers: list[Callable[[], Any]] = field(default_factory=list)
@@ -149,6 +182,7 @@ class Server:
 
 async def start_server(cfg: Config) -> Server:
     """Build and start every listener; ports of ``0`` are resolved into ``Server.ports``."""
+    log_config_warnings(cfg)
     broker, presence = build_engine(cfg)
     metrics = Metrics(registry=CollectorRegistry(), version=__version__) if cfg.prometheus else None
     hooks = CentrifugoHooks(cfg, proxy_metrics=metrics)
@@ -176,6 +210,10 @@ async def start_server(cfg: Config) -> Server:
         on_limit=metrics.connection_limit_reached if metrics is not None else None,
     )
     origins = OriginChecker(cfg.allowed_origins)
+    versions = ProtocolVersions(
+        v1_by_default=cfg.use_client_protocol_v1_by_default,
+        v1_disabled=cfg.disable_client_protocol_v1,
+    )
     ws = None
     if not cfg.websocket_disable:
         ws = WebSocketHandler(
@@ -185,6 +223,11 @@ async def start_server(cfg: Config) -> Server:
             options=WebSocketOptions(
                 message_size_limit=cfg.websocket_message_size_limit,
                 write_timeout=cfg.websocket_write_timeout,
+                compression=cfg.websocket_compression,
+                compression_level=cfg.websocket_compression_level,
+                compression_min_size=cfg.websocket_compression_min_size,
+                ping_interval=cfg.websocket_ping_interval,
+                versions=versions,
             ),
         )
     api = None
@@ -195,6 +238,7 @@ async def start_server(cfg: Config) -> Server:
             insecure=cfg.api_insecure,
             is_shutting_down=lambda: node.shutting_down,
         )
+    server.api = api
     routes = HttpRoutes(
         websocket=ws,
         websocket_path=cfg.websocket_handler_prefix,
@@ -208,6 +252,21 @@ async def start_server(cfg: Config) -> Server:
     routes.extra_external.extend(
         client_routes(node, client_transport_options(cfg), limiter, origins)
     )
+    if cfg.sockjs:
+        _, sockjs = sockjs_routes(
+            node,
+            SockJSOptions(
+                prefix=cfg.sockjs_handler_prefix,
+                url=cfg.sockjs_url,
+                heartbeat_delay=cfg.sockjs_heartbeat_delay,
+                message_size_limit=cfg.websocket_message_size_limit,
+                write_timeout=cfg.websocket_write_timeout,
+                versions=versions,
+            ),
+            limiter,
+            origins,
+        )
+        routes.extra_external.extend(sockjs)
     if metrics is not None:
         routes.extra_internal.append(
             (
@@ -227,6 +286,7 @@ async def start_server(cfg: Config) -> Server:
             web_path=cfg.admin_web_path,
             web_proxy_address=cfg.admin_web_proxy_address,
         )
+        server.admin = admin
         (routes.extra_external if cfg.admin_external else routes.extra_internal).extend(
             admin.routes(cfg.admin_handler_prefix)
         )
@@ -245,11 +305,7 @@ async def start_server(cfg: Config) -> Server:
             await runner.setup()
             server.runners.append(runner)
             tls = cfg.tls and (name == "external" or not cfg.tls_external)
-            ssl_ctx = (
-                _server_ssl_context(cfg.tls_cert, cfg.tls_key, cfg.tls_cert_pem, cfg.tls_key_pem)
-                if tls
-                else None
-            )
+            ssl_ctx = server_ssl_context(http_tls(cfg)) if tls else None
             # the OS limit as listen backlog, as Go's net.Listen: a connect storm queues in the
             # kernel instead of being dropped (aiohttp's default is 128; bench/proxy_bench.py)
             site = web.TCPSite(
@@ -265,6 +321,8 @@ async def start_server(cfg: Config) -> Server:
             server.ports[name] = sockets[0].getsockname()[1] if sockets else port
         if "internal" not in server.ports:
             server.ports["internal"] = server.ports["external"]
+        if cfg.http3:
+            await _start_http3(server, cfg, limiter, origins)
         grpc_servers = await start_grpc_servers(
             grpc_options(cfg),
             node,
@@ -273,6 +331,8 @@ async def start_server(cfg: Config) -> Server:
         )
     except BaseException:
         # a listener failed (port in use, bad certificate...): release what was started
+        for closer in server.closers:
+            await closer()
         for runner in server.runners:
             await runner.cleanup()
         await node.close()
@@ -286,22 +346,35 @@ async def start_server(cfg: Config) -> Server:
     return server
 
 
-def _server_ssl_context(
-    cert: str, key: str, cert_pem: str = "", key_pem: str = ""
-) -> ssl.SSLContext:
-    """TLS server context from file paths or inline PEM strings (``tls_cert_pem``...)."""
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    if cert_pem and key_pem:
-        with tempfile.TemporaryDirectory() as d:
-            cp, kp = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
-            with open(cp, "w") as f:
-                f.write(cert_pem)
-            with open(kp, "w") as f:
-                f.write(key_pem)
-            ctx.load_cert_chain(cp, kp)
-    else:
-        ctx.load_cert_chain(cert, key)
-    return ctx
+async def _start_http3(
+    server: Server, cfg: Config, limiter: ConnectionLimiter, origins: OriginChecker
+) -> None:
+    """HTTP/3 (UDP) on the external port number; it serves WebTransport sessions."""
+    with cert_files(http_tls(cfg)) as (c, k):
+        quic = quic_configuration(c, k)
+    handler = WebTransportHandler(
+        server.node,
+        origins=origins,
+        limiter=limiter,
+        options=WebTransportOptions(
+            path=cfg.webtransport_handler_prefix if cfg.webtransport else "",
+            message_size_limit=cfg.websocket_message_size_limit,
+            write_timeout=cfg.websocket_write_timeout,
+        ),
+    )
+    h3 = await serve_webtransport(handler, cfg.address or "0.0.0.0", server.ports["external"], quic)
+    server.ports["http3"] = server.ports["external"]
+
+    async def close() -> None:
+        h3.close()
+
+    server.closers.append(close)
+
+
+def log_config_warnings(cfg: Config) -> None:
+    """Log ``config_warnings`` (ignored options, insecure modes), one warning each."""
+    for line in config_warnings(cfg):
+        log.warning("%s", line)
 
 
 def _setup_logging(cfg: Config) -> None:
@@ -310,7 +383,7 @@ def _setup_logging(cfg: Config) -> None:
     handler = (
         logging.FileHandler(cfg.log_file) if cfg.log_file else logging.StreamHandler(sys.stderr)
     )
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(formatter(cfg.log_format))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -319,7 +392,7 @@ def _setup_logging(cfg: Config) -> None:
 async def _main(cfg: Config, reloader: Callable[[], Config] | None) -> int:
     try:
         server = await start_server(cfg)
-    except EngineError as e:  # e.g. Redis unreachable when the first PUB/SUB attempt is made
+    except (EngineError, ConfigError) as e:  # e.g. Redis unreachable or its address unusable
         log.error("cannot start: %s", e)
         return 1
     gc.collect()

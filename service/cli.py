@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.metadata
+import logging
 import os
 import platform
 import sys
@@ -45,6 +46,7 @@ SERVE_FLAGS: tuple[tuple[str, str | None, str], ...] = (
     ("broker", None, "str"),
     ("log_level", None, "str"),
     ("log_file", None, "str"),
+    ("log_format", None, "str"),
     ("pid_file", None, "str"),
     ("name", "-n", "str"),
     ("debug", None, "bool"),
@@ -92,7 +94,17 @@ def _error(message: str) -> int:
     return 1
 
 
-def _warn(warnings: list[str]) -> None:
+def _warn(warnings: list[str], log_format: str = "text") -> None:
+    """Config warnings to stderr: ``warning: <message>`` lines, or JSON log lines (logger
+    ``gyre.config``) when the server logs JSON, so that every line of its output parses."""
+    if log_format == "json":
+        from service.logs import formatter
+
+        json_lines = formatter("json")
+        for w in warnings:
+            record = logging.LogRecord("gyre.config", logging.WARNING, "", 0, w, None, None)
+            print(json_lines.format(record), file=sys.stderr)
+        return
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
 
@@ -100,8 +112,39 @@ def _warn(warnings: list[str]) -> None:
 def _version() -> str:
     try:
         return importlib.metadata.version("gyre")
-    except importlib.metadata.PackageNotFoundError:
-        return "0.0.0"
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree
+        from service import __version__
+
+        return __version__
+
+
+# the runtime dependencies whose versions matter in a bug report (distribution names)
+KEY_DEPENDENCIES = (
+    "grpcio",
+    "protobuf",
+    "aiohttp",
+    "msgspec",
+    "orjson",
+    "hiredis",
+    "uvloop",
+    "cryptography",
+)
+
+
+def _dependency_versions() -> list[tuple[str, str]]:
+    """(name, version) for Python and each key dependency; protobuf names its backend."""
+    rows = [("python", f"{platform.python_version()} ({platform.python_implementation()})")]
+    for name in KEY_DEPENDENCIES:
+        try:
+            version = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            version = "not installed"
+        if name == "protobuf" and version != "not installed":
+            from google.protobuf.internal import api_implementation
+
+            version += f" ({api_implementation.Type()} backend)"
+        rows.append((name, version))
+    return rows
 
 
 def _load(path: str, **kwargs: Any) -> Config | None:
@@ -121,25 +164,30 @@ def _load(path: str, **kwargs: Any) -> Config | None:
 def _cmd_run(ns: argparse.Namespace) -> int:
     given = vars(ns)
     flags = {key: given[key] for key, _, _ in SERVE_FLAGS if key in given}
-    cfg = _load(ns.config, flags=flags)
-    if cfg is None:
-        return 1
+    try:
+        cfg, warnings = load_config(ns.config, flags=flags)
+    except ConfigError as e:
+        return _error(str(e))
+    _warn(warnings, cfg.log_format)
     from service.app import serve
 
     def reloader() -> Config:
         """SIGHUP: re-read file, env and the same flags; ConfigError refuses the reload."""
-        new_cfg, warnings = load_config(ns.config, flags=flags)
-        _warn(warnings)
+        new_cfg, new_warnings = load_config(ns.config, flags=flags)
+        _warn(new_warnings, new_cfg.log_format)
         return new_cfg
 
     return serve(cfg, reloader=reloader)
 
 
 def _cmd_version(ns: argparse.Namespace) -> int:
+    """The v4-style first line, then one ``name version`` line per key dependency."""
     print(
         f"Gyre v{_version()} (Centrifugo v{CENTRIFUGO_VERSION} compatible; "
         f"Python {platform.python_version()})"
     )
+    for name, version in _dependency_versions():
+        print(f"  {name:<13}{version}")
     return 0
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from .config import Config
+from .config import Config, ConfigError
 from .core.engine import Broker, PresenceManager
 from .engines.memory import MemoryBroker, MemoryPresenceManager
 from .engines.nats import NatsBroker, NoPresenceManager
@@ -64,26 +64,34 @@ def build_engine(cfg: Config) -> tuple[Broker, PresenceManager]:
 
 
 def _engine(cfg: Config) -> tuple[Broker, PresenceManager]:
-    """The memory engine (default) or the Redis engine with v4's ``redis_*`` options."""
+    """The memory engine (default) or the Redis engine with v4's ``redis_*`` options.
+
+    Raises ConfigError (one line, passwords redacted) for an address that cannot be used.
+    """
     if cfg.engine == "redis":
-        shards = shard_configs(
-            address=cfg.redis_address,
-            password=cfg.redis_password,
-            user=cfg.redis_user,
-            db=cfg.redis_db,
-            client_name=cfg.redis_client_name,
-            connect_timeout=cfg.redis_connect_timeout,
-            io_timeout=cfg.redis_io_timeout,
-            tls=_tls(cfg, "redis"),
-            cluster_address=cfg.redis_cluster_address,
-            sentinel_address=cfg.redis_sentinel_address,
-            sentinel_master_name=cfg.redis_sentinel_master_name,
-            sentinel_user=cfg.redis_sentinel_user,
-            sentinel_password=cfg.redis_sentinel_password,
-            sentinel_client_name=cfg.redis_sentinel_client_name,
-            sentinel_tls=_tls(cfg, "redis_sentinel"),
-        )
-        return build_redis_engine(
-            shards=shards, prefix=cfg.redis_prefix, presence_ttl=cfg.presence_ttl
-        )
+        try:
+            return _redis_engine(cfg)
+        except ValueError as e:
+            raise ConfigError(f"redis: {e}") from None
     return MemoryBroker(), MemoryPresenceManager(presence_ttl=cfg.presence_ttl)
+
+
+def _redis_engine(cfg: Config) -> tuple[Broker, PresenceManager]:
+    shards = shard_configs(
+        address=cfg.redis_address,
+        password=cfg.redis_password,
+        user=cfg.redis_user,
+        db=cfg.redis_db,
+        client_name=cfg.redis_client_name,
+        connect_timeout=cfg.redis_connect_timeout,
+        io_timeout=cfg.redis_io_timeout,
+        tls=_tls(cfg, "redis"),
+        cluster_address=cfg.redis_cluster_address,
+        sentinel_address=cfg.redis_sentinel_address,
+        sentinel_master_name=cfg.redis_sentinel_master_name,
+        sentinel_user=cfg.redis_sentinel_user,
+        sentinel_password=cfg.redis_sentinel_password,
+        sentinel_client_name=cfg.redis_sentinel_client_name,
+        sentinel_tls=_tls(cfg, "redis_sentinel"),
+    )
+    return build_redis_engine(shards=shards, prefix=cfg.redis_prefix, presence_ttl=cfg.presence_ttl)

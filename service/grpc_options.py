@@ -4,23 +4,31 @@ from __future__ import annotations
 
 from .config import Config
 from .servers.grpc import GrpcOptions, ListenerOptions, TlsOptions
+from .servers.tls import ServerTls
+
+
+def http_tls(cfg: Config) -> ServerTls:
+    """The general ``tls_*`` certificate options (HTTP listeners and the gRPC fallback)."""
+    return ServerTls(
+        cert_file=cfg.tls_cert,
+        key_file=cfg.tls_key,
+        cert_pem=cfg.tls_cert_pem,
+        key_pem=cfg.tls_key_pem,
+        client_ca_file=cfg.tls_client_ca,
+        client_ca_pem=cfg.tls_client_ca_pem,
+    )
 
 
 def grpc_options(cfg: Config) -> GrpcOptions:
     """``Config`` -> ``GrpcOptions`` (the same function goes into ``service/app.py``).
 
     TLS per listener (spec §8.3, §3.2): its own ``*_tls`` cert/key when set, otherwise the
-    general ``tls`` certificate unless ``*_tls_disable``.
+    general ``tls`` certificate (with ``tls_client_ca``: mutual TLS) unless ``*_tls_disable``.
     """
 
     def general_tls(disable: bool) -> TlsOptions | None:
         if cfg.tls and not disable and (cfg.tls_cert or cfg.tls_cert_pem):
-            return TlsOptions(
-                cert_file=cfg.tls_cert,
-                key_file=cfg.tls_key,
-                cert_pem=cfg.tls_cert_pem,
-                key_pem=cfg.tls_key_pem,
-            )
+            return http_tls(cfg)
         return None
 
     api_tls = (

@@ -28,6 +28,7 @@ import os
 import resource
 import signal
 import struct
+from typing import Any
 
 import orjson
 from aiohttp import WSMsgType, web
@@ -64,34 +65,7 @@ class Floor:
                     data = msg.data
                 else:
                     break
-                out: list[bytes] = []
-                for line in data.split(b"\n"):
-                    if not line.strip():
-                        continue
-                    cmd = orjson.loads(line)
-                    cid = cmd.get("id", 0)
-                    if "connect" in cmd:
-                        client = f"floor-{next(self._ids)}"
-                        out.append(
-                            orjson.dumps(
-                                {
-                                    "id": cid,
-                                    "connect": {
-                                        "client": client,
-                                        "version": "floor",
-                                        "ping": 300,
-                                        "pong": True,
-                                    },
-                                }
-                            )
-                        )
-                    elif "subscribe" in cmd:
-                        channel = cmd["subscribe"]["channel"]
-                        self.channels.setdefault(channel, {})[key] = transport
-                        joined.append(channel)
-                        out.append(b'{"id":%d,"subscribe":{}}' % cid)
-                    elif cid:
-                        out.append(b'{"id":%d}' % cid)
+                out = self.replies(data, key, transport, joined)
                 if out:
                     transport.write(text_frame(b"\n".join(out)))
         finally:
@@ -100,6 +74,45 @@ class Floor:
                 if subs is not None:
                     subs.pop(key, None)
         return ws
+
+    def replies(
+        self, data: bytes, key: int, transport: asyncio.Transport, joined: list[str]
+    ) -> list[bytes]:
+        """Canned replies to newline-delimited connect/subscribe commands (subscribes
+        register ``transport`` under ``key``)."""
+        out: list[bytes] = []
+        for line in data.split(b"\n"):
+            if not line.strip():
+                continue
+            cmd = orjson.loads(line)
+            cid = cmd.get("id", 0)
+            if "connect" in cmd:
+                client = f"floor-{next(self._ids)}"
+                out.append(
+                    orjson.dumps(
+                        {
+                            "id": cid,
+                            "connect": {
+                                "client": client,
+                                "version": "floor",
+                                "ping": 300,
+                                "pong": True,
+                            },
+                        }
+                    )
+                )
+            elif "subscribe" in cmd:
+                channel = cmd["subscribe"]["channel"]
+                self.channels.setdefault(channel, {})[key] = transport
+                joined.append(channel)
+                out.append(b'{"id":%d,"subscribe":{}}' % cid)
+            elif cid:
+                out.append(b'{"id":%d}' % cid)
+        return out
+
+    def frame(self, push: bytes) -> bytes:
+        """The bytes written to every subscriber for one encoded push."""
+        return text_frame(push)
 
     async def api(self, request: web.Request) -> web.StreamResponse:
         given = request.headers.get("Authorization", "").partition(" ")[2].strip().encode()
@@ -123,21 +136,20 @@ class Floor:
                 + orjson.dumps(params["data"])
                 + b"}}}"
             )
-            frame = text_frame(push)
+            frame = self.frame(push)
             for transport in self.channels.get(channel, {}).values():
                 transport.write(frame)
             replies.append(b'{"result":{}}')
         return web.Response(body=b"\n".join(replies), content_type="application/json")
 
 
-async def main(host: str, port: int, api_key: str) -> None:
-    floor = Floor(api_key)
-    app = web.Application()
-    app.router.add_get("/connection/websocket", floor.websocket)
-    app.router.add_post("/api", floor.api)
+async def serve(app: web.Application, host: str, port: int, ssl_context: Any = None) -> None:
+    """Run ``app`` until SIGTERM/SIGINT, then exit at once."""
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
-    site = web.TCPSite(runner, host, port, backlog=4096, reuse_address=True)
+    site = web.TCPSite(
+        runner, host, port, backlog=4096, reuse_address=True, ssl_context=ssl_context
+    )
     await site.start()
     gc.collect()
     gc.freeze()
@@ -147,6 +159,14 @@ async def main(host: str, port: int, api_key: str) -> None:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     os._exit(0)  # no graceful drain of thousands of sockets
+
+
+async def main(host: str, port: int, api_key: str) -> None:
+    floor = Floor(api_key)
+    app = web.Application()
+    app.router.add_get("/connection/websocket", floor.websocket)
+    app.router.add_post("/api", floor.api)
+    await serve(app, host, port)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,9 @@ for ``TOKEN_TTL``; a wrong password gets 400.  ``/admin/api`` accepts the same b
 gets 401.  ``admin_insecure`` skips both checks (token ``"insecure"``).  Without
 ``admin_password`` and ``admin_secret`` nobody can log in.  The UI (``admin_web.py``) is
 described in docs/admin_ui.md.
+Login attempts are throttled per client address (429) and their bodies need a
+``Content-Length`` of at most ``AUTH_BODY_LIMIT`` bytes (411/413), checked before anything
+is read.
 """
 
 from __future__ import annotations
@@ -21,12 +24,19 @@ from aiohttp import web
 
 from .admin_stream import AdminStreamHandler
 from .admin_web import AdminWeb, Handler
+from .credentials import secret_equal
 from .http import ApiHandler
+from .throttle import KeyedRateLimit
 
 log = logging.getLogger("gyre.admin")
 
 TOKEN_TTL = 7 * 24 * 3600
 _NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+AUTH_BODY_LIMIT = 4096
+"""``/admin/auth`` bodies (a password form) larger than this are refused (413) unread."""
+AUTH_RATE = 1 / 6
+AUTH_BURST = 10
+"""Login attempts per client address: 10 at once, then one every 6 s (429 beyond)."""
 
 
 class AdminHandler:
@@ -49,6 +59,7 @@ class AdminHandler:
         self.web = AdminWeb(web_path=web_path, proxy_address=web_proxy_address, insecure=insecure)
         executor = api.executor
         self.stream = AdminStreamHandler(executor.node, executor.policy, authorized=self.authorized)
+        self.attempts = KeyedRateLimit(rate=AUTH_RATE, burst=AUTH_BURST)
 
     def routes(self, prefix: str) -> list[tuple[str, str, Handler]]:
         """``(method, path, handler)`` under ``admin_handler_prefix``; register them after
@@ -72,10 +83,11 @@ class AdminHandler:
         if not self.secret or "." not in token:
             return False
         ts, _, sig = token.partition(".")
-        if not ts.isdigit() or time.time() - int(ts) > TOKEN_TTL:
+        # ASCII digits only: str.isdigit() also accepts "²", which int() refuses
+        if not (ts.isascii() and ts.isdigit()) or time.time() - int(ts) > TOKEN_TTL:
             return False
         want = hmac.new(self.secret.encode(), ts.encode(), hashlib.sha256).hexdigest()
-        return hmac.compare_digest(sig, want)
+        return secret_equal(sig, want)
 
     def authorized(self, request: web.Request, *, query: bool = False) -> bool:
         """A valid token in ``Authorization: token <t>`` (or ``?token=`` when ``query``)."""
@@ -92,12 +104,19 @@ class AdminHandler:
             return web.Response(status=405)
         if self.insecure:
             return web.json_response({"token": "insecure"}, headers=_NO_STORE)
-        form = await request.post()
+        # before anything is read or compared: a throttled, size-limited body
+        if not self.attempts.allow(request.remote or ""):
+            return web.Response(status=429, text="Too Many Requests", headers=_NO_STORE)
+        if request.content_length is None:
+            return web.Response(status=411, text="Length Required", headers=_NO_STORE)
+        if request.content_length > AUTH_BODY_LIMIT:
+            return web.Response(status=413, text="Payload Too Large", headers=_NO_STORE)
+        form = await request.post()  # reads Content-Length bytes, no more
         given = str(form.get("password", ""))
         if not self.password or not self.secret:
             log.error("admin login refused: admin_password and admin_secret must be set")
             return web.Response(status=400, text="Bad Request", headers=_NO_STORE)
-        if not given or not hmac.compare_digest(given.encode(), self.password.encode()):
+        if not given or not secret_equal(given, self.password):
             log.warning("admin login failed from %s: wrong password", request.remote)
             return web.Response(status=400, text="Bad Request", headers=_NO_STORE)
         return web.json_response({"token": self.issue_token()}, headers=_NO_STORE)

@@ -14,14 +14,14 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import msgspec
 
 from ..core.engine import EngineError, PublishOptions, StreamPosition
 from ..core.hooks import ApiPolicy
 from ..core.node import Node
-from ..core.wire import wire_publication
+from ..core.wire import info_json_ok, publication_json_ok, wire_publication
 from ..protocol import codes as c
 from ..protocol.messages import raw
 from . import messages as a
@@ -31,9 +31,13 @@ log = logging.getLogger("gyre.api")
 
 @dataclass(frozen=True, slots=True)
 class Method:
+    """One API method.  A ``binary_aware`` handler takes ``binary=`` too: True when the
+    caller encodes the result as protobuf, so payloads that are not JSON may be returned."""
+
     name: str
     request: type[msgspec.Struct]
-    handler: Callable[[Any], Awaitable[msgspec.Struct]]
+    handler: Callable[..., Awaitable[msgspec.Struct]]
+    binary_aware: bool = False
 
 
 # v4 Command.MethodType numbers (spec §8.4); 13 unused, 14..31 PRO-only.
@@ -137,6 +141,16 @@ def _api_error(method: str, e: Exception) -> a.Error:
     return a.Error(code=c.ERROR_INTERNAL.code, message=c.ERROR_INTERNAL.message)
 
 
+def _not_json(channel: str, what: str) -> c.ReplyError:
+    """Error 100 for a JSON answer that would have to carry a payload that is not JSON."""
+    log.warning(
+        "api: %s in channel %r is not JSON (published as binary): use the gRPC API to read it",
+        what,
+        channel,
+    )
+    return c.ReplyError(c.ERROR_INTERNAL)
+
+
 def _publish_result(sp: StreamPosition | None) -> a.PublishResult:
     """What a publish answers: its position, or the shared ``NO_POSITION`` without history."""
     if sp is None:
@@ -171,9 +185,9 @@ class Executor:
             "subscribe": Method("subscribe", a.SubscribeRequest, self.subscribe),
             "unsubscribe": Method("unsubscribe", a.UnsubscribeRequest, self.unsubscribe),
             "disconnect": Method("disconnect", a.DisconnectRequest, self.disconnect),
-            "presence": Method("presence", a.PresenceRequest, self.presence),
+            "presence": Method("presence", a.PresenceRequest, self.presence, True),
             "presence_stats": Method("presence_stats", a.PresenceStatsRequest, self.presence_stats),
-            "history": Method("history", a.HistoryRequest, self.history),
+            "history": Method("history", a.HistoryRequest, self.history, True),
             "history_remove": Method("history_remove", a.HistoryRemoveRequest, self.history_remove),
             "channels": Method("channels", a.ChannelsRequest, self.channels),
             "info": Method("info", a.InfoRequest, self.info),
@@ -186,7 +200,10 @@ class Executor:
     ) -> msgspec.Struct | a.Error:
         """Run ``method``; returns its result Struct or an ``Error`` (never raises).
 
-        ``protocol`` (``http`` / ``grpc``) labels the duration given to ``observe``.
+        ``protocol`` (``http`` / ``grpc``) labels the duration given to ``observe``; ``grpc``
+        also means the caller encodes the result as protobuf: anything else is JSON, and a
+        stored payload that is not JSON (binary published by a Protobuf client or with
+        ``b64data``) is then never put raw into the result (error 100, logged).
         """
         m = self.methods.get(method)
         if m is None:
@@ -195,6 +212,8 @@ class Executor:
             )
         started = time.perf_counter()
         try:
+            if m.binary_aware:
+                return await m.handler(req, binary=protocol == "grpc")
             return await m.handler(req)
         except Exception as e:
             return _api_error(method, e)
@@ -347,9 +366,11 @@ class Executor:
         if not self.policy.api_channel(channel).presence:
             raise c.ReplyError(c.ERROR_NOT_AVAILABLE)
 
-    async def presence(self, req: a.PresenceRequest) -> a.PresenceResult:
+    async def presence(self, req: a.PresenceRequest, *, binary: bool = False) -> a.PresenceResult:
         self._presence_channel(req.channel)
         presence = await self.node.presence.presence(req.channel)
+        if not binary and not all(map(info_json_ok, presence.values())):
+            raise _not_json(req.channel, "presence info")
         return a.PresenceResult(
             presence={
                 cid: a.ClientInfo(
@@ -371,7 +392,7 @@ class Executor:
         if not self.policy.api_channel(channel).history:
             raise c.ReplyError(c.ERROR_NOT_AVAILABLE)
 
-    async def history(self, req: a.HistoryRequest) -> a.HistoryResult:
+    async def history(self, req: a.HistoryRequest, *, binary: bool = False) -> a.HistoryResult:
         self._history_channel(req.channel)
         since = None
         if req.since is not None:
@@ -381,6 +402,8 @@ class Executor:
         pubs, top = await self.node.history(
             req.channel, limit=req.limit, since=since, reverse=req.reverse
         )
+        if not binary and not all(map(publication_json_ok, pubs)):
+            raise _not_json(req.channel, "a publication")
         out = []
         for p in pubs:
             wp = wire_publication(p)

@@ -19,7 +19,6 @@ PRO-only commands get error 104.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -32,6 +31,7 @@ from ..protocol import codes as c
 from ..protocol import pb_fast
 from ..protocol.pb_convert import pb_to_struct, struct_to_pb
 from . import messages as a
+from .credentials import secret_equal
 from .executor import BATCH_SLICE, METHOD_NUMBERS, NO_POSITION, PRO_METHODS, Executor
 
 log = logging.getLogger("gyre.api.grpc")
@@ -226,11 +226,9 @@ class CentrifugoApiService:
         key = self.api_key
         if not key:
             return True
-        expected = f"apikey {key}".encode()
         for k, v in context.invocation_metadata() or ():
             if k == "authorization":
-                given = v.encode() if isinstance(v, str) else bytes(v)
-                return hmac.compare_digest(given, expected)
+                return secret_equal(v if isinstance(v, str) else bytes(v), f"apikey {key}")
         return False
 
     async def _authorize(self, context: Any) -> None:

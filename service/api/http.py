@@ -3,20 +3,24 @@
 Auth unless ``api_insecure``: ``Authorization: apikey KEY`` (scheme case-insensitive),
 ``?api_key=KEY`` or ``X-API-Key: KEY``; compared in constant time.  Wrong or missing key, or
 no key configured → 401 with an empty body.  Domain errors travel inside a 200 response.
+``GET /api/openapi.json`` (same key) serves the OpenAPI 3.1 document of these routes.
+A body that is not UTF-8, or does not decode, is a 400.
 """
 
 from __future__ import annotations
 
-import hmac
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import msgspec
 from aiohttp import web
 
 from ..protocol import codes as c
 from . import messages as a
+from .credentials import secret_equal
 from .executor import METHOD_NUMBERS, PRO_METHODS, Executor, batch_turn
+from .openapi import openapi_json
 
 log = logging.getLogger("gyre.api")
 
@@ -39,7 +43,6 @@ class V4Reply(msgspec.Struct, omit_defaults=True):
     result: msgspec.Raw | None = None
 
 
-_v4_decoder = msgspec.json.Decoder(V4Command)
 # RecursionError: JSON nested deeper than the interpreter's recursion limit (→ 400, not 500)
 _UNDECODABLE = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
 
@@ -74,15 +77,14 @@ class ApiHandler:
                 given = value.strip()
         if not given:
             given = request.headers.get("X-API-Key", "") or request.query.get("api_key", "")
-        return bool(given) and hmac.compare_digest(given.encode(), key.encode())
+        return bool(given) and secret_equal(given, key)
 
     async def _run(self, method: str, params: bytes) -> msgspec.Struct | a.Error:
         m = self.executor.methods.get(method)
         if m is None:
             return _ERR_NOT_FOUND
-        try:
-            req = msgspec.json.decode(params or b"{}", type=m.request)
-        except _UNDECODABLE:
+        req = decode_body(params, m.request)
+        if req is None:
             return _ERR_BAD_REQUEST
         return await self.executor.call(method, req, "http")
 
@@ -95,22 +97,35 @@ class ApiHandler:
             return web.Response(status=401)
         return None
 
+    def openapi_handler(
+        self, prefix: str
+    ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        """``GET <prefix>/openapi.json``: the OpenAPI 3.1 document of these routes.
+
+        It needs the API key like every route under the prefix (a deliberate choice: a server
+        on a public port does not tell who it is to anyone; the same document is public in the
+        repository as docs/openapi.json). Generated once, here.
+        """
+        body = openapi_json(prefix)
+
+        async def handle(request: web.Request) -> web.StreamResponse:
+            if not self.authorized(request):
+                return web.Response(status=401)
+            return web.Response(body=body, content_type="application/json")
+
+        return handle
+
     async def handle_v4(self, request: web.Request) -> web.StreamResponse:
         """``POST /api``: one or more ``{"method","params"}`` JSON documents."""
         early = self._precheck(request)
         if early is not None:
             return early
-        body = await request.read()
-        commands = _split_documents(body)
-        if not commands:
+        body = await _read_json_body(request)
+        if body is None:
             return web.Response(status=400, text="Bad Request")
-        decoded: list[V4Command] = []
-        for doc in commands:
-            try:
-                cmd = _v4_decoder.decode(doc)
-            except _UNDECODABLE:
-                return web.Response(status=400, text="Bad Request")
-            decoded.append(cmd)
+        decoded = decode_v4_body(body)
+        if decoded is None:
+            return web.Response(status=400, text="Bad Request")
         replies: list[bytes] = []
         for i, cmd in enumerate(decoded):
             await batch_turn(i)
@@ -133,22 +148,21 @@ class ApiHandler:
         early = self._precheck(request)
         if early is not None:
             return early
-        body = await request.read()
+        body = await _read_json_body(request)
+        if body is None:
+            return web.Response(status=400, text="Bad Request")
         if method == "batch":
             return await self._batch(body)
-        m = self.executor.methods[method]
-        try:
-            req = msgspec.json.decode(body or b"{}", type=m.request)
-        except _UNDECODABLE:
+        req = decode_body(body, self.executor.methods[method].request)
+        if req is None:
             return web.Response(status=400, text="Bad Request")
         res = await self.executor.call(method, req, "http")
         out = V5Response(error=res) if isinstance(res, a.Error) else V5Response(result=res)
         return web.Response(body=_encoder.encode(out), content_type="application/json")
 
     async def _batch(self, body: bytes) -> web.StreamResponse:
-        try:
-            batch = msgspec.json.decode(body or b"{}", type=BatchBody)
-        except _UNDECODABLE:
+        batch = decode_body(body, BatchBody)
+        if batch is None:
             return web.Response(status=400, text="Bad Request")
         replies: list[bytes] = []
         for i, cmd in enumerate(batch.commands):
@@ -177,6 +191,49 @@ class V5Response(msgspec.Struct, omit_defaults=True):
 
 class BatchBody(msgspec.Struct):
     commands: list[dict[str, msgspec.Raw]] = []
+
+
+async def _read_json_body(request: web.Request) -> bytes | None:
+    """The request body, or None when it is not UTF-8 (see ``utf8``)."""
+    return utf8(await request.read())
+
+
+# --- body parsing (pure functions: the fuzz targets of tests/fuzz call them) ---------------
+
+
+def utf8(body: bytes) -> bytes | None:
+    """``body``, or None when it is not UTF-8 (RFC 8259): ``data`` and ``info`` are kept as raw
+    JSON and sent to JSON clients as they are, so their encoding is checked here, once, where
+    they enter."""
+    if not body.isascii():
+        try:
+            body.decode()
+        except UnicodeDecodeError:
+            return None
+    return body
+
+
+S = TypeVar("S", bound=msgspec.Struct)
+
+
+def decode_body(body: bytes, typ: type[S]) -> S | None:
+    """``body`` (``{}`` when empty) as ``typ``; None when it does not decode (answer 400)."""
+    try:
+        return msgspec.json.decode(body or b"{}", type=typ)
+    except _UNDECODABLE:
+        return None
+
+
+def decode_v4_body(body: bytes) -> list[V4Command] | None:
+    """The ``{"method","params"}`` documents of a ``POST /api`` body (one per line), or None
+    when there is none or one does not decode (answer 400)."""
+    out: list[V4Command] = []
+    for doc in _split_documents(body):
+        cmd = decode_body(doc, V4Command)
+        if cmd is None:
+            return None
+        out.append(cmd)
+    return out or None
 
 
 def _method_name(method: str | int) -> str | None:

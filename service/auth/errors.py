@@ -10,13 +10,22 @@ Callers map these to protocol outcomes (spec §6.1, §6.4, §6.6, §6.7, §7):
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class TokenError(Exception):
     """Base class of every token verification failure."""
 
 
 class TokenExpired(TokenError):
-    """The token is well formed and signed, but ``exp`` has passed or ``nbf`` is in the future."""
+    """The token is well formed and signed, but ``exp`` has passed or ``nbf`` is in the future.
+
+    ``token`` is set by ``TokenVerifier.verify_subscribe``: the verified ``SubscribeToken``
+    (its signature was checked), so a caller can apply the same channel/user/client checks as
+    for a valid token before answering that it expired.
+    """
+
+    token: Any = None
 
 
 class TokenInvalid(TokenError):

@@ -4,6 +4,13 @@
 * Keys are fetched with ``GET <endpoint>`` (``{{name}}`` placeholders filled from the token
   variables, unknown names → ``""``), with a total timeout per attempt and up to 2 attempts;
   a non-200 status, a transport error or a body that is not ``{"keys": [...]}`` is a failure.
+* Hardening beyond v4 (docs/security.md): the variables come from the *unverified* ``iss`` /
+  ``aud``, so a value put into the URL may only hold URL-unreserved characters
+  (``A-Z a-z 0-9 - . _ ~``, not ``.`` or ``..`` alone); redirects are not followed; a body
+  over ``MAX_BODY`` bytes is a failure; a key missing from the cache is fetched at most once
+  per ``REFETCH_INTERVAL`` per URL (other misses meanwhile are invalid without a request),
+  and at most ``FETCH_BURST`` fetches at once, ``FETCH_RATE`` per second after that, happen
+  over all URLs.
 * Only keys with ``"use": "sig"`` and ``"kty": "RSA"`` are kept (other or malformed entries are
   skipped); the JWK ``alg`` must be RS256/384/512 and equal the token header ``alg``.
 * Every fetched key is cached for 1 hour. The cache key is ``(resolved URL, kid)`` - the same as
@@ -34,7 +41,12 @@ from service.auth.jws import RSA_ALGORITHMS, ParsedJWS, RsaVerifier
 
 CACHE_TTL = 3600.0
 ATTEMPTS = 2
+MAX_BODY = 1 << 20
+REFETCH_INTERVAL = 5.0
+FETCH_RATE = 5.0
+FETCH_BURST = 20
 _PLACEHOLDER_RE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+_URL_SAFE_VALUE = re.compile(r"[A-Za-z0-9._~-]*")
 
 _CacheKey = tuple[str, str]
 
@@ -72,6 +84,18 @@ def validate_endpoint(endpoint: str) -> None:
         raise ValueError(f"jwks endpoint must have http:// or https:// scheme, got: {endpoint}")
 
 
+async def _read_capped(response: aiohttp.ClientResponse) -> bytes:
+    """The body, or TokenInvalid once it passes ``MAX_BODY`` bytes (nothing more is read)."""
+    if response.content_length is not None and response.content_length > MAX_BODY:
+        raise TokenInvalid("jwks: response too large")
+    body = bytearray()
+    async for chunk in response.content.iter_chunked(65536):
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise TokenInvalid("jwks: response too large")
+    return bytes(body)
+
+
 class JwksClient:
     """Fetches and caches JWKS signing keys; owns one lazily created aiohttp session."""
 
@@ -82,13 +106,24 @@ class JwksClient:
         self.timeout = timeout
         self._session: aiohttp.ClientSession | None = None
         self._cache: dict[_CacheKey, tuple[float, _Jwk]] = {}
-        self._inflight: dict[_CacheKey, asyncio.Future[None]] = {}
+        self._inflight: dict[str, asyncio.Future[None]] = {}
+        self._fetched_at: dict[str, float] = {}  # URL -> monotonic time of its last fetch
+        self._tokens = float(FETCH_BURST)  # global fetch budget (token bucket)
+        self._tokens_at = time.monotonic()
 
     def url_for(self, variables: Mapping[str, str]) -> str:
-        """The endpoint with ``{{name}}`` placeholders replaced."""
+        """The endpoint with ``{{name}}`` placeholders replaced (TokenInvalid for a value that
+        could leave its place in the URL: ``/``, ``#``, ``@``, ``%``, ``..``...)."""
         if "{{" not in self.endpoint:
             return self.endpoint
-        return _PLACEHOLDER_RE.sub(lambda m: variables.get(m.group(1), ""), self.endpoint)
+
+        def value(m: re.Match[str]) -> str:
+            v = variables.get(m.group(1), "")
+            if not _URL_SAFE_VALUE.fullmatch(v) or v in (".", ".."):
+                raise TokenInvalid("jwks: claim value not allowed in the endpoint URL")
+            return v
+
+        return _PLACEHOLDER_RE.sub(value, self.endpoint)
 
     async def verify(self, jws: ParsedJWS, variables: Mapping[str, str]) -> None:
         """Verify ``jws`` with the JWKS key named by its ``kid``; TokenInvalid on any failure."""
@@ -109,16 +144,35 @@ class JwksClient:
             return None
         return hit[1]
 
+    def _may_fetch(self, url: str) -> bool:
+        """Take a fetch of ``url`` from the per-URL interval and the global budget."""
+        now = time.monotonic()
+        last = self._fetched_at.get(url)
+        if last is not None and now - last < REFETCH_INTERVAL:
+            return False
+        self._tokens = min(float(FETCH_BURST), self._tokens + (now - self._tokens_at) * FETCH_RATE)
+        self._tokens_at = now
+        if self._tokens < 1.0:
+            return False
+        self._tokens -= 1.0
+        if len(self._fetched_at) >= 1024:  # forget URLs outside their interval
+            for u in [u for u, t in self._fetched_at.items() if now - t >= REFETCH_INTERVAL]:
+                del self._fetched_at[u]
+        self._fetched_at[url] = now
+        return True
+
     async def _get_key(self, url: str, kid: str) -> _Jwk:
         cache_key = (url, kid)
         key = self._cached(cache_key)
         if key is not None:
             return key
-        pending = self._inflight.get(cache_key)
+        pending = self._inflight.get(url)
         if pending is None:
+            if not self._may_fetch(url):
+                raise TokenInvalid("jwks: public key not found (fetch rate limited)")
             pending = asyncio.ensure_future(self._fetch(url))
-            self._inflight[cache_key] = pending
-            pending.add_done_callback(lambda done: self._fetch_done(cache_key, done))
+            self._inflight[url] = pending
+            pending.add_done_callback(lambda done: self._fetch_done(url, done))
         try:
             await asyncio.shield(pending)
         except TokenInvalid:
@@ -130,9 +184,9 @@ class JwksClient:
             raise TokenInvalid("jwks: public key not found")
         return key
 
-    def _fetch_done(self, cache_key: _CacheKey, done: asyncio.Future[None]) -> None:
-        if self._inflight.get(cache_key) is done:
-            del self._inflight[cache_key]
+    def _fetch_done(self, url: str, done: asyncio.Future[None]) -> None:
+        if self._inflight.get(url) is done:
+            del self._inflight[url]
         if not done.cancelled():
             done.exception()  # mark retrieved: every waiter may have been cancelled
 
@@ -160,9 +214,9 @@ class JwksClient:
         last_error = "no attempt"
         for _ in range(ATTEMPTS):
             try:
-                async with session.get(url) as response:
+                async with session.get(url, allow_redirects=False) as response:
                     if response.status == 200:
-                        return await response.read()
+                        return await _read_capped(response)
                     last_error = f"unexpected status code {response.status}"
             except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
                 last_error = repr(exc)

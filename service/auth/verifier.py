@@ -17,7 +17,7 @@ from service.auth.build import (
     decode_connect_claims,
     decode_subscribe_claims,
 )
-from service.auth.errors import TokenInvalid
+from service.auth.errors import TokenExpired, TokenInvalid
 from service.auth.jwks import JwksClient
 from service.auth.jws import (
     EC_ALGORITHMS,
@@ -138,7 +138,10 @@ class TokenVerifier:
         return build_connect_token(claims, jws.claims)
 
     async def verify_subscribe(self, token: str) -> SubscribeToken:
-        """Verify a subscription token (spec §7.2); ``channel`` is required."""
+        """Verify a subscription token (spec §7.2); ``channel`` is required.
+
+        An expired one raises TokenExpired carrying the verified token (``TokenExpired.token``).
+        """
         state = self._state
         jws = parse_jws(token)
         claims = decode_subscribe_claims(jws.claims)
@@ -147,7 +150,11 @@ class TokenVerifier:
             state.verify_static(jws)  # synchronous: the HS256 connect hot path
         else:
             await state.jwks.verify(jws, variables)
-        claims.std.check_times(time.time())
+        try:
+            claims.std.check_times(time.time())
+        except TokenExpired as e:  # signed: its subject may still be checked (sub_refresh)
+            e.token = build_subscribe_token(claims, jws.claims)
+            raise
         return build_subscribe_token(claims, jws.claims)
 
     async def close(self) -> None:

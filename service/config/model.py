@@ -42,6 +42,7 @@ class Config:
     gomaxprocs: int = 0
     log_level: str = "info"
     log_file: str = ""
+    log_format: str = "text"
     pid_file: str = ""
     debug: bool = False
     prometheus: bool = False

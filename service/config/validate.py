@@ -14,6 +14,7 @@ __all__ = ["validate_config"]
 
 SUPPORTED_ENGINES = ("memory", "redis")
 SUPPORTED_BROKERS = ("", "nats")
+LOG_FORMATS = ("text", "json")
 PORT_KEYS = (
     "port",
     "internal_port",
@@ -87,6 +88,8 @@ def _check_scalars(cfg: Config) -> None:
         not cfg.nats_prefix or any(ch in "*> \t\r\n" for ch in cfg.nats_prefix)
     ):
         _fail(f"nats_prefix: {cfg.nats_prefix!r} is not a NATS subject prefix")
+    if cfg.log_format not in LOG_FORMATS:
+        _fail(f'log_format: unknown format "{cfg.log_format}" (expected text or json)')
     for key in PORT_KEYS:
         port = getattr(cfg, key)
         if not 0 <= port <= 65535:
@@ -96,6 +99,15 @@ def _check_scalars(cfg: Config) -> None:
             _fail(f"{key}: must not be negative")
         if kind == "duration" and key not in _SIGNED_DURATIONS and getattr(cfg, key) < 0:
             _fail(f"{key}: must not be negative")
+    for key in ("websocket_compression_level", "uni_websocket_compression_level"):
+        if not -2 <= getattr(cfg, key) <= 9:
+            _fail(f"{key}: must be within -2..9 (flate levels), got {getattr(cfg, key)}")
+    if cfg.http3 and not (cfg.tls and ((cfg.tls_cert and cfg.tls_key) or cfg.tls_cert_pem)):
+        _fail("http3: requires TLS (tls with tls_cert and tls_key)")
+    if cfg.webtransport and not cfg.http3:
+        _fail("webtransport: requires http3")
+    if cfg.use_client_protocol_v1_by_default and cfg.disable_client_protocol_v1:
+        _fail("use_client_protocol_v1_by_default: can not be used with disable_client_protocol_v1")
     if cfg.ping_interval <= cfg.pong_timeout:
         _fail("ping_interval: must be greater than pong_timeout")
     for key in WHOLE_SECONDS_KEYS:
@@ -105,6 +117,8 @@ def _check_scalars(cfg: Config) -> None:
         if getattr(cfg, plain) and getattr(cfg, regex):
             _fail(f"{plain}: can not be used together with {regex}")
         _check_regex(regex, getattr(cfg, regex))
+    if cfg.tls_autocert:  # refused, not ignored: the listeners would silently be plaintext
+        _fail("tls_autocert: automatic certificates are not supported (set tls_cert and tls_key)")
     if cfg.engine == "redis" and cfg.redis_sentinel_address and not cfg.redis_sentinel_master_name:
         _fail("redis_sentinel_master_name: required when redis_sentinel_address is set")
 
@@ -236,8 +250,9 @@ def validate_config(cfg: Config) -> None:
     """Raise ConfigError (one line naming the key) if ``cfg`` is not a valid configuration.
 
     Checks: engine is memory or redis (``tarantool`` is reported as unsupported); broker is ""
-    or nats; ports within 0-65535; no negative counts/durations (except the compression levels,
-    ``gomaxprocs``, ``ping_interval`` and ``pong_timeout``); ``ping_interval > pong_timeout``;
+    or nats; ``log_format`` is text or json; ports within 0-65535; no negative
+    counts/durations (except the compression levels, ``gomaxprocs``, ``ping_interval`` and
+    ``pong_timeout``); ``ping_interval > pong_timeout``;
     ``token_audience``/``token_audience_regex`` (and issuer) mutually exclusive; every regex
     compiles; ``history_ttl`` (top level and namespaces), ``presence_ttl`` and
     ``history_meta_ttl`` whole seconds; ``history_size``/``history_ttl`` both zero or both
@@ -247,7 +262,8 @@ def validate_config(cfg: Config) -> None:
     namespace; proxy endpoints are http(s) URLs or gRPC ``host:port`` addresses with a
     positive timeout; in granular proxy mode every referenced proxy name exists and the
     simple-mode proxy options are unset, outside it the granular ones are unset (neither is
-    silently ignored); Redis sentinel needs ``redis_sentinel_master_name``.
+    silently ignored); Redis sentinel needs ``redis_sentinel_master_name``; ``tls_autocert``
+    is refused (not supported, and ignoring it would serve plaintext).
     """
     _check_scalars(cfg)
     _check_namespaces(cfg)

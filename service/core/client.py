@@ -14,7 +14,6 @@ import time
 import uuid
 from typing import TYPE_CHECKING
 
-from ..protocol import ProtocolError
 from ..protocol import codes as c
 from ..protocol import messages as m
 from .engine import ClientInfo, Publication, StreamPosition
@@ -124,15 +123,16 @@ class ClientSession:
         """Decode and process one frame; False once the connection is closed."""
         if self.state == CLOSED:
             return False
-        try:
-            commands = self.transport.codec.decode_commands(data)
-        except ProtocolError as e:
-            log.info("client %s: bad frame: %s", self.id, e)
-            self.disconnect(c.DISCONNECT_BAD_REQUEST)
-            return False
+        # commands run in order as decoded; a bad one ends the frame (and the connection)
+        # after the ones before it were answered, as Centrifugo's stream decoder does
+        commands, error = self.transport.codec.decode_command_prefix(data)
         for cmd in commands:
             if not await self.handle_command(cmd):
                 return False
+        if error is not None:
+            log.info("client %s: bad frame: %s", self.id, error)
+            self.disconnect(c.DISCONNECT_BAD_REQUEST)
+            return False
         return True
 
     async def handle_data_serialized(self, data: bytes) -> bool:
@@ -395,7 +395,14 @@ class ClientSession:
         except Exception:
             log.debug("client %s: transport close failed", self.id, exc_info=True)
         if code != c.DISCONNECT_CONNECTION_CLOSED.code:
-            log.info("client %s user %r disconnected: %d %s", self.id, self.user, code, d.reason)
+            log.info(
+                "client %s user %r disconnected: %d %s",
+                self.id,
+                self.user,
+                code,
+                d.reason,
+                extra={"client": self.id, "user": self.user, "code": code, "reason": d.reason},
+            )
         self.node.on_client_closed(self, d, was_connected)
 
     def on_transport_closed(self) -> None:

@@ -230,6 +230,9 @@ class Cluster:
         except c.ReplyError:
             client.disconnect(c.DISCONNECT_SERVER_ERROR)
             return
+        except c.DisconnectError as e:  # e.g. binary data for a JSON client (3506)
+            client.disconnect(e.disconnect)
+            return
         if client.state != CONNECTED:
             return
         client.write_push(
@@ -248,7 +251,7 @@ class Cluster:
         client.schedule_sub_expiry_check(sub)
 
     def _refresh(self, client: ClientSession, params: ctl.Refresh) -> None:
-        from .commands.connect import ttl_of
+        from .commands.subscribe import ttl_of
 
         if params.expired:
             client.disconnect(c.DISCONNECT_EXPIRED)

@@ -38,12 +38,18 @@ class Publication(msgspec.Struct, gc=False):
 
     A msgspec Struct rather than a dataclass: engines build one per received message, and
     its C ``__init__`` costs half of a dataclass's.
+
+    ``json_ok`` caches whether ``data`` and ``info`` are valid JSON (None: not checked yet);
+    ``core.wire.publication_json_ok`` fills it the first time a JSON connection needs it, so
+    a publication is checked once, not once per subscriber or history read.  Engines that
+    copy a publication keep it; engines that decode one from the wire leave it None.
     """
 
     data: bytes
     info: ClientInfo | None = None
     offset: int = 0
     tags: dict[str, str] | None = None
+    json_ok: bool | None = None
 
 
 class StreamPosition(NamedTuple):

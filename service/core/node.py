@@ -40,6 +40,7 @@ from .observers import ChannelObserver, Observers
 from .process import ProcessSampler
 from .subscription import ChannelSub
 from .timers import TimerWheel
+from .wire import json_checked
 from .writer import FlushLoop
 
 log = logging.getLogger("gyre.node")
@@ -225,9 +226,9 @@ class Node:
         self._clients.add(client)
 
     def on_client_connected(self, client: ClientSession) -> None:
-        log.info(
-            "client %s user %r connected via %s", client.id, client.user, client.transport.name
-        )
+        via = client.transport.name
+        fields = {"client": client.id, "user": client.user, "transport": via}
+        log.info("client %s user %r connected via %s", client.id, client.user, via, extra=fields)
         self.metrics.connect(client.transport.name)
         self.metrics.inc_action("add_client")
 
@@ -310,7 +311,7 @@ class Node:
         tags: dict[str, str] | None = None,
     ) -> StreamPosition | None:
         """Publish into ``channel``; returns the position when the channel keeps history."""
-        pub = Publication(data=data, info=info, tags=tags or None)
+        pub = json_checked(Publication(data=data, info=info, tags=tags or None))
         self.metrics.message_sent("publication")
         self.num_published += 1
         return await self.broker.publish(channel, pub, self._meta_ttl(opts))
@@ -321,7 +322,7 @@ class Node:
         """``publish(channel, data, opts=opts)`` for each of ``datas`` in order (no info, no
         tags), as one broker call: one entry per data, the position (None without history)
         or the exception that publication failed with.  Raises when none was tried."""
-        pubs = [Publication(data) for data in datas]
+        pubs = [json_checked(Publication(data)) for data in datas]
         self.metrics.message_sent("publication", len(pubs))
         self.num_published += len(pubs)
         return await self.broker.publish_many(channel, pubs, self._meta_ttl(opts))
@@ -473,9 +474,9 @@ class Node:
         return True
 
     async def handle_emulation(self, session: str, data: bytes) -> bool:
-        """Feed ``data`` to the local connection with ``session``; False if there is none."""
+        """Feed ``data`` to the local emulation connection ``session``; False if there is none."""
         client = self.hub.sessions.get(session)
-        if client is None or client.closed:
+        if client is None or client.closed or not client.transport.emulation:  # uni ids are public
             return False
         await client.handle_data_serialized(data)
         return True

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import msgspec
 
 from ..protocol import JSON, Codec, pb_fast
+from ..protocol import codes as c
 from ..protocol import messages as m
 from ..protocol.json_codec import is_valid_json
 from .engine import ClientInfo, Publication
@@ -41,12 +42,60 @@ def wire_publication(pub: Publication) -> m.Publication:
     )
 
 
-def _info_is_json(info: ClientInfo | None) -> bool:
+def payload_json_ok(data: bytes) -> bool:
+    """True when ``data`` may go into a JSON stream as embedded raw JSON (empty is absent)."""
+    return not data or is_valid_json(data)
+
+
+def info_json_ok(info: ClientInfo | None) -> bool:
+    """True when ``info``'s ``conn_info`` and ``chan_info`` may go into a JSON stream."""
     if info is None:
         return True
-    return (not info.conn_info or is_valid_json(info.conn_info)) and (
-        not info.chan_info or is_valid_json(info.chan_info)
-    )
+    return payload_json_ok(info.conn_info) and payload_json_ok(info.chan_info)
+
+
+def publication_json_ok(pub: Publication) -> bool:
+    """True when ``pub`` (data and info) may go into a JSON stream.
+
+    Checked once per publication: the answer is kept in ``pub.json_ok`` (engines copy it
+    along), so history reads and every JSON subscriber after the first cost an attribute read.
+    """
+    ok = pub.json_ok
+    if ok is None:
+        ok = pub.json_ok = payload_json_ok(pub.data) and info_json_ok(pub.info)
+    return ok
+
+
+def json_checked(pub: Publication) -> Publication:
+    """``pub`` after its JSON check: called where a publication enters (``Node.publish``),
+    so fan-out and history copies of the memory engine reuse the answer."""
+    publication_json_ok(pub)
+    return pub
+
+
+def require_json(
+    codec: Codec,
+    *,
+    pubs: Iterable[Publication] = (),
+    infos: Iterable[ClientInfo] = (),
+    payloads: Iterable[bytes] = (),
+) -> None:
+    """Raise disconnect 3506 when a JSON connection would get something that is not JSON.
+
+    What a Protobuf client or the server API published as binary is never written raw into
+    a JSON frame (history, recovery, presence, subscribe/connect data): Centrifugo closes a
+    JSON connection with 3506 when a reply to it cannot be encoded, and so does Gyre.
+    Protobuf connections take any bytes (nothing is checked for them).
+    """
+    if codec.binary:
+        return
+    if (
+        all(map(publication_json_ok, pubs))
+        and all(map(info_json_ok, infos))
+        and all(map(payload_json_ok, payloads))
+    ):
+        return
+    raise c.DisconnectError(c.DISCONNECT_INAPPROPRIATE_PROTOCOL)
 
 
 class Encoded(msgspec.Struct, kw_only=True, gc=False):
@@ -123,8 +172,7 @@ class _PublicationEncoded(Encoded, gc=False):
         return m.Push(channel=self.channel, pub=wire_publication(self.pub))
 
     def _json_ok(self) -> bool:
-        pub = self.pub
-        return (not pub.data or is_valid_json(pub.data)) and _info_is_json(pub.info)
+        return publication_json_ok(self.pub)
 
     def _pb_push(self) -> bytes:
         pub = self.pub
@@ -149,7 +197,7 @@ class _PresenceEncoded(Encoded, gc=False):
         return m.Push(channel=self.channel, leave=m.Leave(info=wi))
 
     def _json_ok(self) -> bool:
-        return _info_is_json(self.info)
+        return info_json_ok(self.info)
 
     def _pb_push(self) -> bytes:
         return pb_fast.push(self.channel, self.kind, pb_fast.ld(0x0A, _pb_info(self.info)))

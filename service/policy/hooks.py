@@ -186,8 +186,12 @@ class CentrifugoHooks:
         )
 
     def _client_channel(self, user: str, ch: str) -> SubscriptionOptions | None:
-        """A channel the client asked for in ConnectRequest.subs, if it may have it (§6.3)."""
+        """A channel the client asked for in ConnectRequest.subs, if it may have it (§6.3);
+        a name longer than ``channel_max_length`` is not a valid name (ignored)."""
         rules = self.rules
+        max_length = self.cfg.channel_max_length
+        if max_length > 0 and len(ch) > max_length:
+            return None
         if rules.private_prefix and ch.startswith(rules.private_prefix):
             return None
         try:
@@ -284,10 +288,20 @@ class CentrifugoHooks:
         return opts
 
     async def sub_refresh(self, client: ClientSession, req: m.SubRefreshRequest) -> int:
+        """The new expiry of the subscription to ``req.channel``.
+
+        An expired token goes through the same channel/user/client checks as a valid one
+        (3500 on a mismatch) and is then answered with error 109: the subscription keeps its
+        current expiry and ends then.  (v4.1.5 accepted any expired token, even one of
+        another user for another channel, and the subscription stopped expiring.)
+        """
+        expired = False
         try:
             tok = await self.verifier.verify_subscribe(req.token)
-        except TokenExpired:
-            return 0  # v4.1.5 quirk (spec §6.7): accepted, the subscription stops expiring
+        except TokenExpired as e:
+            if e.token is None:
+                raise c.ReplyError(c.ERROR_TOKEN_EXPIRED) from None
+            tok, expired = e.token, True
         except TokenInvalid:
             raise c.DisconnectError(c.DISCONNECT_INVALID_TOKEN) from None
         if tok.channel != req.channel:
@@ -296,6 +310,8 @@ class CentrifugoHooks:
             raise c.DisconnectError(c.DISCONNECT_INVALID_TOKEN)
         if tok.client and tok.client != client.id:
             raise c.DisconnectError(c.DISCONNECT_INVALID_TOKEN)
+        if expired:
+            raise c.ReplyError(c.ERROR_TOKEN_EXPIRED)
         return tok.expire_at
 
     # --- other commands -------------------------------------------------------------------

@@ -18,11 +18,17 @@ __all__ = ["JSON", "Codec", "MessageTooLarge", "ProtocolError", "protobuf_codec"
 
 @dataclass(frozen=True, slots=True)
 class Codec:
-    """One wire encoding: ``name`` is ``json`` or ``protobuf``."""
+    """One wire encoding: ``name`` is ``json`` or ``protobuf``.
+
+    ``decode_commands`` raises ProtocolError for a frame that is not entirely valid;
+    ``decode_command_prefix`` returns the commands decoded before the first bad one together
+    with that error (sessions handle them in order, then disconnect 3501).
+    """
 
     name: str
     binary: bool
     decode_commands: Callable[[bytes], list[Command]]
+    decode_command_prefix: Callable[[bytes], tuple[list[Command], ProtocolError | None]]
     encode_reply: Callable[[Reply], bytes]
     encode_push: Callable[[Push], bytes]
     join_frames: Callable[[list[bytes]], bytes]
@@ -32,6 +38,7 @@ JSON = Codec(
     "json",
     False,
     json_codec.decode_commands,
+    json_codec.decode_command_prefix,
     json_codec.encode_reply,
     json_codec.encode_push,
     json_codec.join_frames,
@@ -50,6 +57,7 @@ def protobuf_codec() -> Codec:
             "protobuf",
             True,
             pb_codec.decode_commands,
+            pb_codec.decode_command_prefix,
             pb_codec.encode_reply,
             pb_codec.encode_push,
             pb_codec.join_frames,

@@ -9,10 +9,10 @@ from __future__ import annotations
 from centrifugal.centrifuge.protocol import client_pb2
 from google.protobuf.message import DecodeError
 
-from .errors import ProtocolError
+from .errors import ProtocolError, decode_each, whole
 from .messages import Command, EmulationRequest, Push, Reply
 from .pb_convert import make_encoder, pb_to_struct
-from .varint import frame_delimited, split_delimited
+from .varint import frame_delimited, split_delimited_prefix
 
 _encode_reply = make_encoder(client_pb2.Reply)
 _encode_push = make_encoder(client_pb2.Push)
@@ -28,11 +28,19 @@ def decode_command(data: bytes) -> Command:
     return cmd
 
 
+def decode_command_prefix(data: bytes) -> tuple[list[Command], ProtocolError | None]:
+    """Decode a varint-delimited frame as far as it goes: the commands before the first
+    message that does not decode, and that error (None when the whole frame decoded)."""
+    if not data:
+        return [], ProtocolError("empty frame")
+    messages, error = split_delimited_prefix(data)
+    out, bad = decode_each(messages, decode_command)
+    return out, bad or error
+
+
 def decode_commands(data: bytes) -> list[Command]:
     """Decode a varint-delimited frame of commands (raises ProtocolError)."""
-    if not data:
-        raise ProtocolError("empty frame")
-    return [decode_command(m) for m in split_delimited(data)]
+    return whole(decode_command_prefix(data))
 
 
 def encode_reply(reply: Reply) -> bytes:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .errors import ProtocolError
+from .errors import ProtocolError, whole
 
 
 def encode_varint(value: int) -> bytes:
@@ -38,20 +38,32 @@ def decode_varint(data: bytes | memoryview, pos: int) -> tuple[int, int]:
             raise ProtocolError("varint too long")
 
 
-def split_delimited(data: bytes) -> list[bytes]:
-    """Split varint-length-delimited messages; an incomplete trailing message is an error."""
+def split_delimited_prefix(data: bytes) -> tuple[list[bytes], ProtocolError | None]:
+    """Split varint-length-delimited messages as far as they go.
+
+    Returns the complete messages before the first bad length prefix or incomplete message,
+    and that error (None when the whole of ``data`` was split).
+    """
     out: list[bytes] = []
     pos = 0
     n = len(data)
     view = memoryview(data)
     while pos < n:
-        length, pos = decode_varint(view, pos)
+        try:
+            length, pos = decode_varint(view, pos)
+        except ProtocolError as e:
+            return out, e
         end = pos + length
         if end > n:
-            raise ProtocolError("truncated message")
+            return out, ProtocolError("truncated message")
         out.append(bytes(view[pos:end]))
         pos = end
-    return out
+    return out, None
+
+
+def split_delimited(data: bytes) -> list[bytes]:
+    """Split varint-length-delimited messages; an incomplete trailing message is an error."""
+    return whole(split_delimited_prefix(data))
 
 
 def frame_delimited(messages: list[bytes]) -> bytes:

@@ -29,6 +29,7 @@ from ..transports.grpc_stream import GrpcStreamHandler
 from ..transports.grpc_uni import SERVICE_NAME as UNI_SERVICE
 from ..transports.grpc_uni import GrpcUniHandler
 from ..transports.limits import ConnectionLimiter
+from .tls import ServerTls
 
 log = logging.getLogger("gyre.grpc")
 
@@ -44,16 +45,8 @@ _STREAM_KEEPALIVE = (
 )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TlsOptions:
-    """Server certificate (file paths or inline PEM); a client CA turns on mutual TLS."""
-
-    cert_file: str = ""
-    key_file: str = ""
-    cert_pem: str = ""
-    key_pem: str = ""
-    client_ca_file: str = ""
-    client_ca_pem: str = ""
+TlsOptions = ServerTls
+"""A listener's server certificate; a client CA turns on mutual TLS (shared with HTTP)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -139,6 +132,7 @@ class GrpcServers:
 
     ports: dict[str, int] = field(default_factory=dict)
     servers: list[Any] = field(default_factory=list)
+    api_service: CentrifugoApiService | None = None  # its api_key is swapped on reload
     healths: list[_Health] = field(default_factory=list)
     _stopped: bool = False
     _watch: asyncio.Task[None] | None = None
@@ -242,7 +236,8 @@ async def start_grpc_servers(
     try:
         if options.api.enabled:
             server = grpc.aio.server(options=_server_options(options.api, stream=False))
-            CentrifugoApiService(executor, api_key=options.api_key).add_to_server(server)
+            out.api_service = CentrifugoApiService(executor, api_key=options.api_key)
+            out.api_service.add_to_server(server)
             await _finish(out, "grpc_api", server, options.api, [API_SERVICE])
             if options.api_reflection:
                 from grpc_reflection.v1alpha import reflection

@@ -64,8 +64,11 @@ def live_path(health_path: str) -> str:
 def _add_api(app: web.Application, routes: HttpRoutes) -> None:
     assert routes.api is not None
     base = _prefix(routes.api_path)
+    under = "" if base == "/" else base
     app.router.add_route("*", base, routes.api.handle_v4)
-    app.router.add_route("*", ("" if base == "/" else base) + "/{method}", routes.api.handle_method)
+    # before the /{method} catch-all, which would answer 404 for it
+    app.router.add_get(under + "/openapi.json", routes.api.openapi_handler(under))
+    app.router.add_route("*", under + "/{method}", routes.api.handle_method)
 
 
 def build_apps(

@@ -35,7 +35,7 @@ import grpc
 
 from ..core.client import ClientSession
 from ..core.node import Node
-from ..protocol import Codec, pb_codec
+from ..protocol import Codec, ProtocolError, pb_codec
 from ..protocol.codes import DisconnectCode
 from ..protocol.messages import Command
 from .limits import ConnectionLimiter
@@ -54,10 +54,18 @@ def _decode_one(data: bytes) -> list[Command]:
     return [pb_codec.decode_command(data)]
 
 
+def _decode_one_prefix(data: bytes) -> tuple[list[Command], ProtocolError | None]:
+    try:
+        return _decode_one(data), None
+    except ProtocolError as e:
+        return [], e
+
+
 STREAM_CODEC = Codec(
     "protobuf",
     True,
     _decode_one,
+    _decode_one_prefix,
     pb_codec.encode_reply,
     pb_codec.encode_push,
     pb_codec.join_frames,  # unused: the transport writes one gRPC message per Reply

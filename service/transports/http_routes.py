@@ -23,6 +23,7 @@ from .sse import SseHandler
 from .uni_http_stream import UniHttpStreamHandler
 from .uni_sse import UniSseHandler
 from .uni_websocket import UniWebSocketHandler
+from .websocket import Deflater
 
 Route = tuple[str, str, Callable[..., object]]
 
@@ -43,6 +44,9 @@ class ClientTransportOptions:
     uni_websocket_handler_prefix: str = "/connection/uni_websocket"
     uni_websocket_message_size_limit: int = 65536
     uni_websocket_ping_interval: float = 25.0
+    uni_websocket_compression: bool = False
+    uni_websocket_compression_level: int = 1
+    uni_websocket_compression_min_size: int = 0
     uni_sse: bool = False
     uni_sse_handler_prefix: str = "/connection/uni_sse"
     uni_sse_max_request_body_size: int = 65536
@@ -90,6 +94,12 @@ def client_routes(
             limiter=limiter,
             message_size_limit=o.uni_websocket_message_size_limit,
             ping_interval=o.uni_websocket_ping_interval,
+            deflate=Deflater(
+                level=o.uni_websocket_compression_level,
+                min_size=o.uni_websocket_compression_min_size,
+            )
+            if o.uni_websocket_compression
+            else None,
         )
         routes.append(("GET", route_path(o.uni_websocket_handler_prefix), w.handle))
     if o.uni_sse:

@@ -8,7 +8,9 @@ Every Push is one text message (no batching); app-level pings are ``{}`` pushes 
 ``ping_interval``, and WebSocket ping frames go out every ``uni_websocket_ping_interval``
 (aiohttp heartbeat: no pong in time closes the connection).  A disconnect is a
 ``disconnect`` push, then TCP is closed without a close frame (v4).  Later client messages
-are ignored; the origin check rejects the upgrade with 403.
+are ignored; the origin check rejects the upgrade with 403.  ``uni_websocket_compression``
+(with ``_level`` and ``_min_size``) deflates pushes as the bidirectional WebSocket does
+(:class:`.websocket.Deflater`).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from ..protocol.messages import ConnectRequest
 from .limits import ConnectionLimiter
 from .origin import OriginChecker
 from .uni_http_stream import decode_connect_request, protocol_version_ok
-from .websocket import frame_header
+from .websocket import Deflater, frame_header
 
 log = logging.getLogger("gyre.uni_websocket")
 
@@ -37,7 +39,7 @@ TEXT_OPCODE = 0x1
 class UniWebSocketTransport:
     """``Transport`` of one uni_websocket connection: one text frame per Push."""
 
-    __slots__ = ("_socket", "ws")
+    __slots__ = ("_deflate", "_socket", "ws")
 
     name = "uni_websocket"
     codec = JSON
@@ -46,15 +48,22 @@ class UniWebSocketTransport:
     disconnect_push = True
     app_ping = True
 
-    def __init__(self, ws: web.WebSocketResponse, request: web.Request) -> None:
+    def __init__(
+        self, ws: web.WebSocketResponse, request: web.Request, deflate: Deflater | None = None
+    ) -> None:
         self.ws = ws
         sock = request.transport
         assert sock is not None
         self._socket: asyncio.Transport = sock
+        self._deflate = deflate
 
     def write(self, messages: list[bytes]) -> None:
         sock = self._socket
         if sock.is_closing():
+            return
+        deflate = self._deflate
+        if deflate is not None:
+            sock.write(b"".join([deflate.cached_frame(TEXT_OPCODE, m, m) for m in messages]))
             return
         if len(messages) == 1:
             msg = messages[0]
@@ -87,12 +96,14 @@ class UniWebSocketHandler:
         limiter: ConnectionLimiter,
         message_size_limit: int = 65536,
         ping_interval: float = 25.0,
+        deflate: Deflater | None = None,
     ) -> None:
         self.node = node
         self.origins = origins
         self.limiter = limiter
         self.message_size_limit = message_size_limit
         self.ping_interval = ping_interval
+        self.deflate = deflate
 
     async def _first_message(self, ws: web.WebSocketResponse) -> bytes | None:
         try:
@@ -116,7 +127,7 @@ class UniWebSocketHandler:
             max_msg_size=self.message_size_limit,
             autoping=True,
             heartbeat=self.ping_interval if self.ping_interval > 0 else None,
-            compress=False,
+            compress=self.deflate is not None,
             timeout=1.0,
         )
         await ws.prepare(request)
@@ -130,7 +141,7 @@ class UniWebSocketHandler:
             return ws
         client = ClientSession(
             self.node,
-            UniWebSocketTransport(ws, request),
+            UniWebSocketTransport(ws, request, self.deflate if ws.compress else None),
             headers={k.lower(): v for k, v in request.headers.items()},
         )
         try:

@@ -1,10 +1,16 @@
-"""Bidirectional WebSocket transport ``/connection/websocket`` (spec §2.1).
+"""Bidirectional WebSocket transport ``/connection/websocket`` (docs/transports.md).
 
 JSON by default, Protobuf when the client offers the ``centrifuge-protobuf`` subprotocol (or
 the legacy ``?format=protobuf`` / ``?cf_protocol=protobuf``).  Outgoing frames are built here
 and written straight to the socket transport: one frame per flush carries every pending
 message (JSON joined with ``\\n`` in a text frame, protobuf varint-delimited in a binary
 frame).  Disconnects are close frames with the exact code and reason; 3000 sends none.
+
+``websocket_compression``: permessage-deflate is accepted when the client offers it; each
+message above ``websocket_compression_min_size`` is deflated on its own (:class:`Deflater`),
+so one compressed frame serves every subscriber of a broadcast.  ``cf_protocol_version=v1``
+(or ``use_client_protocol_v1_by_default``) serves client protocol v1 through
+:mod:`.v1`, with WebSocket ping frames every ``websocket_ping_interval``.
 """
 
 from __future__ import annotations
@@ -12,7 +18,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import struct
-from dataclasses import dataclass
+import zlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from functools import partial
 
 from aiohttp import WSMsgType, web
 
@@ -22,6 +31,7 @@ from ..protocol import JSON, Codec, protobuf_codec
 from ..protocol.codes import DisconnectCode
 from .limits import ConnectionLimiter
 from .origin import OriginChecker
+from .v1 import V1, ProtocolVersions, V1Transport, handle_v1_data
 
 log = logging.getLogger("gyre.websocket")
 
@@ -46,10 +56,56 @@ _cache_src: list[bytes | None] = [None, None, None]
 _cache_frame: list[bytes] = [b"", b"", b""]
 
 
+RSV1 = 0x40  # "this message is compressed" (RFC 7692)
+_DEFLATE_TAIL = b"\x00\x00\xff\xff"
+
+
+class Deflater:
+    """permessage-deflate of whole messages, each one compressed on its own.
+
+    One zlib stream is shared by every connection and fully flushed after each message, so
+    no message refers to an earlier one: valid whatever context-takeover mode the peer
+    negotiated, and the same compressed frame can go to every subscriber (aiohttp's own
+    writer compresses per connection, with context takeover, so it cannot share a frame).
+    Messages of at most ``min_size`` bytes (when ``min_size`` > 0) go uncompressed, as v4's
+    ``websocket_compression_min_size``.
+    """
+
+    __slots__ = ("_frame", "_src", "_z", "level", "min_size")
+
+    def __init__(self, *, level: int, min_size: int) -> None:
+        self.level = level
+        self.min_size = min_size
+        strategy = zlib.Z_HUFFMAN_ONLY if level == -2 else zlib.Z_DEFAULT_STRATEGY
+        # wbits 9 (512-byte window) is within every window size a client may ask for
+        self._z = zlib.compressobj(max(level, -1), zlib.DEFLATED, -9, 8, strategy)
+        self._src: list[bytes | None] = [None, None, None]
+        self._frame: list[bytes] = [b"", b"", b""]
+
+    def frame(self, opcode: int, payload: bytes) -> bytes:
+        """One final frame carrying ``payload``, compressed unless it is small."""
+        if self.min_size and len(payload) <= self.min_size:
+            return frame_header(opcode, len(payload)) + payload
+        z = self._z
+        data = z.compress(payload) + z.flush(zlib.Z_FULL_FLUSH)
+        if data.endswith(_DEFLATE_TAIL):
+            data = data[:-4]
+        return frame_header(opcode | RSV1, len(data)) + data
+
+    def cached_frame(self, opcode: int, msg: bytes, payload: bytes) -> bytes:
+        """``frame`` for a single broadcast message, built once per publication."""
+        if msg is self._src[opcode]:
+            return self._frame[opcode]
+        out = self.frame(opcode, payload)
+        self._src[opcode] = msg
+        self._frame[opcode] = out
+        return out
+
+
 class WebSocketTransport:
     """``Transport`` over an aiohttp WebSocketResponse."""
 
-    __slots__ = ("_opcode", "_socket", "close_task", "codec", "write_timeout", "ws")
+    __slots__ = ("_deflate", "_opcode", "_socket", "close_task", "codec", "write_timeout", "ws")
 
     name = "websocket"
     unidirectional = False
@@ -64,10 +120,12 @@ class WebSocketTransport:
         codec: Codec,
         *,
         write_timeout: float = 0.0,
+        deflate: Deflater | None = None,
     ) -> None:
         self.ws = ws
         self.codec = codec
         self.write_timeout = write_timeout
+        self._deflate = deflate
         self._opcode = 0x2 if codec.binary else 0x1
         transport = request.transport
         assert transport is not None
@@ -77,6 +135,14 @@ class WebSocketTransport:
     def write(self, messages: list[bytes]) -> None:
         sock = self._socket
         if sock.is_closing():
+            return
+        deflate = self._deflate
+        if deflate is not None:
+            payload = self.codec.join_frames(messages)
+            if len(messages) == 1:
+                sock.write(deflate.cached_frame(self._opcode, messages[0], payload))
+            else:
+                sock.write(deflate.frame(self._opcode, payload))
             return
         if len(messages) == 1:
             msg = messages[0]
@@ -115,8 +181,15 @@ class WebSocketTransport:
 
 @dataclass(slots=True, kw_only=True)
 class WebSocketOptions:
+    """``websocket_*`` options of v4 (and the client protocol version switches)."""
+
     message_size_limit: int = 65536
     write_timeout: float = 1.0
+    compression: bool = False
+    compression_level: int = 1
+    compression_min_size: int = 0
+    ping_interval: float = 25.0  # WebSocket ping frames, protocol v1 connections only
+    versions: ProtocolVersions = field(default_factory=ProtocolVersions)
 
 
 class WebSocketHandler:
@@ -134,39 +207,58 @@ class WebSocketHandler:
         self.origins = origins
         self.limiter = limiter
         self.options = options
+        self.deflater = (
+            Deflater(level=options.compression_level, min_size=options.compression_min_size)
+            if options.compression
+            else None
+        )
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         if not self.origins.allowed(request.headers.get("Origin")):
             return web.Response(status=403, text="Forbidden")
-        version = request.query.get("cf_protocol_version", "")
-        if version not in ("", "v2"):
+        version = self.options.versions.select(request.query.get("cf_protocol_version", ""))
+        if version is None:
             return web.Response(status=400, text="unsupported protocol version")
+        fmt = request.query.get("format") or request.query.get("cf_protocol") or ""
+        v1 = version == V1
+        if v1 and fmt == "protobuf":
+            return web.Response(status=400, text="protocol v1 is served in JSON only")
         if self.node.shutting_down or not self.limiter.allow():
             return web.Response(status=503)
-        fmt = request.query.get("format") or request.query.get("cf_protocol") or ""
+        o = self.options
         ws = web.WebSocketResponse(
-            protocols=(PROTOBUF_SUBPROTOCOL, JSON_SUBPROTOCOL),
-            max_msg_size=self.options.message_size_limit,
+            protocols=() if v1 else (PROTOBUF_SUBPROTOCOL, JSON_SUBPROTOCOL),
+            max_msg_size=o.message_size_limit,
             autoping=True,
-            compress=False,
+            compress=self.deflater is not None,
+            heartbeat=o.ping_interval if v1 and o.ping_interval > 0 else None,
             timeout=5.0,
         )
         await ws.prepare(request)
         codec = (
             protobuf_codec()
-            if ws.ws_protocol == PROTOBUF_SUBPROTOCOL or fmt == "protobuf"
+            if not v1 and (ws.ws_protocol == PROTOBUF_SUBPROTOCOL or fmt == "protobuf")
             else JSON
         )
         headers = {k.lower(): v for k, v in request.headers.items()}
-        transport = WebSocketTransport(ws, request, codec, write_timeout=self.options.write_timeout)
-        client = ClientSession(self.node, transport, headers=headers)
+        wst = WebSocketTransport(
+            ws,
+            request,
+            codec,
+            write_timeout=o.write_timeout,
+            deflate=self.deflater if ws.compress else None,
+        )
+        client = ClientSession(self.node, V1Transport(wst) if v1 else wst, headers=headers)
+        handle: Callable[[bytes], Awaitable[bool]] = (
+            partial(handle_v1_data, client) if v1 else client.handle_data
+        )
         try:
             async for msg in ws:
                 if msg.type == WSMsgType.TEXT:
-                    if not await client.handle_data(msg.data.encode()):
+                    if not await handle(msg.data.encode()):
                         break
                 elif msg.type == WSMsgType.BINARY:
-                    if not await client.handle_data(msg.data):
+                    if not await handle(msg.data):
                         break
                 else:
                     break
@@ -174,7 +266,7 @@ class WebSocketHandler:
             log.exception("websocket handler failed")
         finally:
             client.on_transport_closed()
-        task = transport.close_task
+        task = wst.close_task
         if task is not None:
             try:
                 await asyncio.wait_for(asyncio.shield(task), timeout=6.0)

@@ -52,10 +52,21 @@ def base_config(**overrides: Any) -> dict[str, Any]:
 class ServerProcess:
     """One server process; ``start`` blocks until ``/health`` answers 200."""
 
-    def __init__(self, config: dict[str, Any], workdir: Path, name: str = "gyre") -> None:
+    def __init__(
+        self,
+        config: dict[str, Any],
+        workdir: Path,
+        name: str = "gyre",
+        *,
+        args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
+        """``args``: extra command-line flags; ``env``: extra environment variables."""
         self.config = config
         self.workdir = workdir
         self.name = name
+        self.args = args
+        self.env = env or {}
         self.config_path = workdir / "config.json"
         self.log_path = workdir / "server.log"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -81,8 +92,9 @@ class ServerProcess:
         log = self.log_path.open("wb")
         env = dict(os.environ)
         env.pop("CENTRIFUGO_PORT", None)
+        env.update(self.env)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "service", "-c", str(self.config_path)],
+            [sys.executable, "-m", "service", "-c", str(self.config_path), *self.args],
             cwd=REPO,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -38,6 +38,7 @@ CHANNEL_NS = "jschat"
 CONFIG = base_config(
     http_stream=True,
     sse=True,
+    sockjs=True,
     namespaces=[
         {
             "name": CHANNEL_NS,
@@ -140,18 +141,27 @@ def js_server(node_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Ite
         server.stop()
 
 
-def run_scenario(server: JsServer, transports: list[dict[str, str]], *, protobuf: bool) -> Any:
+def run_scenario(
+    server: JsServer, transports: list[dict[str, str]], *, protobuf: bool, **extra: Any
+) -> Any:
     user = f"js{time.monotonic_ns()}"
     args = {
+        "user": user,
         "base": server.http,
         "apiKey": API_KEY,
         "token": jwt.encode({"sub": user, "exp": int(time.time()) + 3600}, SECRET, "HS256"),
         "channel": f"{CHANNEL_NS}:{user}",
         "transports": transports,
         "protobuf": protobuf,
+        **extra,
     }
+    return run_node(server, "scenario.mjs", args)
+
+
+def run_node(server: JsServer, script: str, args: dict[str, Any]) -> Any:
+    """Run ``tests/e2e/js/<script>`` with ``args``; its last JSON line must say ``ok``."""
     proc = subprocess.run(
-        ["node", str(JS / "scenario.mjs"), json.dumps(args)],
+        ["node", str(JS / script), json.dumps(args)],
         cwd=JS,
         capture_output=True,
         timeout=60,
@@ -175,6 +185,7 @@ def endpoints(server: JsServer) -> dict[str, dict[str, str]]:
             "endpoint": f"{server.http}/connection/http_stream",
         },
         "sse": {"transport": "sse", "endpoint": f"{server.http}/connection/sse"},
+        "sockjs": {"transport": "sockjs", "endpoint": f"{server.http}/connection/sockjs"},
         # broken WebSocket endpoints: a path that 404s, a port nobody listens on
         "ws_404": {"transport": "websocket", "endpoint": f"{ws}/connection/nowhere"},
         "ws_closed": {
@@ -209,3 +220,24 @@ def test_centrifuge_js(js_server: JsServer, name: str) -> None:
     assert result["presence"] == [result["client"]]
     assert result["presenceStats"] == {"clients": 1, "users": 1}
     assert result["history"] == [{"from": "api"}, {"from": "client"}]
+
+
+@pytest.mark.parametrize("sockjs_transport", ["websocket", "xhr-streaming"])
+def test_centrifuge_js_sockjs(js_server: JsServer, sockjs_transport: str) -> None:
+    """sockjs-client 1.6 as the SDK's SockJS, forced onto one SockJS transport."""
+    eps = endpoints(js_server)
+    result = run_scenario(
+        js_server,
+        [eps["sockjs"]],
+        protobuf=False,
+        sockjsTransports=[sockjs_transport],
+        serverDisconnect=True,
+    )
+    assert result["transport"] == f"sockjs-{sockjs_transport}"
+    pubs = result["publications"]
+    assert [p["data"] for p in pubs] == [{"from": "api"}, {"from": "client"}]
+    assert [p["offset"] for p in pubs] == [1, 2]
+    assert result["presence"] == [result["client"]]
+    assert result["presenceStats"] == {"clients": 1, "users": 1}
+    assert result["history"] == [{"from": "api"}, {"from": "client"}]
+    assert result["disconnect"] == {"code": 3503, "reason": "force disconnect"}

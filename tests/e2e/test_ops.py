@@ -43,8 +43,8 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests import tls_certs
 from tests.redis_fixtures import RedisFactory, free_port
+from tests.tls_cert import write_self_signed
 
 from .helpers import TIMEOUT, ClientEvents, SubEvents, token, uid
 from .server import API_KEY, REPO, SECRET, ServerProcess, base_config
@@ -873,6 +873,25 @@ async def test_sighup_invalid_config_refused(start: Start) -> None:
     assert "configuration reloaded" not in srv.all_logs()
 
 
+async def test_sighup_rotates_api_key_and_names_what_needs_a_restart(start: Start) -> None:
+    """Issue 13.6: after SIGHUP the old api_key is refused and the new one accepted; a changed
+    option that a reload does not apply is named in the log."""
+    srv = await start("reload-keys")
+    headers = {"X-API-Key": API_KEY}
+    status, _ = await http("POST", f"{srv.http}/api/info", data=b"{}", headers=headers)
+    assert status == 200
+    rewrite_config(srv, api_key="rotated-key", client_channel_limit=3)
+    mark = len(srv.all_logs())
+    srv.signal(signal.SIGHUP)
+    line = await srv.wait_log("need a restart", after=mark)
+    assert "client_channel_limit" in line and "api_key" not in line, line
+    status, _ = await http("POST", f"{srv.http}/api/info", data=b"{}", headers=headers)
+    assert status == 401
+    new = {"X-API-Key": "rotated-key"}
+    status, _ = await http("POST", f"{srv.http}/api/info", data=b"{}", headers=new)
+    assert status == 200
+
+
 # -- internal port --------------------------------------------------------------------------------
 async def test_internal_port_split_and_api_external(start: Start) -> None:
     """``internal_port``: the client port serves the WebSocket only; API, metrics and health
@@ -905,11 +924,7 @@ async def test_internal_port_split_and_api_external(start: Start) -> None:
 # -- TLS ------------------------------------------------------------------------------------------
 def self_signed(directory: Path) -> tuple[Path, Path, bytes]:
     """A self-signed certificate for localhost / 127.0.0.1: (cert file, key file, cert PEM)."""
-    cert_pem, key_pem = tls_certs.self_signed()
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "cert.pem").write_bytes(cert_pem)
-    (directory / "key.pem").write_bytes(key_pem)
-    return directory / "cert.pem", directory / "key.pem", cert_pem
+    return write_self_signed(directory)
 
 
 async def test_tls_websocket_http_and_grpc(start: Start, tmp_path: Path) -> None:

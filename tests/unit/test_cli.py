@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
+import platform
 import sys
 import time
 import tomllib
@@ -15,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from service.cli import main, static_app
+from service.cli import KEY_DEPENDENCIES, main, static_app
 from service.config import Config
 
 
@@ -34,9 +36,15 @@ def _config(tmp_path: Path, data: dict[str, Any] | None = None) -> str:
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["version"]) == 0
-    out = capsys.readouterr().out.strip()
-    assert out.startswith("Gyre v")
-    assert "(Centrifugo v4.1.5 compatible; Python 3." in out
+    first, *rest = capsys.readouterr().out.splitlines()
+    assert first.startswith("Gyre v")  # the v4-style first line is kept
+    assert first.endswith(f"(Centrifugo v4.1.5 compatible; Python {platform.python_version()})")
+    rows = dict(line.split(maxsplit=1) for line in rest)
+    assert list(rows) == ["python", *KEY_DEPENDENCIES]
+    assert rows["python"] == f"{platform.python_version()} ({platform.python_implementation()})"
+    for name in KEY_DEPENDENCIES:
+        assert rows[name].startswith(importlib.metadata.version(name)), (name, rows[name])
+    assert rows["protobuf"].endswith(" backend)")
 
 
 def _parse(name: str, text: str) -> Any:

@@ -8,15 +8,11 @@ from typing import TYPE_CHECKING
 from ...protocol import codes as c
 from ...protocol import messages as m
 from ..engine import StreamPosition
-from .subscribe import subscribe_channel
+from ..wire import require_json
+from .subscribe import subscribe_channel, ttl_of
 
 if TYPE_CHECKING:
     from ..client import ClientSession
-
-
-def ttl_of(expire_at: int) -> int:
-    """Seconds until ``expire_at``, at least 1 (SDKs need ttl >= 1 with expires, §1.1)."""
-    return max(1, int(expire_at - time.time() + 0.999))
 
 
 async def handle_connect(client: ClientSession, cmd: m.Command) -> m.Reply | None:
@@ -27,6 +23,7 @@ async def handle_connect(client: ClientSession, cmd: m.Command) -> m.Reply | Non
     node = client.node
     cfg = node.config
     decision = await node.hooks.connect(client, req)
+    require_json(client.transport.codec, payloads=(decision.data,))
     client.user = decision.user
     client.info = decision.info
     client.meta = decision.meta

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 from ...protocol import codes as c
 from ...protocol import messages as m
 from ..engine import StreamPosition
-from ..wire import wire_info, wire_publication
-from .connect import ttl_of
+from ..wire import require_json, wire_info, wire_publication
+from .subscribe import ttl_of
 
 if TYPE_CHECKING:
     from ..client import ClientSession
@@ -45,6 +45,7 @@ async def handle_presence(client: ClientSession, cmd: m.Command) -> m.Reply | No
         raise c.DisconnectError(c.DISCONNECT_BAD_REQUEST)
     await client.node.hooks.presence(client, req.channel)
     presence = await client.node.presence.presence(req.channel)
+    require_json(client.transport.codec, infos=presence.values())
     result: dict[str, m.ClientInfo] = {}
     for cid, info in presence.items():
         wi = wire_info(info)
@@ -82,6 +83,7 @@ async def handle_history(client: ClientSession, cmd: m.Command) -> m.Reply | Non
         if req.reverse and since.offset == 0:
             raise c.ReplyError(c.ERROR_BAD_REQUEST)
     pubs, top = await node.history(req.channel, limit=limit, since=since, reverse=req.reverse)
+    require_json(client.transport.codec, pubs=pubs)
     return m.Reply(
         history=m.HistoryResult(
             publications=[wire_publication(p) for p in pubs],

@@ -10,14 +10,20 @@ from ...protocol import messages as m
 from ..engine import EngineError, HistoryQuery, StreamPosition
 from ..hooks import SubscriptionOptions
 from ..subscription import ChannelSub
-from ..wire import wire_publication
+from ..wire import require_json, wire_publication
 
 if TYPE_CHECKING:
     from ..client import ClientSession
 
 
-def _ttl(expire_at: int) -> int:
-    return max(1, int(expire_at - time.time() + 0.999))
+TTL_MAX = 2**32 - 1
+"""``ttl`` is a ``uint32`` in the client protocol: a later expiry is announced as this."""
+
+
+def ttl_of(expire_at: int) -> int:
+    """Seconds until ``expire_at`` for connect/refresh/subscribe replies: at least 1 (SDKs need
+    ttl >= 1 with expires), at most ``TTL_MAX`` (a token may expire centuries ahead)."""
+    return min(TTL_MAX, max(1, int(expire_at - time.time() + 0.999)))
 
 
 async def subscribe_channel(
@@ -32,10 +38,13 @@ async def subscribe_channel(
 
     The caller writes the reply/push carrying the result, then calls ``client.activate``.
     ``recover_since`` is the client's position when it asked to recover.
-    Raises ReplyError(100) when the engine fails (the subscription is rolled back).
+    Raises ReplyError(100) when the engine fails, and disconnect 3506 when a JSON client
+    would get ``opts.data`` or recovered publications that are not JSON (the subscription
+    is rolled back).
     """
     node = client.node
     cfg = node.config
+    require_json(client.transport.codec, payloads=(opts.data,))
     sub = ChannelSub(client, channel, opts, server_side=server_side)
     client.subs[channel] = sub
     try:
@@ -52,7 +61,7 @@ async def subscribe_channel(
         result = m.SubscribeResult(data=m.raw(opts.data))
         if opts.expire_at > 0 and opts.client_side_refresh and not server_side:
             result.expires = True
-            result.ttl = _ttl(opts.expire_at)
+            result.ttl = ttl_of(opts.expire_at)
         if opts.positioned or opts.recoverable:
             pub_opts = node.hooks.publish_options(channel)
             meta_ttl = pub_opts.history_meta_ttl or cfg.history_meta_ttl
@@ -70,6 +79,9 @@ async def subscribe_channel(
     except EngineError:
         await _rollback(client, sub)
         raise c.ReplyError(c.ERROR_INTERNAL) from None
+    except c.DisconnectError:  # recovered publications a JSON client cannot take (3506)
+        await _rollback(client, sub)
+        raise
     return sub, result
 
 
@@ -117,6 +129,7 @@ async def _recover(
     sub.offset = top.offset
     sub.epoch = top.epoch
     if recovered:
+        require_json(client.transport.codec, pubs=pubs)
         result.offset = since.offset
         result.epoch = since.epoch
         result.publications = [wire_publication(p) for p in pubs]
@@ -187,6 +200,6 @@ async def handle_sub_refresh(client: ClientSession, cmd: m.Command) -> m.Reply |
     result = m.SubRefreshResult()
     if expire_at > 0:
         result.expires = True
-        result.ttl = _ttl(expire_at)
+        result.ttl = ttl_of(expire_at)
         client.schedule_sub_expiry_check(sub)
     return m.Reply(sub_refresh=result)

@@ -31,12 +31,14 @@ from service.core.engine import (
 
 
 def _copy(pub: Publication, offset: int) -> Publication:
-    """A new Publication with ``offset``; the tags dict is copied, data/info are shared."""
+    """A new Publication with ``offset``; the tags dict is copied, data/info are shared
+    (and so is the cached JSON check, ``json_ok``)."""
     return Publication(
         data=pub.data,
         info=pub.info,
         offset=offset,
         tags=dict(pub.tags) if pub.tags is not None else None,
+        json_ok=pub.json_ok,
     )
 
 

@@ -36,15 +36,33 @@ class Address:
         return f"unix://{self.path}" if self.path else f"{self.host}:{self.port}"
 
 
+def redact(text: str) -> str:
+    """``text`` with the password of a ``scheme://user:password@host…`` URL shown as ``***``."""
+    scheme, sep, rest = text.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if not sep or not at:
+        return text
+    user, colon, _ = userinfo.partition(":")
+    return f"{scheme}://{user}{':***' if colon else ''}@{host}"
+
+
 def parse_address(text: str, default_port: int = DEFAULT_PORT) -> Address:
     """Parse ``host:port``, ``host``, ``redis://[user:password@]host:port[/db]``,
     ``rediss://…`` (TLS), ``tcp://host:port`` or ``unix:///path/to.sock`` (``?db=N`` allowed).
 
-    Raises ``ValueError`` for an empty or malformed address.
+    Raises ``ValueError`` for an empty or malformed address; its message shows the address
+    with the password redacted.
     """
     text = text.strip()
     if not text:
         raise ValueError("empty redis address")
+    try:
+        return _parse_address(text, default_port)
+    except ValueError as e:
+        raise ValueError(f"redis address {redact(text)!r}: {e}") from None
+
+
+def _parse_address(text: str, default_port: int) -> Address:
     if "://" not in text:
         host, sep, port = text.rpartition(":")
         if not sep:
@@ -60,12 +78,12 @@ def parse_address(text: str, default_port: int = DEFAULT_PORT) -> Address:
         if key == "db" and value:
             db = int(value)
     if scheme == "unix":
-        path = url.path or url.netloc
+        path = url.path or url.netloc.rpartition("@")[2]
         if not path:
-            raise ValueError(f"redis address {text!r}: no socket path")
+            raise ValueError("no socket path")
         return Address(path=path, user=user, password=password, db=db)
     if scheme not in ("redis", "rediss", "tcp"):
-        raise ValueError(f"redis address {text!r}: unsupported scheme {scheme!r}")
+        raise ValueError(f"unsupported scheme {scheme!r} (redis, rediss, tcp or unix)")
     path = url.path.strip("/")
     if path:
         db = int(path)

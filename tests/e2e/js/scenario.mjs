@@ -2,13 +2,17 @@
 //
 //   node scenario.mjs '<json args>'
 //
-// args: {base, apiKey, token, channel, transports: [{transport, endpoint}], protobuf}
+// args: {base, apiKey, token, channel, transports: [{transport, endpoint}], protobuf,
+//        sockjsTransports?, user?, serverDisconnect?}
 // Steps: connect (with the transport list, in order), subscribe, receive a publication
 // published through the server API (POST /api), publish from the client and receive it,
-// presence, history.  Node 20 fetch/ReadableStream serve http_stream; `ws` serves WebSocket;
-// `eventsource` 2.x serves SSE.
+// presence, history; with serverDisconnect, a server API disconnect of `user` whose code and
+// reason the SDK reports.  Node 20 fetch/ReadableStream serve http_stream; `ws` serves
+// WebSocket; `eventsource` 2.x serves SSE; sockjs-client 1.6 serves SockJS, restricted to
+// `sockjsTransports` (e.g. ['xhr-streaming'] keeps its websocket transport out).
 import WebSocket from 'ws';
 import EventSource from 'eventsource';
+import SockJS from 'sockjs-client';
 
 const args = JSON.parse(process.argv[2]);
 const mod = args.protobuf ? await import('centrifuge/build/protobuf') : await import('centrifuge');
@@ -51,6 +55,8 @@ const client = new Centrifuge(args.transports, {
   token: args.token,
   websocket: WebSocket,
   eventsource: EventSource,
+  sockjs: SockJS,
+  sockjsOptions: args.sockjsTransports ? { transports: args.sockjsTransports } : {},
   fetch: globalThis.fetch,
   readableStream: globalThis.ReadableStream,
   emulationEndpoint: `${args.base}/emulation`,
@@ -113,6 +119,18 @@ try {
   const history = await withTimeout(sub.history({ limit: 10 }), 'history');
   out.history = history.publications.map((p) => decode(p.data));
   out.steps.push('history');
+  if (args.serverDisconnect) {
+    const gone = new Promise((resolve) => client.once('disconnected', resolve));
+    const r = await fetch(`${args.base}/api`, {
+      method: 'POST',
+      headers: { Authorization: `apikey ${args.apiKey}` },
+      body: JSON.stringify({ method: 'disconnect', params: { user: args.user } }),
+    });
+    if (r.status !== 200) throw new Error(`api disconnect: ${r.status}`);
+    const d = await withTimeout(gone, 'server disconnect');
+    out.disconnect = { code: d.code, reason: d.reason };
+    out.steps.push('disconnected');
+  }
   out.ok = true;
 } catch (e) {
   out.error = String(e && e.stack ? e.stack : e);

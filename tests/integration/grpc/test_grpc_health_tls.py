@@ -14,7 +14,7 @@ from centrifugal.centrifugo.unistream import unistream_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from gyre_grpc_support import Gyre, StreamClient, UniClient, token
 
-from tests.tls_certs import self_signed
+from tests.tls_cert import self_signed_pem
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -78,7 +78,7 @@ async def test_stop_is_idempotent(start: Callable[..., Awaitable[Gyre]]) -> None
 @pytest.fixture(scope="module")
 def cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, bytes, bytes]:
     d = tmp_path_factory.mktemp("tls")
-    cert_pem, key_pem = self_signed()
+    cert_pem, key_pem = self_signed_pem()
     (d / "cert.pem").write_bytes(cert_pem)
     (d / "key.pem").write_bytes(key_pem)
     return d / "cert.pem", d / "key.pem", cert_pem, key_pem

@@ -22,7 +22,7 @@ from service.proxy import messages as pm
 from service.proxy.pool import key_of
 from tests.proxy_backends import GrpcBackend, HttpBackend, Slow, Status, closed_port_url
 from tests.proxy_backends import Raw as RawBody
-from tests.tls_certs import self_signed
+from tests.tls_cert import self_signed_pem
 
 PREFIX = {"client": "c1", "transport": "websocket", "protocol": "json", "encoding": "json"}
 
@@ -177,7 +177,7 @@ async def test_grpc_failures(grpc_backend: GrpcBackend, conns: Connections) -> N
 
 
 async def test_grpc_tls_with_cert_file(tmp_path: Path, conns: Connections) -> None:
-    cert_pem, key_pem = self_signed()
+    cert_pem, key_pem = self_signed_pem()
     (tmp_path / "ca.pem").write_bytes(cert_pem)
     backend = await GrpcBackend().start(tls=(cert_pem, key_pem))
     try:

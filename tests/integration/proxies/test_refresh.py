@@ -49,7 +49,9 @@ async def closed_with(ws: Any) -> int:
 
 async def test_connection_refresh_answers(tmp_path: Path, backend: HttpBackend) -> None:
     answers = iter([Status(500), {"result": {"expire_at": 0}}])
-    backend.answer("connect", lambda call: {"result": {"user": "u", "expire_at": int(time.time()) + 1}})
+    backend.answer(
+        "connect", lambda call: {"result": {"user": "u", "expire_at": int(time.time()) + 1}}
+    )
     backend.answer("refresh", lambda call: next(answers))
     cfg = {
         "proxy_connect_endpoint": backend.url("connect"),

@@ -74,7 +74,8 @@ class Harness:
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if self.server.cfg.tls else "http"  # TLS: self-signed, not verified
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     @property
     def node_id(self) -> str:
@@ -102,7 +103,7 @@ async def running(tmp_path: Path, **overrides: Any) -> AsyncIterator[Harness]:
     cfg, _ = load_config(str(path), env={})
     server = await start_server(cfg)  # the real composition root serves every route
     port = server.ports["external"]
-    http = aiohttp.ClientSession()
+    http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=False))
     try:
         yield Harness(server=server, port=port, http=http)
     finally:

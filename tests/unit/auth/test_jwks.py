@@ -40,9 +40,12 @@ class JwksServer:
     delay: float = 0.0
     hits: dict[str, int] = field(default_factory=dict)
     base_url: str = ""
+    respond: Any = None  # an async (request) -> response that replaces the documents
 
-    async def handle(self, request: web.Request) -> web.Response:
+    async def handle(self, request: web.Request) -> web.StreamResponse:
         self.hits[request.path] = self.hits.get(request.path, 0) + 1
+        if self.respond is not None:
+            return await self.respond(request)  # type: ignore[no-any-return]
         if self.delay:
             await asyncio.sleep(self.delay)
         if self.status != 200:

@@ -34,6 +34,7 @@ EXPECTED = {
     "engine": "memory",
     "broker": "",
     "log_level": "info",
+    "log_format": "text",
     "shutdown_timeout": 30.0,
     "shutdown_termination_delay": 0.0,
     "node_info_metrics_aggregate_interval": 60.0,

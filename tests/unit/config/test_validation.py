@@ -26,6 +26,14 @@ def _error(tmp_path: Path, data: dict[str, Any]) -> str:
 
 
 CASES: list[tuple[dict[str, Any], str]] = [
+    ({"websocket_compression_level": 10}, "websocket_compression_level: must be within -2..9"),
+    ({"http3": True}, "http3: requires TLS (tls with tls_cert and tls_key)"),
+    ({"http3": True, "tls": True}, "http3: requires TLS (tls with tls_cert and tls_key)"),
+    ({"webtransport": True}, "webtransport: requires http3"),
+    (
+        {"use_client_protocol_v1_by_default": True, "disable_client_protocol_v1": True},
+        "use_client_protocol_v1_by_default: can not be used with disable_client_protocol_v1",
+    ),
     (
         {"namespaces": [{"name": "ok"}, {"name": "a b"}]},
         'namespaces[1].name: "a b" does not match ^[-a-zA-Z0-9_.]{2,}$',
@@ -97,6 +105,8 @@ CASES: list[tuple[dict[str, Any], str]] = [
     ({"engine": "tarantool"}, 'engine: "tarantool" is not supported'),
     ({"engine": "mongo"}, 'engine: unknown engine "mongo"'),
     ({"broker": "kafka"}, 'broker: unknown broker "kafka"'),
+    ({"log_format": "logfmt"}, 'log_format: unknown format "logfmt" (expected text or json)'),
+    ({"log_format": "JSON"}, 'log_format: unknown format "JSON"'),
     ({"port": 70000}, "port: 70000 is out of range 0-65535"),
     ({"internal_port": -1}, "internal_port: -1 is out of range"),
     ({"grpc_api_port": 65536}, "grpc_api_port: 65536 is out of range"),

@@ -105,6 +105,7 @@ async def test_emulation_routed_to_owning_node(nodes: tuple[Node, Node]) -> None
     cl, t = client(b)
     await send(cl, {"id": 1, "connect": {"token": generate_token(secret=SECRET, user="5", ttl=60)}})
     await t.wait_for(lambda m: m.get("id") == 1)
+    t.emulation = True  # only emulation sessions are fed (issue 13.8)
     b.hub.sessions["sess-1"] = cl  # an emulation transport registers its session like this
     assert await a.emulate(b.id, "sess-1", b'{"id":2,"subscribe":{"channel":"chat:e"}}')
     await t.wait_for(lambda m: m.get("id") == 2)

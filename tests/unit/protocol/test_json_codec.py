@@ -100,3 +100,45 @@ def test_raw_newlines_are_stripped_from_output() -> None:
 
 def test_join_frames() -> None:
     assert JSON.join_frames([b"{}", b'{"id":1}']) == b'{}\n{"id":1}'
+
+
+def test_raw_carriage_returns_are_stripped_from_output() -> None:
+    """SSE ends a line at a bare CR: no JSON message may carry one (issue 13.1)."""
+    pub = m.Publication(data=m.raw(b'{"a":\r\r1}\r'))
+    out = JSON.encode_reply(m.Reply(push=m.Push(channel="c", pub=pub)))
+    assert b"\r" not in out and b"\n" not in out
+    assert out == b'{"push":{"channel":"c","pub":{"data":{"a":1}}}}'
+
+
+def test_decode_prefix_stops_at_the_first_bad_line() -> None:
+    cmds, err = JSON.decode_command_prefix(b'{"id":1,"ping":{}}\n{"id":2,\n{"id":3,"ping":{}}')
+    assert [c.id for c in cmds] == [1] and isinstance(err, ProtocolError)
+    cmds, err = JSON.decode_command_prefix(b'{"id":1,"ping":{}}\n{"id":2,"ping":{}}\n')
+    assert [c.id for c in cmds] == [1, 2] and err is None
+    assert JSON.decode_command_prefix(b"")[0] == []
+
+
+def test_frames_must_be_utf8() -> None:
+    with pytest.raises(ProtocolError):
+        JSON.decode_commands(b'{"id":1,"publish":{"channel":"c","data":{"a":"\xff"}}}')
+    (cmd,) = JSON.decode_commands('{"id":1,"publish":{"channel":"c","data":"é"}}'.encode())
+    assert cmd.publish is not None and bytes(cmd.publish.data) == '"é"'.encode()
+
+
+@pytest.mark.parametrize(
+    ("data", "ok"),
+    [
+        (b'{"a":[1,2.5e3,true,null,"x"]}', True),
+        (b" \t\r\n1 ", True),
+        (b'"\xc3\xa9"', True),
+        (b'{"a":"\xff"}', False),  # not UTF-8
+        (b'"\xed\xa0\x80"', False),  # an encoded surrogate
+        (b'{"a":1}x', False),
+        (b"\x00binary", False),
+        (b"[" * 5000 + b"]" * 5000, False),  # deeper than the recursion limit
+    ],
+)
+def test_is_valid_json(data: bytes, ok: bool) -> None:
+    from service.protocol.json_codec import is_valid_json
+
+    assert is_valid_json(data) is ok

@@ -96,3 +96,13 @@ def test_connect_result_subs_map() -> None:
     parsed = client_pb2.Reply.FromString(PB.encode_reply(m.Reply(id=1, connect=res)))
     assert parsed.connect.subs["ch"].offset == 3
     assert parsed.connect.subs["ch"].recoverable
+
+
+def test_decode_prefix_keeps_the_commands_before_a_truncated_one() -> None:
+    ok = client_pb2.Command(id=1)
+    ok.ping.SetInParent()
+    raw = ok.SerializeToString()
+    cmds, err = PB.decode_command_prefix(encode_varint(len(raw)) + raw + b"\x05\x08")
+    assert [c.id for c in cmds] == [1] and err is not None
+    cmds, err = PB.decode_command_prefix(encode_varint(len(raw)) + raw + b"\xff" * 11)
+    assert [c.id for c in cmds] == [1] and err is not None  # varint too long
