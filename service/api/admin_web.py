@@ -130,10 +130,14 @@ class AdminWeb:
         if self.proxy_address:
             return await self._proxy(request, name)
         assert self.web_path is not None
-        target = (self.web_path / name).resolve()
-        if target.is_dir():
-            target = target / INDEX
-        if not target.is_relative_to(self.web_path) or not target.is_file():
+        try:  # a NUL byte (``/%00``) or an undecodable name is no file of ours
+            target = (self.web_path / name).resolve()
+            if target.is_dir():
+                target = target / INDEX
+            found = target.is_relative_to(self.web_path) and target.is_file()
+        except (ValueError, OSError):
+            found = False
+        if not found:
             return web.Response(status=404, headers=CUSTOM_HEADERS)
         return web.FileResponse(target, headers=CUSTOM_HEADERS)
 

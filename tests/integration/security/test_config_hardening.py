@@ -116,9 +116,9 @@ async def test_ignored_options_are_named_at_start(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="gyre")
-    async with running(tmp_path, websocket_compression=True, graphite=True, gomaxprocs=4):
+    async with running(tmp_path, client_concurrency=8, graphite=True, gomaxprocs=4):
         pass
-    for option in ("websocket_compression", "graphite", "gomaxprocs"):
+    for option in ("client_concurrency", "graphite", "gomaxprocs"):
         assert any(
             r.levelno == logging.WARNING and r.getMessage().startswith(f"{option} is accepted")
             for r in caplog.records
