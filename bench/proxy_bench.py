@@ -87,9 +87,6 @@ async def _serve_gyre(port_file: str, backend: str, pool: int) -> None:
                     "address": "127.0.0.1",
                     "port": 0,
                     "log_level": "error",
-                    "ping_interval": "600s",
-                    "pong_timeout": "500s",
-                    "client_stale_close_delay": "600s",
                     "proxy_connect_endpoint": f"{backend}/connect",
                     "proxy_subscribe_endpoint": f"{backend}/subscribe",
                     "proxy_connect_timeout": "10s",
@@ -121,7 +118,11 @@ async def _serve_gyre(port_file: str, backend: str, pool: int) -> None:
         asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, dump)
 
     async def stats(request: web.Request) -> web.Response:
-        body = {"clients": len(node.hub.conns), "peak_inflight": inflight["peak"]}
+        body = {
+            "clients": len(node.hub.conns),
+            "peak_inflight": inflight["peak"],
+            "objects": len(gc.get_objects()),  # objects the cyclic GC scans
+        }
         if request.method == "POST":
             inflight["peak"] = 0
         return web.json_response(body)
@@ -252,9 +253,14 @@ async def _storm(kind: str, n: int, window: int, ws_port: int) -> tuple[list[Any
             transport.send(WSMsgType.TEXT, self.hello)
 
         def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
-            if frame.msg_type is not WSMsgType.TEXT or self.done.done():
+            if frame.msg_type is not WSMsgType.TEXT:
                 return
             for line in frame.get_payload_as_bytes().split(b"\n"):
+                if line == b"{}":  # a server ping: pong
+                    transport.send(WSMsgType.TEXT, b"{}")
+                    continue
+                if self.done.done():
+                    continue
                 reply = orjson.loads(line)
                 if reply.get("id") == 2:
                     if "subscribe" in reply:
@@ -321,6 +327,7 @@ async def _round(kind: str, args: argparse.Namespace, gyre: Proc, backend: Proc)
         "p50_ms": round(lat[len(lat) // 2] * 1000, 2),
         "p99_ms": round(lat[int(len(lat) * 0.99) - 1] * 1000, 2),
         "loadgen_cpu_s": round(loadgen, 3),
+        "gc_objects_after": gstats["objects"],
     }
     if kind == "proxy":
         out.update(
