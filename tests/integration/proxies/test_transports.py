@@ -1,10 +1,11 @@
-"""Proxies behind every HTTP-based client transport, in-process (the real composition root).
+"""Proxies behind the HTTP-based client transports, in-process (the real composition root).
 
 The connect proxy authenticates unidirectional clients (uni_websocket, uni_sse,
 uni_http_stream) and bidirectional emulation clients (SSE through /emulation); headers named
 in ``proxy_http_headers`` reach the backend from each transport's connecting request (for
 emulation: the streaming request, not the /emulation POSTs).  The refresh proxy keeps a
 unidirectional connection alive past its expiry, and ends it with 3005 when it says expired.
+SockJS sessions take the headers of the request that opened them.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.integration.transports.harness import TIMEOUT, raw_request, running
+from tests.integration.transports.test_sockjs import XhrSession, frame_messages
 from tests.proxy_backends import HttpBackend
 
 HEADERS = {"Cookie": "session=abc", "Authorization": "Bearer xyz", "X-Other": "not-forwarded"}
@@ -175,3 +177,22 @@ async def test_refresh_proxy_keeps_a_unidirectional_connection(
                 push = json.loads((await asyncio.wait_for(ws.receive(), 4)).data)
             assert push == {"disconnect": {"code": 3005, "reason": "connection expired"}}
         assert refreshes == 2
+
+
+async def test_sockjs_session_forwards_the_opening_requests_headers(
+    tmp_path: Path, backend: HttpBackend
+) -> None:
+    """SockJS (xhr_streaming + xhr_send): the connect proxy sees the headers of the request
+    that opened the session, and the session's transport name ``sockjs``."""
+    async with running(tmp_path, sockjs=True, **proxy_config(backend)) as h:
+        x = XhrSession(h, "proxy1")
+        x.headers.update(HEADERS)
+        await x.open()
+        await x.send(json.dumps({"id": 1, "connect": {}}))
+        [reply] = frame_messages(await x.frame())
+        assert reply["id"] == 1 and reply["connect"]["data"] == {"welcome": True}
+        [call] = backend.of("connect")
+        assert call.body["transport"] == "sockjs"
+        assert_forwarded(call)
+        assert x.resp is not None
+        x.resp.close()
