@@ -7,6 +7,7 @@ authenticates both transports, RPC goes through the gRPC proxy on the bidirectio
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -102,5 +103,43 @@ async def test_grpc_stream_without_rpc_proxy_is_108(start: Callable[..., Awaitab
         await stream.connect(token("u"))
         reply: Any = await stream.command(rpc=client_pb2.RPCRequest(method="m"))
         assert reply.error.code == 108
+    finally:
+        await stream.close()
+
+
+async def test_binary_payloads_through_an_http_proxy(
+    start: Callable[..., Awaitable[Gyre]], http: HttpBackend
+) -> None:
+    """A protobuf client's binary payload: with ``proxy_binary_encoding`` it travels as
+    ``b64data`` (encoding ``binary``) and the backend may answer ``b64data``; without it,
+    a payload that is not JSON cannot ride in the JSON body: error 107."""
+    http.answer(
+        "rpc",
+        lambda call: {
+            "result": {
+                "b64data": base64.b64encode(
+                    b"\xff" + base64.b64decode(call.body["b64data"])
+                ).decode()
+            }
+        },
+    )
+    g = await start(proxy_rpc_endpoint=http.url("rpc"), proxy_binary_encoding=True)
+    stream = g.stream()
+    try:
+        await stream.connect(token("bin"))
+        reply = await stream.command(rpc=client_pb2.RPCRequest(method="m", data=b"\x00\x01"))
+        assert reply.rpc.data == b"\xff\x00\x01"
+        [call] = http.of("rpc")
+        assert call.body["encoding"] == "binary" and call.body["b64data"] == "AAE="
+        assert "data" not in call.body
+    finally:
+        await stream.close()
+    g2 = await start(proxy_rpc_endpoint=http.url("rpc"))
+    stream = g2.stream()
+    try:
+        await stream.connect(token("bin"))
+        reply = await stream.command(rpc=client_pb2.RPCRequest(method="m", data=b"\x00\x01"))
+        assert reply.error.code == 107
+        assert len(http.of("rpc")) == 1  # the backend was not called
     finally:
         await stream.close()
