@@ -40,6 +40,15 @@ async def ws_client(h: Harness, tok: str = "") -> Any:
     return ws
 
 
+async def next_message(ws: Any) -> Any:
+    """The next message that is not a server ping (``{}``, answered with a pong)."""
+    while True:
+        msg = json.loads((await asyncio.wait_for(ws.receive(), TIMEOUT)).data)
+        if msg != {}:
+            return msg
+        await ws.send_str("{}")
+
+
 async def closed_with(ws: Any) -> int:
     while True:
         msg = await asyncio.wait_for(ws.receive(), TIMEOUT)
@@ -88,7 +97,7 @@ async def test_subscription_refresh_answers(tmp_path: Path, backend: HttpBackend
         ws = await ws_client(h, token("u"))
         sub_tok = token("u", channel="sr:1", exp=int(time.time()) + 1)
         await ws.send_str(json.dumps({"id": 2, "subscribe": {"channel": "sr:1", "token": sub_tok}}))
-        reply = json.loads((await asyncio.wait_for(ws.receive(), TIMEOUT)).data)
+        reply = await next_message(ws)
         assert reply == {"id": 2, "subscribe": {}}  # no expires: the server refreshes
         sub = session(h).subs["sr:1"]
         await backend.wait("sub_refresh", 1)
@@ -100,7 +109,7 @@ async def test_subscription_refresh_answers(tmp_path: Path, backend: HttpBackend
         await wait_for(lambda: sub.options.expire_at == 0)  # never expires again
         sub.options.expire_at = int(time.time()) - 1
         client.schedule_sub_expiry_check(sub)
-        push = json.loads((await asyncio.wait_for(ws.receive(), TIMEOUT)).data)
+        push = await next_message(ws)
         assert push == {
             "push": {
                 "channel": "sr:1",
