@@ -23,7 +23,7 @@ one connection per 8 concurrent calls).  By default all N clients start at once 
 table with medians (min-max) over the rounds.
 
 The cyclic garbage collector is on, as in production; ``PROXY_BENCH_NO_GC=1`` turns it off
-in the gyre process to show what the storm costs without it (docs/proxy.md#speed).
+in the gyre process to show what the storm costs without it (docs/proxy.md#9-speed).
 
     .venv/bin/python bench/proxy_bench.py            # N=2000, 5 rounds (+1 warm-up)
     .venv/bin/python bench/proxy_bench.py --quick    # N=500, 2 rounds

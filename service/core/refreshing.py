@@ -1,4 +1,4 @@
-"""Server-side refresh of connections and subscriptions (docs/proxy.md#refresh).
+"""Server-side refresh of connections and subscriptions (docs/proxy.md#server-side-refresh).
 
 A connection whose ``client_side_refresh`` is False (a refresh proxy is configured) is not
 told its expiry; when ``expire_at`` comes, the session asks ``ClientHooks.refresh_expired``.

@@ -5,7 +5,7 @@ Requests and responses are the generated protobuf classes of
 module maps them field by field from and to the Structs of ``service.proxy.messages`` (same
 field names).  One ``grpc.aio`` channel per endpoint (:func:`new_channel`), plaintext or TLS
 with ``grpc_cert_file`` as the trusted root; every call has its own deadline and carries the
-forwarded headers plus the optional credentials pair as metadata (docs/proxy.md#grpc).
+forwarded headers plus the optional credentials pair as metadata (docs/proxy.md#3-grpc-proxies).
 """
 
 from __future__ import annotations

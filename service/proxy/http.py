@@ -1,4 +1,4 @@
-"""HTTP proxy adapter: ``POST <endpoint>`` with the request as JSON (docs/proxy.md#http).
+"""HTTP proxy adapter: ``POST <endpoint>`` with the request as JSON (docs/proxy.md#2-http-proxies).
 
 The backend must answer ``200`` with a JSON object ``{"result": ...}``, ``{"error": ...}`` or
 ``{"disconnect": ...}`` (or ``{}``: no result).  Anything else is a :class:`ProxyFailure`.

@@ -4,7 +4,7 @@ A transport carries one request Struct of ``service.proxy.messages`` to the back
 returns the response Struct, or raises :class:`ProxyFailure` for anything that is not a
 valid answer: network error, timeout, HTTP status other than 200, a gRPC status other than
 OK, or a body that does not decode as the response message.  What a failure means for the
-client is decided per proxy type (docs/proxy.md#failures), never by the transport.
+client is decided per proxy type (docs/proxy.md#5-what-each-answer-does), never by the transport.
 """
 
 from __future__ import annotations

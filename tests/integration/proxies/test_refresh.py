@@ -1,7 +1,7 @@
-"""Server-side refresh edge cases, in-process (docs/proxy.md#refresh-is-the-servers-job-once-
-a-refresh-proxy-exists): a failed call extends by 60 s, ``expire_at`` 0 ends a connection but
-frees a subscription, an error answer counts as expired, and the connection's state follows
-each answer (the session is inspected directly).
+"""Server-side refresh edge cases, in-process (docs/proxy.md#server-side-refresh): a failed
+call extends by 60 s, ``expire_at`` 0 ends a connection but frees a subscription, an error
+answer counts as expired, and the connection's state follows each answer (the session is
+inspected directly).
 """
 
 from __future__ import annotations
