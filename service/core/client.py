@@ -19,6 +19,7 @@ from ..protocol import messages as m
 from .engine import ClientInfo, Publication, StreamPosition
 from .refreshing import refresh_connection, refresh_subscription
 from .subscription import SUBSCRIBED, ChannelSub
+from .timers import TimerGroup
 from .wire import INVALID, JSON_PUSH, JSON_REPLY, Encoded, encoded_publication, variant_of
 from .writer import Writer
 
@@ -29,6 +30,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("gyre.client")
 
 NEW, CONNECTED, FAILED, CLOSED = range(4)
+
+# keys of a session's own timers; a subscription's expiry timer is keyed by its channel
+_STALE, _PING, _PONG, _EXPIRE = range(4)
 
 
 class ClientSession:
@@ -49,6 +53,7 @@ class ClientSession:
         "session_id",
         "state",
         "subs",
+        "timers",
         "token_channels",
         "transport",
         "user",
@@ -88,8 +93,10 @@ class ClientSession:
             on_write_timeout=self._on_write_timeout,
         )
         self._lock: asyncio.Lock | None = None
+        # every timer of this connection, cancelled at once by ``disconnect``
+        self.timers = TimerGroup(node.timers)
         node.on_client_created(self)
-        node.timers.schedule(node.config.client_stale_close_delay, self._check_stale)
+        self.timers.set(_STALE, node.config.client_stale_close_delay, self._check_stale)
 
     # --- properties -----------------------------------------------------------------------
 
@@ -276,6 +283,7 @@ class ClientSession:
         sub = self.subs.pop(channel, None)
         if sub is None:
             return
+        self.timers.cancel(channel)
         if push and self.state == CONNECTED:
             self.write_push(
                 m.Push(channel=channel, unsubscribe=m.Unsubscribe(code=code, reason=reason))
@@ -292,7 +300,7 @@ class ClientSession:
         """Start pings (first one randomised in [0, ping_interval), spec §4) and expiry."""
         cfg = self.node.config
         if self.transport.app_ping and cfg.ping_interval > 0:
-            self.node.timers.schedule(random.uniform(0, cfg.ping_interval), self._send_ping)
+            self.timers.set(_PING, random.uniform(0, cfg.ping_interval), self._send_ping)
         self.schedule_expiry_check()
 
     def _send_ping(self) -> None:
@@ -305,25 +313,27 @@ class ClientSession:
             self.writer.write(self.transport.codec.encode_reply(m.Reply()))
             if cfg.pong_timeout > 0:
                 self.ping_outstanding = True
-                self.node.timers.schedule(cfg.pong_timeout, self._check_pong)
-        self.node.timers.schedule(cfg.ping_interval, self._send_ping)
+                self.timers.set(_PONG, cfg.pong_timeout, self._check_pong)
+        self.timers.set(_PING, cfg.ping_interval, self._send_ping)
 
     def _check_pong(self) -> None:
         if self.state == CONNECTED and self.ping_outstanding:
             self.disconnect(c.DISCONNECT_NO_PONG)
 
     def schedule_expiry_check(self) -> None:
-        """Arm the expiry check: ``client_expired_close_delay`` after ``expire_at`` for a
-        client that refreshes itself, at ``expire_at`` for a server-side refresh."""
+        """(Re)arm the connection expiry check for ``expire_at`` (replacing an earlier one):
+        ``client_expired_close_delay`` after it for a client that refreshes itself, at
+        ``expire_at`` for a server-side refresh (docs/proxy.md#server-side-refresh)."""
         if self.expire_at <= 0:
+            self.timers.cancel(_EXPIRE)
             return
         expected = self.expire_at
         if not self.client_side_refresh:
             delay = expected - time.time()
-            self.node.timers.schedule(delay, lambda: self._refresh_expired(expected))
+            self.timers.set(_EXPIRE, delay, lambda: self._refresh_expired(expected))
             return
-        delay = self.expire_at - time.time() + self.node.config.client_expired_close_delay
-        self.node.timers.schedule(delay, lambda: self._check_expired(expected))
+        delay = expected - time.time() + self.node.config.client_expired_close_delay
+        self.timers.set(_EXPIRE, delay, lambda: self._check_expired(expected))
 
     def _refresh_expired(self, expected: int) -> None:
         if self.state == CONNECTED and self.expire_at == expected:
@@ -336,11 +346,13 @@ class ClientSession:
             self.disconnect(c.DISCONNECT_EXPIRED)
 
     def schedule_sub_expiry_check(self, sub: ChannelSub) -> None:
+        """(Re)arm the expiry check of ``sub`` (one per channel, replacing an earlier one)."""
         exp = sub.options.expire_at
         if exp <= 0:
+            self.timers.cancel(sub.channel)
             return
         delay = exp - time.time() + self.node.config.client_expired_sub_close_delay
-        self.node.timers.schedule(delay, lambda: self._check_sub_expired(sub, exp))
+        self.timers.set(sub.channel, delay, lambda: self._check_sub_expired(sub, exp))
 
     def _check_sub_expired(self, sub: ChannelSub, expected: int) -> None:
         if self.state != CONNECTED or self.subs.get(sub.channel) is not sub:
@@ -374,6 +386,7 @@ class ClientSession:
             return
         was_connected = self.state == CONNECTED
         self.state = CLOSED
+        self.timers.clear()  # nothing scheduled may keep a closed connection alive
         code = d.code
         transport = self.transport
         if code in (c.DISCONNECT_SLOW.code, c.DISCONNECT_CONNECTION_CLOSED.code):

@@ -360,6 +360,9 @@ class Cluster:
             self.node.metrics.observe_survey(op, time.perf_counter() - started)
         return results
 
+    def pending_surveys(self) -> int:
+        return len(self._surveys)
+
     def _survey_answer(self, uid: str, resp: ctl.SurveyResponse) -> None:
         entry = self._surveys.get(resp.id)
         if entry is None:

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..protocol import codes as c
 from ..protocol import control
-from .broker_channels import BrokerChannels
+from .broker_subs import BrokerSubscriptions
 from .client import CONNECTED, ClientSession
 from .cluster import OP_EMULATION, Cluster
 from .config import NodeConfig
@@ -79,7 +79,9 @@ class Node:
         self.started_at = time.time()
         self.shutting_down = False
         self._tasks: set[asyncio.Task[Any]] = set()
-        self.broker_channels = BrokerChannels(self)
+        self.broker_subs = BrokerSubscriptions(
+            broker, subscribers=self._listeners, timers=self.timers, spawn=self.spawn
+        )
         self._clients: set[ClientSession] = set()
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -208,6 +210,26 @@ class Node:
             if sub.offset < top.offset or sub.epoch != top.epoch:
                 client.position_lost(sub)
 
+    def _listeners(self, channel: str) -> int:
+        """Who needs the broker to deliver ``channel`` here: local subscribers and observers."""
+        return self.hub.num_subscribers(channel) + self.observers.watched(channel)
+
+    def registry_sizes(self) -> dict[str, int]:
+        """Size of every node structure that grows with connections, subscriptions or
+        channels; each is back to its idle size once those are gone (leak tests, soak)."""
+        return {
+            "timers": len(self.timers),
+            "clients": len(self._clients),
+            "hub.conns": len(self.hub.conns),
+            "hub.users": len(self.hub.users),
+            "hub.sessions": len(self.hub.sessions),
+            "hub.channels": len(self.hub.channels),
+            **self.broker_subs.sizes(),
+            "tasks": len(self._tasks),
+            "surveys": self.cluster.pending_surveys(),
+            **self.flush_loop.sizes(),
+        }
+
     # --- metrics helpers ------------------------------------------------------------------
 
     @staticmethod
@@ -247,7 +269,7 @@ class Node:
             return
         for sub in subs:
             if self.hub.remove_subscriber(sub.channel, client.id):
-                self.broker_channels.release_later(sub.channel)
+                self.broker_subs.release(sub.channel)
         self.spawn(self._cleanup_subs(client, subs))
 
     async def _cleanup_subs(self, client: ClientSession, subs: list[ChannelSub]) -> None:
@@ -263,18 +285,27 @@ class Node:
     # --- subscriptions --------------------------------------------------------------------
 
     async def add_subscription(self, client: ClientSession, sub: ChannelSub) -> None:
-        """Register ``sub`` in the hub, make sure the broker delivers its channel, add presence."""
+        """Register ``sub`` in the hub, make sure the broker delivers its channel, add presence.
+
+        Only a live subscription is registered: one its client no longer holds (the client
+        closed or unsubscribed, possibly while this awaited the engine) leaves nothing in the
+        hub or in presence.
+        """
+        if client.closed or client.subs.get(sub.channel) is not sub:
+            return
         self.hub.add_subscriber(sub)
         self.metrics.inc_action("add_subscription")
-        await self.broker_channels.ensure(sub.channel)
-        if sub.options.presence:
+        await self.broker_subs.ensure(sub.channel)
+        if sub.options.presence and client.subs.get(sub.channel) is sub:
             await self.presence.add_presence(sub.channel, client.id, client.client_info_for(sub))
+            if client.subs.get(sub.channel) is not sub:  # removed meanwhile: its cleanup
+                await self.presence.remove_presence(sub.channel, client.id)  # may have run
 
     async def remove_subscription(
         self, client: ClientSession, sub: ChannelSub, *, leave: bool = True
     ) -> None:
         if self.hub.remove_subscriber(sub.channel, client.id):
-            self.broker_channels.release_later(sub.channel)
+            self.broker_subs.release(sub.channel)
         self.metrics.inc_action("remove_subscription")
         if sub.options.presence:
             await self.presence.remove_presence(sub.channel, client.id)
@@ -289,7 +320,7 @@ class Node:
         broker's error, with nothing registered, when it cannot)."""
         self.observers.add(channel, observer)
         try:
-            await self.broker_channels.ensure(channel)
+            await self.broker_subs.ensure(channel)
         except BaseException:
             self.unobserve(channel, observer)
             raise
@@ -297,7 +328,7 @@ class Node:
     def unobserve(self, channel: str, observer: ChannelObserver) -> None:
         """Stop ``observe``; the broker subscription goes when nobody needs it (>= 1 s)."""
         if self.observers.remove(channel, observer):
-            self.broker_channels.release_later(channel)
+            self.broker_subs.release(channel)
 
     # --- publishing -----------------------------------------------------------------------
 

@@ -33,6 +33,10 @@ class FlushLoop:
         self._stalled: set[Writer] = set()
         self._watching = False
 
+    def sizes(self) -> dict[str, int]:
+        """Writers waiting for this tick's flush and writers watched for a write timeout."""
+        return {"flush.dirty": len(self._dirty), "flush.stalled": len(self._stalled)}
+
     def mark(self, writer: Writer) -> None:
         self._dirty.append(writer)
         if not self._scheduled:

@@ -23,6 +23,8 @@ async def handle_connect(client: ClientSession, cmd: m.Command) -> m.Reply | Non
     node = client.node
     cfg = node.config
     decision = await node.hooks.connect(client, req)
+    if client.closed:  # gone while the token or proxy was checked: register nothing
+        return None
     require_json(client.transport.codec, payloads=(decision.data,))
     client.user = decision.user
     client.info = decision.info
@@ -56,6 +58,8 @@ async def handle_connect(client: ClientSession, cmd: m.Command) -> m.Reply | Non
             sub, sub_result = await subscribe_channel(
                 client, channel, opts, server_side=True, recover_since=since
             )
+            if client.closed:  # its close already undid what was registered
+                return None
             subs_results[channel] = sub_result
             pending.append(sub)
     except c.ReplyError:

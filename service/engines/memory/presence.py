@@ -70,6 +70,10 @@ class MemoryPresenceManager:
         if not entries:
             del self._channels[channel]
 
+    def num_entries(self) -> int:
+        """Entries held (expired ones included until purged or read)."""
+        return sum(len(entries) for entries in self._channels.values())
+
     def purge_expired(self) -> int:
         """Drop expired entries of every channel now; return how many were dropped."""
         now = self._clock()

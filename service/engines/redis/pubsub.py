@@ -120,12 +120,12 @@ class PubSub:
         try:
             await asyncio.wait_for(fut, self._io_timeout)
         except TimeoutError:
-            self._channels.discard(channel)
+            self.unsubscribe(channel)  # a late confirmation must not leave it subscribed
             raise EngineError(
                 f"redis {self._shard.name}: SUBSCRIBE not confirmed within {self._io_timeout}s"
             ) from None
         except BaseException:
-            self._channels.discard(channel)
+            self.unsubscribe(channel)
             raise
 
     def unsubscribe(self, channel: bytes) -> None:

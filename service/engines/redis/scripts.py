@@ -91,8 +91,19 @@ return {offset, epoch, pubs}
 """)
 
 # KEYS: presence expire zset, presence data hash.  ARGV: ttl (s), expire at (unix s),
-# client ID, protobuf ClientInfo.
+# client ID, protobuf ClientInfo.  Entries whose expiry passed are dropped first, as a read
+# drops them: the keys' own EXPIRE is pushed back by every add, so in a channel whose other
+# clients keep refreshing, the entry of a client whose removal failed (engine down when it
+# left) would otherwise stay until somebody asks for the presence.
 ADD_PRESENCE = Script("""
+local now = tonumber(ARGV[2]) - tonumber(ARGV[1])
+local expired = redis.call("zrangebyscore", KEYS[1], "0", now)
+if #expired > 0 then
+  for num = 1, #expired do
+    redis.call("hdel", KEYS[2], expired[num])
+  end
+  redis.call("zremrangebyscore", KEYS[1], "0", now)
+end
 redis.call("zadd", KEYS[1], ARGV[2], ARGV[3])
 redis.call("hset", KEYS[2], ARGV[3], ARGV[4])
 redis.call("expire", KEYS[1], ARGV[1])

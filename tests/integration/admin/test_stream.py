@@ -191,7 +191,7 @@ async def test_closing_the_view_removes_the_observer(
         assert (await Live(r).next())["type"] == "subscribed"
         assert node.observers.watched("chat:gone")
     async with asyncio.timeout(TIMEOUT):
-        while node.observers.watched("chat:gone") or server.node.broker_channels.subscribed:
+        while node.observers.watched("chat:gone") or node.registry_sizes()["broker_subscribed"]:
             await asyncio.sleep(0.05)
 
 

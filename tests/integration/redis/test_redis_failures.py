@@ -221,13 +221,11 @@ class BusyHandler(RecordingHandler):
         super().handle_publication(channel, pub, position)  # type: ignore[arg-type]
 
 
-async def test_busy_node_keeps_pubsub_through_a_long_backlog(redis_factory: RedisFactory) -> None:
-    """The PONG waits behind every queued message: a backlog that takes several io_timeouts
-    to drain must not be taken for a dead connection (reconnecting would drop it all)."""
-    import hiredis
-
+async def busy_engine(
+    redis_factory: RedisFactory, io_timeout: float
+) -> tuple[RedisProcess, RedisBroker, BusyHandler, Reconnects]:
+    """A Redis server and a started broker whose node needs 2 ms per publication."""
     server = redis_factory.server()
-    io_timeout = 0.3
     broker, _ = build_redis_engine(
         shards=[RedisShardConfig(address=server.address, io_timeout=io_timeout)],
         ping_interval=0.05,
@@ -236,28 +234,68 @@ async def test_busy_node_keeps_pubsub_through_a_long_backlog(redis_factory: Redi
     handler, reconnects = BusyHandler(), Reconnects()
     broker.set_reconnect_callback(reconnects)
     await broker.start(handler, "n1")
+    return server, broker, handler, reconnects
+
+
+async def flood(port: int, channel: str, n: int) -> asyncio.StreamWriter:
+    """PUBLISH ``n`` 4 KB publications into ``channel``'s PUB/SUB channel from another
+    connection and wait until Redis took them all (the subscriber then has them queued)."""
+    import hiredis
+
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    payload = b"\x22\xa0\x1f" + b"x" * 4000  # a Publication with 4000 bytes of data
+    cmd = hiredis.pack_command((b"PUBLISH", f"centrifugo.client.{channel}", payload))
+    writer.write(cmd * n)
+    await writer.drain()
+    replies, parser = 0, hiredis.Reader()
+    while replies < n:
+        parser.feed(await reader.read(65536))
+        while parser.gets() is not False:
+            replies += 1
+    return writer
+
+
+async def test_busy_node_keeps_pubsub_through_a_long_backlog(redis_factory: RedisFactory) -> None:
+    """The PONG waits behind every queued message: a backlog that takes several io_timeouts
+    to drain must not be taken for a dead connection (reconnecting would drop it all)."""
+    server, broker, handler, reconnects = await busy_engine(redis_factory, 0.3)
     channel = f"busy-{uuid.uuid4().hex[:6]}"
     await broker.subscribe(channel)
     # 800 x 4 KB: 3 MB queued for the subscriber, >= 1.6 s of handling (5 io_timeouts),
     # while one socket read (256 KB, ~0.13 s of handling) stays below io_timeout
     n = 800
-    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer = await flood(server.port, channel, n)
     try:
-        payload = b"\x22\xa0\x1f" + b"x" * 4000  # a Publication with 4000 bytes of data
-        cmd = hiredis.pack_command((b"PUBLISH", f"centrifugo.client.{channel}", payload))
-        writer.write(cmd * n)
-        await writer.drain()
-        replies, parser = 0, hiredis.Reader()
-        while replies < n:
-            parser.feed(await reader.read(65536))
-            while parser.gets() is not False:
-                replies += 1
         try:
             await handler.wait_for(lambda: len(handler.publications_in(channel)) >= n, 30)
         except TimeoutError:
             pass
         assert len(handler.publications_in(channel)) == n
         assert reconnects.count == 0 and broker.healthy()
+    finally:
+        writer.close()
+        await broker.close()
+
+
+async def test_subscribe_confirmed_too_late_leaves_no_subscription(
+    redis_factory: RedisFactory,
+) -> None:
+    """A SUBSCRIBE whose confirmation waits behind a backlog longer than io_timeout fails
+    (the node disconnects the client with 3004); when Redis confirms it later, the channel
+    must not stay subscribed with nobody listening."""
+    server, broker, handler, reconnects = await busy_engine(redis_factory, 0.3)
+    busy = f"busy-{uuid.uuid4().hex[:6]}"
+    late = f"late-{uuid.uuid4().hex[:6]}"
+    await broker.subscribe(busy)
+    n = 600  # >= 1.2 s of handling queued ahead of the SUBSCRIBE confirmation
+    writer = await flood(server.port, busy, n)
+    try:
+        with pytest.raises(EngineError):
+            await broker.subscribe(late)
+        await handler.wait_for(lambda: len(handler.publications_in(busy)) >= n, 30)
+        assert reconnects.count == 0 and broker.healthy()
+        await broker.subscribe(busy)  # answered after the late confirmation and the undo
+        assert server.command("PUBSUB", "CHANNELS", f"centrifugo.client.{late}") == []
     finally:
         writer.close()
         await broker.close()

@@ -239,6 +239,20 @@ async def test_presence_keys(engine: Any, raw: RedisProcess, channel: str) -> No
     assert raw.command("EXISTS", data) == 0 and raw.command("EXISTS", expire) == 0
 
 
+async def test_presence_add_drops_expired_entries(
+    engine: Any, raw: RedisProcess, channel: str
+) -> None:
+    """A client whose removal failed (Redis was down when it left) is not kept forever by
+    the others' refreshes, which push the keys' own EXPIRE back: the next add drops it."""
+    _, presence, _ = engine
+    data, expire = f"centrifugo.presence.data.{channel}", f"centrifugo.presence.expire.{channel}"
+    raw.command("ZADD", expire, int(time.time()) - 1, "gone")
+    raw.command("HSET", data, "gone", pb_info(ClientInfo("0", "gone")).SerializeToString())
+    await presence.add_presence(channel, "c1", ClientInfo(user="42", client="c1"))
+    assert raw.command("HKEYS", data) == [b"c1"]
+    assert raw.command("ZRANGE", expire, 0, -1) == [b"c1"]
+
+
 async def test_cluster_keys_use_hash_tags(redis_cluster: list[RedisProcess], channel: str) -> None:
     broker, presence = build_redis_engine(
         shards=[RedisShardConfig(cluster_addresses=(redis_cluster[0].address,))]

@@ -12,6 +12,7 @@ import pytest
 
 from service.core.client import ClientSession
 from service.protocol.codes import DisconnectCode
+from service.transports import uni_sse
 from service.transports.uni_sse import decode_event_id, encode_event_id
 
 from .harness import TIMEOUT, RawResponse, raw_request, running, token, wait_for
@@ -29,6 +30,16 @@ def test_event_id_round_trip() -> None:
     }
     for bad in ("", "!!!", "e30", "WzFd", "eyJhIjpbMV19"):  # "", junk, {}, [1], {"a":[1]}
         assert decode_event_id(bad) == {}
+
+
+def test_push_parse_cache_is_bounded() -> None:
+    """Pushes are parsed once per bytes object for the event ids; the memo stays bounded
+    however many distinct pushes (channels, publications) go by."""
+    for i in range(3 * uni_sse._CACHE_SIZE):
+        msg = b'{"channel":"c%d","pub":{"data":{},"offset":%d}}' % (i % 97, i + 1)
+        parsed = uni_sse._parse_channel_push(msg)
+        assert parsed is not None and parsed.pub is not None and parsed.pub.offset == i + 1
+        assert len(uni_sse._cache) <= uni_sse._CACHE_SIZE
 
 
 async def read_event(r: RawResponse) -> dict[str, Any]:

@@ -262,3 +262,40 @@ async def test_reload_keeps_cache_for_same_endpoint(
 def test_endpoint_must_be_http() -> None:
     with pytest.raises(ValueError):
         TokenVerifier(TokenKeys(jwks_public_endpoint="ftp://example.com/jwks"))
+
+
+async def test_key_cache_keeps_only_keys_fetched_within_the_hour(
+    server: JwksServer,
+    make_verifier: Any,
+    rsa_key: rsa.RSAPrivateKey,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A templated endpoint caches keys per tenant URL; keys of tenants not seen for an hour
+    are dropped at the next fetch, and failed fetches leave nothing behind."""
+    import service.auth.jwks as jwks_module
+
+    now = [1000.0]
+    monkeypatch.setattr(jwks_module.time, "monotonic", lambda: now[0])
+    for i in range(20):
+        server.documents[f"/t{i}/jwks"] = {"keys": [jwk(rsa_key, "k")]}
+    verifier = make_verifier(
+        TokenKeys(
+            jwks_public_endpoint=server.base_url + "/{{tenant}}/jwks",
+            issuer_regex=r"^https://(?P<tenant>[a-z0-9]+)\.example$",
+        )
+    )
+
+    def token(tenant: str) -> str:
+        claims = {"sub": "u", "iss": f"https://{tenant}.example"}
+        return sign(claims, alg="RS256", key=rsa_key, header={"kid": "k"})
+
+    for i in range(19):
+        await verifier.verify_connect(token(f"t{i}"))
+    for i in range(5):  # unknown tenants: 404, nothing cached, nothing in flight
+        with pytest.raises(TokenInvalid):
+            await verifier.verify_connect(token(f"nobody{i}"))
+    client = verifier._state.jwks
+    assert len(client._cache) == 19 and not client._inflight
+    now[0] += jwks_module.CACHE_TTL + 1
+    await verifier.verify_connect(token("t19"))
+    assert list(client._cache) == [(server.base_url + "/t19/jwks", "k")]

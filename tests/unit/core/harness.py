@@ -86,11 +86,11 @@ def make_config(tmp: Path, **options: Any) -> Config:
     return cfg
 
 
-async def make_node(cfg: Config) -> Node:
+async def make_node(cfg: Config, broker: MemoryBroker | None = None) -> Node:
     hooks = CentrifugoHooks(cfg)
     node = Node(
         config=node_config(cfg),
-        broker=MemoryBroker(),
+        broker=broker or MemoryBroker(),
         presence=MemoryPresenceManager(presence_ttl=cfg.presence_ttl),
         hooks=hooks,
     )

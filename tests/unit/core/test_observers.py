@@ -130,15 +130,18 @@ async def test_broker_subscription_kept_while_observed(node: Node) -> None:
     assert all(k != "publication" for k, _, _ in rec.events)
 
 
-async def test_failed_broker_subscribe_registers_nothing(node: Node) -> None:
+async def test_failed_broker_subscribe_registers_nothing(tmp_path: Path) -> None:
     class Refusing(MemoryBroker):
         async def subscribe(self, channel: str) -> None:
             raise ConnectionError("engine down")
 
-    node.broker = Refusing()
-    with pytest.raises(ConnectionError):
-        await node.observe("chat:d", Recorder())
-    assert not node.observers.watched("chat:d")
+    node = await make_node(make_config(tmp_path, namespaces=[NS]), broker=Refusing())
+    try:
+        with pytest.raises(ConnectionError):
+            await node.observe("chat:d", Recorder())
+        assert not node.observers.watched("chat:d")
+    finally:
+        await node.close()
 
 
 async def test_shutdown_tells_observers_at_once(node: Node) -> None:

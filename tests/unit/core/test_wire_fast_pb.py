@@ -10,7 +10,7 @@ from centrifugal.centrifuge.protocol import client_pb2
 from service.core.engine import ClientInfo, Publication
 from service.core.wire import PB_PUSH, PB_REPLY, encoded_join, encoded_leave, encoded_publication
 from service.protocol import messages as m
-from service.protocol import protobuf_codec
+from service.protocol import pb_fast, protobuf_codec
 
 PB = protobuf_codec()
 
@@ -61,6 +61,7 @@ def test_channel_field_cache_stays_exact_past_its_bound() -> None:
         enc = encoded_publication(ch, pub)
         assert enc.get(PB_PUSH) == PB.encode_push(enc.push)
         assert client_pb2.Push.FromString(enc.get(PB_PUSH)).channel == ch
+        assert len(pb_fast._CHANNEL_FIELDS) <= pb_fast._CHANNEL_FIELDS_MAX  # bounded
 
 
 def test_length_delimited_field_for_every_one_byte_key() -> None:
