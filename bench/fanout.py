@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """WebSocket fan-out and idle-memory benchmark of gyre against a raw floor peer
-(spec/performance.md §4: S1 with one message per frame and with bursts, S5 idle memory).
+(docs/performance.md#method: one message per frame, bursts, idle memory).
 
 Processes (all loopback, started and killed by PID, every wait bounded):
 

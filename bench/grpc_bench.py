@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""gRPC throughput of gyre against bare grpc.aio floors (spec/performance.md §3.4, §4: S7, S8).
+"""gRPC throughput of gyre against bare grpc.aio floors (docs/performance.md#method).
 
 Scenarios, each run as gyre vs its baseline in the same invocation, round by round,
 alternating which of the two goes first (the first round is a warm-up and is discarded):
@@ -7,7 +7,7 @@ alternating which of the two goes first (the first round is a warm-up and is dis
 * ``bidi_stream`` / ``uni_stream``: K publications delivered to ONE
   ``CentrifugoStream.Communicate`` / ``CentrifugoUniStream.Consume`` subscriber.  The worst
   case for gyre: every delivery also pays a whole server API publish.
-* ``bidi_fanout`` / ``uni_fanout`` (spec/performance.md S8 shape, N=100 for gRPC): F
+* ``bidi_fanout`` / ``uni_fanout`` (the fan-out shape, N=100 for gRPC): F
   publications delivered to each of S subscriber streams (S x F deliveries).
 * gyre's publications come from one server API ``Batch`` holding the publish commands
   (100-byte JSON payloads), built before the clock starts.  **bare** (the ratio's floor): a
@@ -78,7 +78,7 @@ PUBLISH_REPLY: bytes = api_pb2.BatchResponse(
 
 
 def payload() -> bytes:
-    """100-byte JSON ``{"ts":…,"pad":…}`` (spec/performance.md §4.2)."""
+    """100-byte JSON ``{"ts":…,"pad":…}`` (docs/performance.md#method)."""
     head = b'{"ts":%d,"pad":"' % time.monotonic_ns()
     return head + b"x" * (100 - len(head) - 2) + b'"}'
 
@@ -575,7 +575,7 @@ async def run_rounds(args: argparse.Namespace, gyre: Proc, bare: Proc) -> Bench:
     return bench
 
 
-GOALS = {  # (text, min gyre/bare ratio, min gyre rate); rates from performance.md §4.4
+GOALS = {  # (text, min gyre/bare ratio, min gyre rate)
     # the gRPC issue's targets: streams >= 0.9x the bare server-stream, unary >= 0.7x
     "bidi_stream": ("≥ 0.9x bare", 0.9, 0.0),
     "uni_stream": ("≥ 0.9x bare, ≥ 5k/s", 0.9, 5000.0),

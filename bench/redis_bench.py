@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Redis engine benchmark of gyre, each scenario against a floor measured in the same run
-(spec/performance.md §3.5, §4: S9).
+(docs/performance.md).
 
 Processes (loopback only, started and killed by PID, every wait bounded):
 
@@ -34,9 +34,10 @@ Scenarios (rounds interleave gyre and floor; the first round is a warm-up, disca
 Output: JSON lines on stdout (one per run, then a summary), then a markdown table with the
 median (min-max) of each figure and the ratio, targets and pass/fail.  Progress: stderr.
 The verdict of an absolute target is taken on the ratio: the target divided by the floor
-the spec measured on the same kind of box (§3.5: redis-benchmark c=50 58.7k/s, raw hiredis
-reader 1.03 us), compared with gyre/floor of this run - the 2-vCPU VM's capacity swings by
-2x from minute to minute, and gyre and its floor, run back to back, swing together.  Whether
+measured once on the same kind of box (docs/performance.md#method: redis-benchmark c=50
+58.7k/s, raw hiredis reader 1.03 us), compared with gyre/floor of this run - the 2-vCPU VM's
+capacity swings by 2x from minute to minute, and gyre and its floor, run back to back, swing
+together.  Whether
 the absolute number was met is printed beside it.
 
     .venv/bin/python bench/redis_bench.py            # 1 warm-up + 5 rounds (< 5 minutes)
@@ -80,7 +81,7 @@ TARGET_PUB = 30_000
 TARGET_PUB_HIST = 15_000
 TARGET_INTAKE_US = 3.0
 TARGET_FANOUT_RATIO = 0.9
-# The floors behind the absolute targets (spec/performance.md §3.5, same kind of box): the
+# The floors behind the absolute targets (docs/performance.md#method, same kind of box): the
 # verdict compares gyre/floor of this run with target/floor there, so a slow or noisy box
 # (this 2-vCPU VM swings 2x between minutes) moves both sides alike.  The absolute result is
 # shown next to it.
@@ -139,7 +140,7 @@ def child_env() -> dict[str, str]:
 
 
 def publication_payload(offset: int) -> bytes:
-    """What the history publish script sends on ``P.client.<ch>`` (spec §12.3)."""
+    """What the history publish script sends on ``P.client.<ch>`` (docs/redis.md#payloads)."""
     from service.core.engine import Publication
     from service.engines.redis.codec import encode_publication, history_payload
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """SSE and HTTP-streaming fan-out of gyre against an aiohttp ``StreamResponse.write`` floor
-(spec/performance.md §4: S1/S8 shape).
+(docs/performance.md#method).
 
 One channel, N subscribers, K publications fired as fast as possible inside the server:
 
@@ -61,7 +61,7 @@ async def _serve_gyre(port_file: str) -> None:
 
     from service.app import start_server
     from service.config import load_config
-    from service.core.engine import PublishOptions
+    from service.core.engine import Publication, PublishOptions
     from service.transports.http_routes import ClientTransportOptions, client_routes
     from service.transports.limits import ConnectionLimiter
     from service.transports.origin import OriginChecker
@@ -96,7 +96,7 @@ async def _serve_gyre(port_file: str) -> None:
         k = int(request.query["k"])
         tick = request.query.get("mode") == "tick"
         for i in range(k):
-            await node.publish(CHANNEL, _payload(i), opts=publish_opts)
+            await node.publish(CHANNEL, [Publication(_payload(i))], publish_opts)
             if tick:
                 await asyncio.sleep(0)  # let the writers flush: one write per delivery
         return web.Response(text="ok")

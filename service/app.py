@@ -82,12 +82,11 @@ def node_config(cfg: Config) -> NodeConfig:
         client_history_max_publication_limit=cfg.client_history_max_publication_limit,
         client_recovery_max_publication_limit=cfg.client_recovery_max_publication_limit,
         channel_max_length=cfg.channel_max_length,
-        history_meta_ttl=cfg.history_meta_ttl,
     )
 
 
 def client_transport_options(cfg: Config) -> ClientTransportOptions:
-    """HTTP-streaming, SSE, /emulation and the unidirectional transports (spec §2.2-§2.7)."""
+    """HTTP-streaming, SSE, /emulation and the unidirectional transports (docs/transports.md)."""
     return ClientTransportOptions(
         http_stream=cfg.http_stream,
         http_stream_handler_prefix=cfg.http_stream_handler_prefix,
@@ -126,7 +125,6 @@ class Server:
     runners: list[web.AppRunner] = field(default_factory=list)
     ports: dict[str, int] = field(default_factory=dict)
     closing: bool = False
-    extras: list[Any] = field(default_factory=list)
     api: ApiHandler | None = None  # credentials swapped on reload
     admin: AdminHandler | None = None
 
@@ -196,7 +194,7 @@ async def start_server(cfg: Config) -> Server:
                 num_users=lambda: len(node.hub.users),
                 num_subscriptions=node.hub.num_subscriptions,
                 num_channels=lambda: len(node.hub.channels),
-                num_nodes=lambda: len(node.info()),
+                num_nodes=lambda: len(node.cluster.live_nodes()),
             )
         )
     await node.start()

@@ -1,4 +1,4 @@
-"""Command line, Centrifugo v4.1.5 compatible (spec §10.4).
+"""Command line, Centrifugo v4.1.5 compatible (docs/configuration.md#command-line).
 
 ``gyre [flags]`` runs the server; subcommands: ``version``, ``genconfig``, ``checkconfig``,
 ``gentoken``, ``gensubtoken``, ``checktoken``, ``checksubtoken`` and ``serve`` (a development

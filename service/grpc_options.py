@@ -22,8 +22,9 @@ def http_tls(cfg: Config) -> ServerTls:
 def grpc_options(cfg: Config) -> GrpcOptions:
     """``Config`` -> ``GrpcOptions`` (the same function goes into ``service/app.py``).
 
-    TLS per listener (spec §8.3, §3.2): its own ``*_tls`` cert/key when set, otherwise the
-    general ``tls`` certificate (with ``tls_client_ca``: mutual TLS) unless ``*_tls_disable``.
+    TLS per listener (docs/server_api.md#grpc-api, docs/transports.md#grpc-streams): its own
+    ``*_tls`` cert/key when set, otherwise the general ``tls`` certificate (with
+    ``tls_client_ca``: mutual TLS) unless ``*_tls_disable``.
     """
 
     def general_tls(disable: bool) -> TlsOptions | None:

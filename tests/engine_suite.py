@@ -1,5 +1,6 @@
-"""Engine-agnostic contract tests for ``Broker`` + ``PresenceManager`` (spec §6.8-§6.10, §8.5,
-§12.4).  Every engine (memory, Redis) must pass them unchanged.
+"""Engine-agnostic contract tests for ``Broker`` + ``PresenceManager`` (docs/protocol.md,
+docs/server_api.md#methods, docs/redis.md#keys-and-scripts).  Every engine (memory, Redis) must
+pass them unchanged.
 
 Extension point: in a ``test_*.py`` module define ``class TestXxxEngine(EngineSuite)`` and
 override ``make_engine`` (and ``close_engine`` when more than ``broker.close()`` is needed)::
@@ -39,6 +40,7 @@ from service.core.engine import (
     PublishOptions,
     StreamPosition,
 )
+from tests.publishing import publish_one
 
 HISTORY = PublishOptions(history_size=10, history_ttl=300, history_meta_ttl=3600)
 
@@ -178,7 +180,7 @@ class EngineSuite:
         await engine.broker.subscribe(channel)
         already = len(engine.handler.publications_in(channel))
         positions = [
-            await engine.broker.publish(channel, Publication(data=str(i).encode()), opts)
+            await publish_one(engine.broker, channel, Publication(data=str(i).encode()), opts)
             for i in range(n)
         ]
         await engine.handler.wait_publications(channel, already + n)
@@ -213,7 +215,7 @@ class EngineSuite:
     ) -> None:
         await engine.broker.subscribe(channel)
         pub = Publication(data=b'{"a":1}', tags={"k": "v"})
-        assert await engine.broker.publish(channel, pub, NO_HISTORY) is None
+        assert await publish_one(engine.broker, channel, pub, NO_HISTORY) is None
         [(got, position)] = await engine.handler.wait_publications(channel, 1)
         assert position is None
         assert (got.data, got.offset, got.tags) == (b'{"a":1}', 0, {"k": "v"})
@@ -225,7 +227,7 @@ class EngineSuite:
             PublishOptions(history_size=10, history_ttl=0),
             PublishOptions(history_size=0, history_ttl=60),
         ):
-            assert await engine.broker.publish(channel, Publication(data=b"x"), opts) is None
+            assert await publish_one(engine.broker, channel, Publication(data=b"x"), opts) is None
         await engine.handler.wait_publications(channel, 2)
         result = await engine.broker.history(channel, HistoryQuery(limit=-1))
         assert result.publications == []
@@ -250,8 +252,8 @@ class EngineSuite:
         info = ClientInfo(user="u", client="c")
         tags = {"k": "v"}
         pub = Publication(data=b"x", info=info, tags=tags)
-        await engine.broker.publish(channel, pub, HISTORY)
-        await engine.broker.publish(channel, pub, NO_HISTORY)
+        await publish_one(engine.broker, channel, pub, HISTORY)
+        await publish_one(engine.broker, channel, pub, NO_HISTORY)
         await engine.handler.wait_publications(channel, 2)
         assert pub == Publication(data=b"x", info=ClientInfo(user="u", client="c"), tags=tags)
         assert pub.offset == 0 and pub.tags is tags
@@ -259,24 +261,24 @@ class EngineSuite:
         [stored] = (await engine.broker.history(channel, HistoryQuery(limit=-1))).publications
         assert stored.tags == {"k": "v"}
 
-    async def test_publish_many_without_history(self, engine: Engine, channel: str) -> None:
+    async def test_publish_run_without_history(self, engine: Engine, channel: str) -> None:
         await engine.broker.subscribe(channel)
         pubs = [Publication(data=b"%d" % i) for i in range(5)]
-        assert await engine.broker.publish_many(channel, pubs, NO_HISTORY) == [None] * 5
+        assert await engine.broker.publish(channel, pubs, NO_HISTORY) == [None] * 5
         delivered = await engine.handler.wait_publications(channel, 5)
         assert [(p.data, p.offset, pos) for p, pos in delivered] == [
             (b"%d" % i, 0, None) for i in range(5)
         ]
 
     @needs_history
-    async def test_publish_many_with_history_same_as_consecutive_publishes(
+    async def test_publish_run_with_history_same_as_consecutive_publishes(
         self, engine: Engine, channel: str
     ) -> None:
         """Offsets go on from the stream top, one per publication, in order; history and
         delivery are what five ``publish`` calls would leave."""
         first = await self.publish_n(engine, channel, 2)
         pubs = [Publication(data=b"m%d" % i) for i in range(5)]
-        out = await engine.broker.publish_many(channel, pubs, HISTORY)
+        out = await engine.broker.publish(channel, pubs, HISTORY)
         assert all(isinstance(p, StreamPosition) for p in out)
         positions = [p for p in out if isinstance(p, StreamPosition)]
         assert [p.offset for p in positions] == [3, 4, 5, 6, 7]
@@ -294,8 +296,11 @@ class EngineSuite:
     async def test_history_round_trips_fields(self, engine: Engine, channel: str) -> None:
         info = ClientInfo(user="42", client="c1", conn_info=b'{"n":1}', chan_info=b'{"m":2}')
         await engine.broker.subscribe(channel)
-        pos = await engine.broker.publish(
-            channel, Publication(data=b'{"x":1}', info=info, tags={"a": "b"}), HISTORY
+        pos = await publish_one(
+            engine.broker,
+            channel,
+            Publication(data=b'{"x":1}', info=info, tags={"a": "b"}),
+            HISTORY,
         )
         await engine.handler.wait_publications(channel, 1)
         result = await engine.broker.history(channel, HistoryQuery(limit=-1))

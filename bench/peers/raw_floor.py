@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Raw floor peer for ``bench/fanout.py`` (spec/performance.md §4.3 ``raw_floor.py``).
+"""Raw floor peer for ``bench/fanout.py`` (docs/performance.md#method).
 
 A bare aiohttp + uvloop server speaking just enough of the Centrifugo v4 JSON client protocol
 for the load generator: ``/connection/websocket`` answers ``connect`` and ``subscribe``

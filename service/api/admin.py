@@ -1,5 +1,6 @@
-"""Admin endpoints (Centrifugo v4's, kept compatible): ``POST /admin/auth``, ``POST /admin/api``,
-the web UI at ``/``; beyond v4, ``POST /admin/stream`` (``admin_stream.py``).
+"""Admin endpoints (Centrifugo v4's, kept compatible, docs/server_api.md#admin):
+``POST /admin/auth``, ``POST /admin/api``, the web UI at ``/``; beyond v4, ``POST
+/admin/stream`` (``admin_stream.py``).
 
 ``/admin/auth`` takes the form field ``password`` (= ``admin_password``) and returns
 ``{"token": ...}``: an opaque token ``<unix time>.<HMAC-SHA256(admin_secret, time)>``, valid

@@ -1,4 +1,4 @@
-"""One transport-agnostic server API executor (spec §8.5).
+"""One transport-agnostic server API executor (docs/server_api.md#methods).
 
 HTTP (``http.py``) and gRPC (``grpc.py``) decode their requests into the Structs of
 ``messages.py`` and call ``Executor.call``; domain errors come back as ``ApiError`` results
@@ -14,16 +14,15 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import msgspec
 
-from ..core.engine import EngineError, PublishOptions, StreamPosition
+from ..core.engine import EngineError, Publication, PublishOptions, StreamPosition
 from ..core.hooks import ApiPolicy
 from ..core.node import Node
-from ..core.wire import info_json_ok, publication_json_ok, wire_publication
+from ..core.wire import info_json_ok, publication_json_ok, wire_history, wire_presence
 from ..protocol import codes as c
-from ..protocol.messages import raw
 from . import messages as a
 
 log = logging.getLogger("gyre.api")
@@ -40,7 +39,8 @@ class Method:
     binary_aware: bool = False
 
 
-# v4 Command.MethodType numbers (spec §8.4); 13 unused, 14..31 PRO-only.
+# v4 Command.MethodType numbers (proto/centrifugal/centrifugo/api/api.proto); 13 unused, 14..31
+# PRO-only.
 METHOD_NUMBERS = {
     0: "publish",
     1: "broadcast",
@@ -141,6 +141,36 @@ def _api_error(method: str, e: Exception) -> a.Error:
     return a.Error(code=c.ERROR_INTERNAL.code, message=c.ERROR_INTERNAL.message)
 
 
+class PublishFields(Protocol):
+    """One publish request as ``Executor.publish`` reads it: the decoded JSON
+    ``PublishRequest`` and the gRPC ``api_pb2.PublishRequest`` both have these attributes."""
+
+    @property
+    def channel(self) -> str: ...
+
+    @property
+    def data(self) -> bytes | msgspec.Raw: ...
+
+    @property
+    def b64data(self) -> str: ...
+
+    @property
+    def skip_history(self) -> bool: ...
+
+    @property
+    def tags(self) -> Mapping[str, str]: ...
+
+
+class _Publish(NamedTuple):
+    """A publish request made by the executor itself (one per ``broadcast`` channel)."""
+
+    channel: str
+    data: bytes | msgspec.Raw
+    b64data: str
+    skip_history: bool
+    tags: Mapping[str, str]
+
+
 def _not_json(channel: str, what: str) -> c.ReplyError:
     """Error 100 for a JSON answer that would have to carry a payload that is not JSON."""
     log.warning(
@@ -151,11 +181,23 @@ def _not_json(channel: str, what: str) -> c.ReplyError:
     return c.ReplyError(c.ERROR_INTERNAL)
 
 
-def _publish_result(sp: StreamPosition | None) -> a.PublishResult:
-    """What a publish answers: its position, or the shared ``NO_POSITION`` without history."""
-    if sp is None:
-        return NO_POSITION
-    return a.PublishResult(offset=sp.offset, epoch=sp.epoch)
+HANDLERS: dict[str, tuple[type[msgspec.Struct], str, bool]] = {
+    "publish": (a.PublishRequest, "publish_request", False),
+    "broadcast": (a.BroadcastRequest, "broadcast", False),
+    "subscribe": (a.SubscribeRequest, "subscribe", False),
+    "unsubscribe": (a.UnsubscribeRequest, "unsubscribe", False),
+    "disconnect": (a.DisconnectRequest, "disconnect", False),
+    "presence": (a.PresenceRequest, "presence", True),
+    "presence_stats": (a.PresenceStatsRequest, "presence_stats", False),
+    "history": (a.HistoryRequest, "history", True),
+    "history_remove": (a.HistoryRemoveRequest, "history_remove", False),
+    "channels": (a.ChannelsRequest, "channels", False),
+    "info": (a.InfoRequest, "info", False),
+    "rpc": (a.RPCRequest, "rpc", False),
+    "refresh": (a.RefreshRequest, "refresh", False),
+}
+"""Method name -> (request Struct, the ``Executor`` handler's name, binary aware): the one
+table of the API's methods (``Executor.methods``, the OpenAPI document)."""
 
 
 class ApiObserver(Protocol):
@@ -180,19 +222,8 @@ class Executor:
         # (protocol, method, seconds) per call: centrifugo_api_command_duration_seconds
         self.observe = observe
         self.methods: dict[str, Method] = {
-            "publish": Method("publish", a.PublishRequest, self.publish),
-            "broadcast": Method("broadcast", a.BroadcastRequest, self.broadcast),
-            "subscribe": Method("subscribe", a.SubscribeRequest, self.subscribe),
-            "unsubscribe": Method("unsubscribe", a.UnsubscribeRequest, self.unsubscribe),
-            "disconnect": Method("disconnect", a.DisconnectRequest, self.disconnect),
-            "presence": Method("presence", a.PresenceRequest, self.presence, True),
-            "presence_stats": Method("presence_stats", a.PresenceStatsRequest, self.presence_stats),
-            "history": Method("history", a.HistoryRequest, self.history, True),
-            "history_remove": Method("history_remove", a.HistoryRemoveRequest, self.history_remove),
-            "channels": Method("channels", a.ChannelsRequest, self.channels),
-            "info": Method("info", a.InfoRequest, self.info),
-            "rpc": Method("rpc", a.RPCRequest, self.rpc),
-            "refresh": Method("refresh", a.RefreshRequest, self.refresh),
+            name: Method(name, req, getattr(self, attr), binary)
+            for name, (req, attr, binary) in HANDLERS.items()
         }
 
     async def call(
@@ -223,99 +254,101 @@ class Executor:
 
     # --- publishing -----------------------------------------------------------------------
 
-    async def _publish_checked(
-        self, channel: str, data: bytes, skip_history: bool, tags: Mapping[str, str]
-    ) -> a.PublishResult:
-        """One publish of decoded ``data`` (see ``_data``): 107 without channel or data, 102
-        for an unknown namespace, both before anything is published."""
+    async def publish(
+        self, reqs: Sequence[PublishFields], protocol: str = "http"
+    ) -> list[a.PublishResult | a.Error]:
+        """The one publish entry (HTTP ``publish``, gRPC ``Publish`` and gRPC ``Batch``): one
+        result per request, in order, exactly what consecutive single publishes would answer
+        (docs/server_api.md#methods).  Consecutive requests into the same channel with the same
+        history options go to the node as ONE call (one policy check, one broker call, one hub
+        pass; each publication still gets its own offset).  ``observe`` sees one ``publish``
+        command per request, each with an equal share of the time.  A publication that keeps
+        no history answers the shared ``NO_POSITION`` (never mutate it)."""
+        observe = self.observe
+        started = time.perf_counter() if observe is not None else 0.0
+        out = await self._publish(reqs)
+        if observe is not None and reqs:
+            observe(protocol, "publish", (time.perf_counter() - started) / len(reqs), len(reqs))
+        return out
+
+    async def _publish(self, reqs: Sequence[PublishFields]) -> list[a.PublishResult | a.Error]:
+        out: list[a.PublishResult | a.Error] = [NO_POSITION] * len(reqs)
+        run: list[int] = []
+        pubs: list[Publication] = []
+        channel, opts = "", _NO_HISTORY
+        for i, req in enumerate(reqs):
+            try:
+                ch, pub, po = self._publication(req)
+            except Exception as e:
+                out[i] = _api_error("publish", e)
+                continue
+            if run and (ch != channel or po is not opts):
+                await self._publish_run(channel, pubs, opts, run, out)
+                run, pubs = [], []
+            channel, opts = ch, po
+            run.append(i)
+            pubs.append(pub)
+        if run:
+            await self._publish_run(channel, pubs, opts, run, out)
+        return out
+
+    def _publication(self, req: PublishFields) -> tuple[str, Publication, PublishOptions]:
+        """Channel, publication and history options of one request: 107 without channel or
+        data (or with bad ``b64data``), 102 for an unknown namespace."""
+        data = req.data
+        b64data = req.b64data
+        if b64data or type(data) is not bytes or data == b"null":  # bytes: gRPC, used as is
+            data = _data(data, b64data)
+        channel = req.channel
         if not channel or not data:
             raise c.ReplyError(c.ERROR_BAD_REQUEST)
         caps = self.policy.api_channel(channel)
-        opts = _NO_HISTORY if skip_history else caps.publish
-        sp = await self.node.publish(channel, data, opts=opts, tags=dict(tags) if tags else None)
-        return _publish_result(sp)
+        tags = req.tags
+        pub = Publication(data, None, 0, dict(tags) if tags else None)
+        return channel, pub, _NO_HISTORY if req.skip_history else caps.publish
 
-    async def publish_fields(
+    async def _publish_run(
         self,
         channel: str,
-        data: bytes,
-        b64data: str,
-        skip_history: bool,
-        tags: Mapping[str, str],
-        protocol: str = "grpc",
-    ) -> a.PublishResult | a.Error:
-        """``call("publish", PublishRequest(...), protocol)`` from the request's fields.
-
-        The same checks, errors, result and ``observe`` as ``call``, without building the
-        request Struct: the gRPC Batch runs this once per publish command.  A publication
-        that keeps no history answers the shared ``NO_POSITION`` (never mutate it).
-        """
-        observe = self.observe
-        started = time.perf_counter() if observe is not None else 0.0
+        pubs: list[Publication],
+        opts: PublishOptions,
+        run: list[int],
+        out: list[a.PublishResult | a.Error],
+    ) -> None:
         try:
-            if b64data or data == b"null":
-                data = _data(data, b64data)
-            return await self._publish_checked(channel, data, skip_history, tags)
+            outcomes = await self.node.publish(channel, pubs, opts)
         except Exception as e:
-            return _api_error("publish", e)
-        finally:
-            if observe is not None:
-                observe(protocol, "publish", time.perf_counter() - started)
+            err = _api_error("publish", e)
+            for i in run:
+                out[i] = err
+            return
+        for i, outcome in zip(run, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                out[i] = _api_error("publish", outcome)
+            elif outcome is not None:
+                out[i] = a.PublishResult(offset=outcome.offset, epoch=outcome.epoch)
 
-    async def publish_many(
-        self, channel: str, datas: Sequence[bytes], protocol: str = "grpc"
-    ) -> list[a.PublishResult | a.Error]:
-        """``publish_fields(channel, data, "", False, {}, protocol)`` for each of ``datas``,
-        in order, with one policy check and one broker call for all of them.
-
-        ``datas`` must be plain payloads: non-empty, not ``null`` (no b64 decoding applies).
-        One result per data, as ``publish_fields`` would answer it; ``observe`` sees one
-        command per data, each with an equal share of the time taken.
-        """
-        observe = self.observe
-        started = time.perf_counter() if observe is not None else 0.0
-        out: list[a.PublishResult | a.Error]
-        try:
-            if not channel:
-                raise c.ReplyError(c.ERROR_BAD_REQUEST)
-            caps = self.policy.api_channel(channel)
-            positions = await self.node.publish_many(channel, datas, opts=caps.publish)
-        except Exception as e:
-            out = [_api_error("publish", e)] * len(datas)
-        else:
-            out = [
-                _api_error("publish", sp) if isinstance(sp, Exception) else _publish_result(sp)
-                for sp in positions
-            ]
-        if observe is not None and datas:
-            observe(protocol, "publish", (time.perf_counter() - started) / len(datas), len(datas))
-        return out
-
-    async def publish(self, req: a.PublishRequest) -> a.PublishResult:
-        data = _data(req.data, req.b64data)
-        return await self._publish_checked(req.channel, data, req.skip_history, req.tags)
+    async def publish_request(self, req: a.PublishRequest) -> a.PublishResult:
+        """``publish`` of one decoded request (the ``publish`` method of ``call``)."""
+        [res] = await self._publish((req,))
+        if isinstance(res, a.Error):  # already logged when internal
+            raise c.ReplyError(c.ErrorCode(res.code, res.message))
+        return res
 
     async def broadcast(self, req: a.BroadcastRequest) -> a.BroadcastResult:
-        if not req.channels:
+        if not req.channels or not _data(req.data, req.b64data):
             raise c.ReplyError(c.ERROR_BAD_REQUEST)
-        data = _data(req.data, req.b64data)
-        if not data:
-            raise c.ReplyError(c.ERROR_BAD_REQUEST)
-        responses: list[a.PublishResponse] = []
-        for ch in req.channels:
-            try:
-                res = await self._publish_checked(ch, data, req.skip_history, req.tags)
-                responses.append(a.PublishResponse(result=res))
-            except c.ReplyError as e:
-                responses.append(
-                    a.PublishResponse(error=a.Error(code=e.error.code, message=e.error.message))
-                )
-            except EngineError:
-                err = c.ERROR_INTERNAL
-                responses.append(
-                    a.PublishResponse(error=a.Error(code=err.code, message=err.message))
-                )
-        return a.BroadcastResult(responses=responses)
+        results = await self._publish(
+            [_Publish(ch, req.data, req.b64data, req.skip_history, req.tags) for ch in req.channels]
+        )
+        return a.BroadcastResult(
+            responses=[
+                a.PublishResponse(error=r)
+                if isinstance(r, a.Error)
+                else a.PublishResponse(result=r)
+                for r in results
+            ]
+        )
 
     # --- user operations ------------------------------------------------------------------
 
@@ -327,14 +360,14 @@ class Executor:
         opts.data = _data(req.data, req.b64data)
         if req.recover_since is not None:
             opts.recover_since = StreamPosition(req.recover_since.offset, req.recover_since.epoch)
-        await self.node.subscribe_user(
+        await self.node.users.subscribe(
             req.user, req.channel, opts, client=req.client, session=req.session
         )
         return a.SubscribeResult()
 
     async def unsubscribe(self, req: a.UnsubscribeRequest) -> a.UnsubscribeResult:
         self.policy.api_channel(req.channel)
-        await self.node.unsubscribe_user(
+        await self.node.users.unsubscribe(
             req.user, req.channel, client=req.client, session=req.session
         )
         return a.UnsubscribeResult()
@@ -343,14 +376,14 @@ class Executor:
         d = c.DISCONNECT_FORCE_NO_RECONNECT
         if req.disconnect is not None and req.disconnect.code:
             d = c.disconnect_with_default_reason(req.disconnect.code, req.disconnect.reason)
-        await self.node.disconnect_user(
+        await self.node.users.disconnect(
             req.user, d, client=req.client, session=req.session, whitelist=req.whitelist
         )
         return a.DisconnectResult()
 
     async def refresh(self, req: a.RefreshRequest) -> a.RefreshResult:
         info = bytes(req.info)
-        await self.node.refresh_user(
+        await self.node.users.refresh(
             req.user,
             client=req.client,
             session=req.session,
@@ -371,17 +404,7 @@ class Executor:
         presence = await self.node.presence.presence(req.channel)
         if not binary and not all(map(info_json_ok, presence.values())):
             raise _not_json(req.channel, "presence info")
-        return a.PresenceResult(
-            presence={
-                cid: a.ClientInfo(
-                    user=i.user,
-                    client=i.client,
-                    conn_info=raw(i.conn_info),
-                    chan_info=raw(i.chan_info),
-                )
-                for cid, i in presence.items()
-            }
-        )
+        return wire_presence(presence)
 
     async def presence_stats(self, req: a.PresenceStatsRequest) -> a.PresenceStatsResult:
         self._presence_channel(req.channel)
@@ -404,19 +427,7 @@ class Executor:
         )
         if not binary and not all(map(publication_json_ok, pubs)):
             raise _not_json(req.channel, "a publication")
-        out = []
-        for p in pubs:
-            wp = wire_publication(p)
-            info = None
-            if wp.info is not None:
-                info = a.ClientInfo(
-                    user=wp.info.user,
-                    client=wp.info.client,
-                    conn_info=wp.info.conn_info,
-                    chan_info=wp.info.chan_info,
-                )
-            out.append(a.Publication(data=wp.data, info=info, offset=wp.offset, tags=wp.tags))
-        return a.HistoryResult(publications=out, epoch=top.epoch, offset=top.offset)
+        return wire_history(pubs, top)
 
     async def history_remove(self, req: a.HistoryRemoveRequest) -> a.HistoryRemoveResult:
         self._history_channel(req.channel)
@@ -426,7 +437,7 @@ class Executor:
     # --- introspection --------------------------------------------------------------------
 
     async def channels(self, req: a.ChannelsRequest) -> a.ChannelsResult:
-        counts = await self.node.cluster_channels(req.pattern)
+        counts = await self.node.cluster.channels(req.pattern)
         return a.ChannelsResult(
             channels={ch: a.ChannelInfo(num_clients=n) for ch, n in counts.items()}
         )
@@ -456,7 +467,7 @@ class Executor:
                         else None
                     ),
                 )
-                for n in self.node.info()
+                for n in self.node.cluster.live_nodes()
             ]
         )
 

@@ -1,4 +1,4 @@
-"""gRPC server API ``centrifugal.centrifugo.api.CentrifugoApi`` (spec §8.3-§8.5).
+"""gRPC server API ``centrifugal.centrifugo.api.CentrifugoApi`` (docs/server_api.md).
 
 A thin adapter over the shared ``Executor``: each OSS method converts its request to the API
 Struct (``pb_to_struct``), calls ``Executor.call`` and copies the result or the domain error
@@ -28,7 +28,6 @@ import msgspec
 from centrifugal.centrifugo.api import api_pb2
 
 from ..protocol import codes as c
-from ..protocol import pb_fast
 from ..protocol.pb_convert import pb_to_struct, struct_to_pb
 from . import messages as a
 from .credentials import secret_equal
@@ -44,8 +43,6 @@ _ERR_NOT_FOUND = a.Error(
 )
 _ERR_BAD_REQUEST = a.Error(code=c.ERROR_BAD_REQUEST.code, message=c.ERROR_BAD_REQUEST.message)
 _FIRST_TYPED_FIELD = 4  # Command.publish; 1-3 are id/method/params
-_PUBLISH_CHANNEL = api_pb2.PublishRequest.DESCRIPTOR.fields_by_name["channel"]  # field 1
-_PUBLISH_DATA = api_pb2.PublishRequest.DESCRIPTOR.fields_by_name["data"]  # field 2
 
 
 def _pro_only(name: str) -> Callable[[CentrifugoApiService, Any, Any], Awaitable[None]]:
@@ -71,7 +68,7 @@ class CentrifugoApiService:
 
     def add_to_server(self, server: Any) -> None:
         """Register every method of the service, as the generated ``add_..._to_server``
-        does, except that ``Batch`` answers pre-encoded bytes."""
+        does."""
         handlers: dict[str, Any] = {}
         for method in api_pb2.DESCRIPTOR.services_by_name["CentrifugoApi"].methods:
             request_cls = getattr(api_pb2, method.input_type.name)
@@ -79,10 +76,7 @@ class CentrifugoApiService:
             handlers[method.name] = grpc.unary_unary_rpc_method_handler(
                 getattr(self, method.name),
                 request_deserializer=request_cls.FromString,
-                # None: Batch's bytes go out as they are
-                response_serializer=(
-                    None if method.name == "Batch" else response_cls.SerializeToString
-                ),
+                response_serializer=response_cls.SerializeToString,
             )
         server.add_generic_rpc_handlers(
             (grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),)
@@ -93,10 +87,7 @@ class CentrifugoApiService:
 
     async def Publish(self, request: Any, context: Any) -> Any:
         await self._authorize(context)
-        publish = self.executor.publish_fields
-        res = await publish(
-            request.channel, request.data, request.b64data, request.skip_history, request.tags
-        )
+        [res] = await self.executor.publish((request,), "grpc")
         out = api_pb2.PublishResponse()
         _fill(out, res)
         return out
@@ -137,66 +128,49 @@ class CentrifugoApiService:
     async def Channels(self, request: Any, context: Any) -> Any:
         return await self._call("channels", request, context, api_pb2.ChannelsResponse)
 
-    async def Batch(self, request: Any, context: Any) -> bytes:
-        """The ``BatchResponse`` as bytes (registered without a serializer): one
-        ``replies`` entry per command, written as it is answered, so a batch of publishes
-        builds no protobuf object per command.  Every ``BATCH_SLICE`` commands the loop
-        lets other work run (as ``batch_turn``)."""
+    async def Batch(self, request: Any, context: Any) -> Any:
+        """One ``BatchResponse.replies`` entry per command, in order.  Every ``BATCH_SLICE``
+        commands the loop lets other work run (as ``batch_turn``)."""
         await self._authorize(context)
-        parts: list[bytes] = []
+        out = api_pb2.BatchResponse()
         commands = request.commands
         for start in range(0, len(commands), BATCH_SLICE):
             if start:
                 await asyncio.sleep(0)
-            await self._batch_slice(commands[start : start + BATCH_SLICE], parts)
-        return b"".join(parts)
+            await self._batch_slice(commands[start : start + BATCH_SLICE], out.replies)
+        return out
 
-    async def _batch_slice(self, commands: Any, parts: list[bytes]) -> None:
-        """Answer ``commands`` in order into ``parts``.  A run of consecutive plain publishes
-        into one channel (only ``channel`` and ``data`` set, data not ``null``, no ``id``)
-        goes through ``Executor.publish_many`` as one call."""
-        add = parts.append
-        run: list[bytes] = []
-        run_channel = ""
+    async def _batch_slice(self, commands: Any, replies: Any) -> None:
+        """Answer ``commands`` in order into ``replies``.  A run of consecutive publish
+        commands goes to ``Executor.publish`` as one call (which publishes each run into one
+        channel as one broker call)."""
+        run: list[Any] = []
         for cmd in commands:
-            fields = cmd.publish.ListFields()  # set fields, in field-number order
-            if (
-                len(fields) == 2
-                and fields[0][0] is _PUBLISH_CHANNEL
-                and fields[1][0] is _PUBLISH_DATA
-                and fields[1][1] != b"null"
-                and not cmd.id
-            ):
-                channel = fields[0][1]
-                if channel != run_channel:
-                    if run:
-                        await self._publish_run(run_channel, run, add)
-                        run = []
-                    run_channel = channel
-                run.append(fields[1][1])
-                continue
-            if run:
-                await self._publish_run(run_channel, run, add)
-                run = []
-                run_channel = ""
             # publish (4) is the first typed field, so when set it selects the method
             if cmd.HasField("publish"):
-                p = cmd.publish
-                publish = self.executor.publish_fields
-                res = await publish(p.channel, p.data, p.b64data, p.skip_history, p.tags)
-                add(_publish_reply(cmd.id, res))
-            else:
-                reply = api_pb2.Reply()
-                await self._batch_command(cmd, reply)
-                add(pb_fast.ld(0x0A, reply.SerializeToString()))
+                run.append(cmd)
+                continue
+            if run:
+                await self._publish_run(run, replies)
+                run = []
+            await self._batch_command(cmd, replies.add())
         if run:
-            await self._publish_run(run_channel, run, add)
+            await self._publish_run(run, replies)
 
-    async def _publish_run(
-        self, channel: str, datas: list[bytes], add: Callable[[bytes], None]
-    ) -> None:
-        for res in await self.executor.publish_many(channel, datas, "grpc"):
-            add(_EMPTY_PUBLISH_REPLY if res is NO_POSITION else _publish_reply(0, res))
+    async def _publish_run(self, commands: list[Any], replies: Any) -> None:
+        results = await self.executor.publish([cmd.publish for cmd in commands], "grpc")
+        for cmd, res in zip(commands, results, strict=True):
+            reply = replies.add()
+            if cmd.id:
+                reply.id = cmd.id
+            if res is NO_POSITION:  # no history: the empty result, present
+                reply.publish.SetInParent()
+            elif isinstance(res, a.Error):
+                struct_to_pb(res, reply.error)
+            else:
+                result = reply.publish
+                result.offset = res.offset
+                result.epoch = res.epoch
 
     # --- PRO-only methods: UNIMPLEMENTED as in v4 OSS ---------------------------------------
 
@@ -284,22 +258,6 @@ class CentrifugoApiService:
             struct_to_pb(res, reply.error)
         else:
             reply.result = _json.encode(res)
-
-
-_EMPTY_PUBLISH_REPLY = b"\x0a\x02\x22\x00"
-"""``BatchResponse.replies`` entry ``Reply{publish: PublishResult{}}`` (no id, no history)."""
-
-
-def _publish_reply(cmd_id: int, res: a.PublishResult | a.Error) -> bytes:
-    """One ``BatchResponse.replies`` entry: Reply{id=1, error=2 | publish=4}.
-
-    Error{code=1, message=2}, PublishResult{offset=1, epoch=2}; proto3 zero values omitted.
-    """
-    if isinstance(res, a.Error):
-        field = pb_fast.ld(0x12, pb_fast.uint(0x08, res.code) + pb_fast.string(0x12, res.message))
-    else:
-        field = pb_fast.ld(0x22, pb_fast.uint(0x08, res.offset) + pb_fast.string(0x12, res.epoch))
-    return pb_fast.ld(0x0A, pb_fast.uint(0x08, cmd_id) + field)
 
 
 def _fill(out: Any, res: msgspec.Struct | a.Error) -> None:

@@ -1,4 +1,4 @@
-"""HTTP server API (spec §8.1, §8.2): ``POST /api`` (v4 shape) and ``POST /api/<method>`` (v5).
+"""HTTP server API (docs/server_api.md): ``POST /api`` (v4 shape) and ``POST /api/<method>`` (v5).
 
 Auth unless ``api_insecure``: ``Authorization: apikey KEY`` (scheme case-insensitive),
 ``?api_key=KEY`` or ``X-API-Key: KEY``; compared in constant time.  Wrong or missing key, or

@@ -1,7 +1,13 @@
-"""Server API messages (proto package ``centrifugal.centrifugo.api``, spec §8.4).
+"""Server API messages (proto package ``centrifugal.centrifugo.api``,
+proto/centrifugal/centrifugo/api/api.proto).
 
 Struct attribute names are the proto field names, so the HTTP JSON shape and the gRPC
-protobuf shape come from the same classes (``service.protocol.pb_convert`` maps them).
+protobuf shape come from the same classes (``service.protocol.pb_convert`` maps them by
+name).  Where the server API message is the client protocol's message (same fields, same
+meaning: ``ClientInfo``, ``Publication``, ``StreamPosition``, ``Disconnect``, the presence and
+history requests and results) the class is the protocol's own, imported from
+``service.protocol.messages``; only field numbers differ, and they live in the generated
+classes.
 Fields that v4 always writes in JSON have no default.
 """
 
@@ -10,7 +16,32 @@ from __future__ import annotations
 import msgspec
 from msgspec import Raw
 
-from ..protocol.messages import EMPTY
+from ..protocol.messages import (
+    EMPTY,
+    ClientInfo,
+    Disconnect,
+    HistoryRequest,
+    HistoryResult,
+    PresenceRequest,
+    PresenceResult,
+    PresenceStatsRequest,
+    PresenceStatsResult,
+    Publication,
+    StreamPosition,
+)
+
+__all__ = [
+    "ClientInfo",
+    "Disconnect",
+    "HistoryRequest",
+    "HistoryResult",
+    "PresenceRequest",
+    "PresenceResult",
+    "PresenceStatsRequest",
+    "PresenceStatsResult",
+    "Publication",
+    "StreamPosition",
+]
 
 
 class _Msg(msgspec.Struct, omit_defaults=True, kw_only=True):
@@ -32,25 +63,6 @@ class SubscribeOptionOverride(_Msg):
     force_recovery: BoolValue | None = None
     force_positioning: BoolValue | None = None
     force_push_join_leave: BoolValue | None = None
-
-
-class StreamPosition(_Msg):
-    offset: int = 0
-    epoch: str = ""
-
-
-class ClientInfo(_Msg):
-    user: str
-    client: str
-    conn_info: Raw = EMPTY
-    chan_info: Raw = EMPTY
-
-
-class Publication(_Msg):
-    data: Raw = EMPTY
-    info: ClientInfo | None = None
-    offset: int = 0
-    tags: dict[str, str] = {}
 
 
 class PublishRequest(_Msg):
@@ -112,11 +124,6 @@ class UnsubscribeResult(_Msg):
     pass
 
 
-class Disconnect(_Msg):
-    code: int = 0
-    reason: str = ""
-
-
 class DisconnectRequest(_Msg):
     user: str = ""
     disconnect: Disconnect | None = None
@@ -127,36 +134,6 @@ class DisconnectRequest(_Msg):
 
 class DisconnectResult(_Msg):
     pass
-
-
-class PresenceRequest(_Msg):
-    channel: str = ""
-
-
-class PresenceResult(_Msg):
-    presence: dict[str, ClientInfo]
-
-
-class PresenceStatsRequest(_Msg):
-    channel: str = ""
-
-
-class PresenceStatsResult(_Msg):
-    num_clients: int
-    num_users: int
-
-
-class HistoryRequest(_Msg):
-    channel: str = ""
-    limit: int = 0
-    since: StreamPosition | None = None
-    reverse: bool = False
-
-
-class HistoryResult(_Msg):
-    publications: list[Publication]
-    epoch: str
-    offset: int
 
 
 class HistoryRemoveRequest(_Msg):

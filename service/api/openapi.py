@@ -24,7 +24,7 @@ import orjson
 
 from .. import __version__
 from . import messages as a
-from .executor import METHOD_NUMBERS, Executor
+from .executor import HANDLERS, METHOD_NUMBERS, Executor
 
 __all__ = ["SUMMARIES", "method_types", "openapi_document", "openapi_json"]
 
@@ -52,7 +52,7 @@ def method_types() -> dict[str, tuple[type[msgspec.Struct], type[msgspec.Struct]
     in the order of Centrifugo's method numbers."""
     out: dict[str, tuple[type[msgspec.Struct], type[msgspec.Struct]]] = {}
     for name in METHOD_NUMBERS.values():
-        hints = typing.get_type_hints(getattr(Executor, name))
+        hints = typing.get_type_hints(getattr(Executor, HANDLERS[name][1]))
         out[name] = (hints["req"], hints["return"])
     return out
 

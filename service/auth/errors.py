@@ -1,6 +1,6 @@
 """Token verification errors.
 
-Callers map these to protocol outcomes (spec §6.1, §6.4, §6.6, §6.7, §7):
+Callers map these to protocol outcomes (docs/protocol.md, docs/configuration.md#tokens):
 
 * :class:`TokenExpired` - ``exp`` in the past or ``nbf`` in the future (error 109 on connect and
   subscribe, disconnect 3005 on refresh).

@@ -1,4 +1,5 @@
-"""HS256 token generation for the ``gentoken`` / ``gensubtoken`` CLI commands (spec §7.4)."""
+"""HS256 token generation for the ``gentoken`` / ``gensubtoken`` CLI commands
+(docs/configuration.md#command-line)."""
 
 from __future__ import annotations
 

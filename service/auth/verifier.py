@@ -1,9 +1,9 @@
 """TokenVerifier: Centrifugo v4.1.5 connection and subscription JWT verification.
 
-Order (spec §7.1): parse → type-check claims → audience → issuer → signature (JWKS when
-configured, else the verifier selected by the header ``alg``) → reject a ``channel`` claim
-(connection tokens) → ``exp``/``nbf`` (no leeway) → ``channel`` required (subscription tokens)
-→ decode base64 claims.
+Order (docs/configuration.md#tokens): parse → type-check claims → audience → issuer →
+signature (JWKS when configured, else the verifier selected by the header ``alg``) → reject a
+``channel`` claim (connection tokens) → ``exp``/``nbf`` (no leeway) → ``channel`` required
+(subscription tokens) → decode base64 claims.
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ class TokenVerifier:
             self._retired.append(old.jwks)
 
     async def verify_connect(self, token: str) -> ConnectToken:
-        """Verify a connection token (spec §7.1)."""
+        """Verify a connection token (docs/configuration.md#tokens)."""
         state = self._state
         jws = parse_jws(token)
         claims = decode_connect_claims(jws.claims)
@@ -138,7 +138,7 @@ class TokenVerifier:
         return build_connect_token(claims, jws.claims)
 
     async def verify_subscribe(self, token: str) -> SubscribeToken:
-        """Verify a subscription token (spec §7.2); ``channel`` is required.
+        """Verify a subscription token (docs/configuration.md#tokens); ``channel`` is required.
 
         An expired one raises TokenExpired carrying the verified token (``TokenExpired.token``).
         """

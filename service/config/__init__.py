@@ -1,4 +1,4 @@
-"""Centrifugo v4.1.5 compatible configuration (spec §10).
+"""Centrifugo v4.1.5 compatible configuration (docs/configuration.md#sources-and-precedence).
 
 Leaf layer: imports no other ``service`` subpackage. Public API::
 
@@ -8,7 +8,7 @@ Leaf layer: imports no other ``service`` subpackage. Public API::
 
 * :func:`load_config` - file (JSON/YAML/TOML) < ``CENTRIFUGO_*`` env < flags, validated.
 * :class:`Config` - one attribute per option key; durations in float seconds.
-* :func:`config_to_dict` / ``Config.to_dict()`` - JSON-able dump with Go duration strings.
+* :func:`config_to_dict` - JSON-able dump with Go duration strings.
 * :func:`validate_config` - the validation :func:`load_config` runs, for hand-built configs.
 """
 

@@ -1,4 +1,5 @@
-"""``load_config``: defaults < config file < environment < flags, then validation (spec §10.1)."""
+"""``load_config``: defaults < config file < environment < flags, then validation
+(docs/configuration.md#sources-and-precedence)."""
 
 from __future__ import annotations
 

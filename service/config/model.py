@@ -1,10 +1,10 @@
-"""The :class:`Config` dataclass: one attribute per Centrifugo v4.1.5 option (spec §10, §11)."""
+"""The :class:`Config` dataclass: one attribute per Centrifugo v4.1.5 option
+(docs/configuration.md)."""
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
 
 from service.config.options import (
     CHANNEL_OPTION_KEYS,
@@ -240,7 +240,7 @@ class Config:
     grpc_stream_tls_cert: str = ""
     grpc_stream_tls_key: str = ""
     grpc_stream_max_receive_message_size: int = 65536
-    # --- handler prefixes (spec §11) -----------------------------------------------------
+    # --- handler prefixes (docs/configuration.md#endpoints-and-ports) ---------------------
     websocket_handler_prefix: str = "/connection/websocket"
     webtransport_handler_prefix: str = "/connection/webtransport"
     sockjs_handler_prefix: str = "/connection/sockjs"
@@ -322,7 +322,7 @@ class Config:
     graphite_prefix: str = "centrifugo"
     graphite_interval: float = 10.0
     graphite_tags: bool = False
-    # --- proxy (spec §9.1) ---------------------------------------------------------------
+    # --- proxy (docs/configuration.md#channel-options) ------------------------------------
     proxy_connect_endpoint: str = ""
     proxy_refresh_endpoint: str = ""
     proxy_subscribe_endpoint: str = ""
@@ -362,9 +362,3 @@ class Config:
             if ns.name == name:
                 return ns
         return None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able dict of every option (see :func:`service.config.config_to_dict`)."""
-        from service.config.dump import config_to_dict
-
-        return config_to_dict(self)

@@ -1,4 +1,5 @@
-"""Channel options, namespaces, RPC namespaces and granular proxies (spec §10.2, §9.1)."""
+"""Channel options, namespaces, RPC namespaces and granular proxies
+(docs/configuration.md#channel-options)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Semantic validation of a :class:`Config` (spec §4, §9.1, §10.2 and §10.3)."""
+"""Semantic validation of a :class:`Config` (docs/protocol.md#ping-and-pong,
+docs/configuration.md)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ WHOLE_SECONDS_KEYS = ("history_meta_ttl", "presence_ttl")
 _SIGNED_INTS = frozenset(
     {"websocket_compression_level", "uni_websocket_compression_level", "gomaxprocs"}
 )
-# durations where a negative value has a meaning (§4: negative pong_timeout disables pongs)
+# durations where a negative value has a meaning (docs/protocol.md#ping-and-pong: negative
+# pong_timeout disables pongs)
 _SIGNED_DURATIONS = frozenset({"ping_interval", "pong_timeout"})
 
 

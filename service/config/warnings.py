@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from service.config.coerce import CONFIG_KINDS
 from service.config.model import Config
 from service.config.options import CHANNEL_OPTION_KEYS
 
@@ -254,6 +255,6 @@ def needs_restart(old: Config, new: Config) -> list[str]:
     """Options whose value changed between ``old`` and ``new`` that a reload does not apply."""
     return [
         option
-        for option in old.to_dict()
+        for option in CONFIG_KINDS
         if option not in RELOADED and getattr(old, option) != getattr(new, option)
     ]

@@ -46,7 +46,7 @@ class BrokerSubscriptions:
         *,
         subscribers: Callable[[str], int],
         timers: TimerWheel,
-        spawn: Callable[[Coroutine[Any, Any, Any]], None],
+        spawn: Callable[[Coroutine[Any, Any, Any]], object],
     ) -> None:
         self._broker = broker
         self._timers = timers
@@ -96,7 +96,7 @@ class BrokerSubscriptions:
                 RELEASE_DELAY, lambda: self._check(channel)
             )
         except RuntimeError:  # no running loop: the node is gone
-            pass
+            log.debug("broker unsubscribe of %s not scheduled: loop closed", channel)
 
     def _check(self, channel: str) -> None:
         del self._releasing[channel]

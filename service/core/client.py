@@ -1,24 +1,31 @@
-"""A client connection: the protocol v2 state machine (spec §1.8, §4, §6).
+"""A client connection: the protocol v2 state machine (docs/protocol.md).
 
 Transports call ``handle_data`` with each incoming frame; commands run sequentially in
 arrival order.  Replies and pushes go through the connection's ``Writer``.  Every failure
 ends either as an error reply (connection kept) or as a disconnect (connection closed).
+
+The session owns its lifecycle: its connection state (``state.ConnectionState``), its
+subscriptions (``subs``, each a ``ChannelSub`` that owns its position) and its timers change
+only through its own methods.  Command handlers (``commands/``) decide what a command means
+and call these methods to apply it; so do the server API's user operations (``users.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
-import time
 import uuid
 from typing import TYPE_CHECKING
 
 from ..protocol import codes as c
 from ..protocol import messages as m
+from . import commands
 from .engine import ClientInfo, Publication, StreamPosition
-from .refreshing import refresh_connection, refresh_subscription
-from .subscription import SUBSCRIBED, ChannelSub
+from .hooks import ConnectDecision, SubscriptionOptions
+from .session_timers import SessionTimers
+from .state import ConnectionState, Continuity, SubscriptionState, ttl_of
+from .subscribing import subscribe_channel
+from .subscription import ChannelSub
 from .timers import TimerGroup
 from .wire import INVALID, JSON_PUSH, JSON_REPLY, Encoded, encoded_publication, variant_of
 from .writer import Writer
@@ -29,13 +36,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("gyre.client")
 
-NEW, CONNECTED, FAILED, CLOSED = range(4)
-
-# keys of a session's own timers; a subscription's expiry timer is keyed by its channel
-_STALE, _PING, _PONG, _EXPIRE = range(4)
+NEW, CONNECTED, FAILED, CLOSED = ConnectionState
 
 
-class ClientSession:
+class ClientSession(SessionTimers):
     """One client connection on this node."""
 
     __slots__ = (
@@ -48,7 +52,6 @@ class ClientSession:
         "meta",
         "name",
         "node",
-        "ping_outstanding",
         "request_headers",
         "session_id",
         "state",
@@ -96,7 +99,7 @@ class ClientSession:
         # every timer of this connection, cancelled at once by ``disconnect``
         self.timers = TimerGroup(node.timers)
         node.on_client_created(self)
-        self.timers.set(_STALE, node.config.client_stale_close_delay, self._check_stale)
+        self.arm_stale_check()
 
     # --- properties -----------------------------------------------------------------------
 
@@ -151,8 +154,6 @@ class ClientSession:
 
     async def handle_command(self, cmd: m.Command) -> bool:
         """Process one command; False once the connection is closed."""
-        from . import commands
-
         state = self.state
         if state == CLOSED:
             return False
@@ -165,7 +166,7 @@ class ClientSession:
             if state != NEW:
                 self.disconnect(c.DISCONNECT_BAD_REQUEST)
                 return False
-            return await commands.run(self, cmd, commands.handle_connect)
+            return await self._run(cmd, commands.handle_connect)
         if state != CONNECTED:
             self.disconnect(c.DISCONNECT_BAD_REQUEST)
             return False
@@ -173,27 +174,45 @@ class ClientSession:
         if handler is None:
             self.disconnect(c.DISCONNECT_BAD_REQUEST)
             return False
-        return await commands.run(self, cmd, handler)
+        return await self._run(cmd, handler)
+
+    async def _run(self, cmd: m.Command, handler: commands.Handler) -> bool:
+        """Apply what ``handler`` decided for ``cmd`` (``commands.run``): a disconnect, an
+        error reply (a failed connect leaves the session FAILED) or the reply.  False once
+        the connection is closed."""
+        outcome = await commands.run(self, cmd, handler)
+        if outcome.disconnect is not None:
+            self.disconnect(outcome.disconnect)
+            return False
+        if self.state == CLOSED:
+            return False
+        error = outcome.error
+        if error is not None:
+            if cmd.id:
+                err = m.Error(code=error.code, message=error.message, temporary=error.temporary)
+                self.write_reply(m.Reply(id=cmd.id, error=err))
+            if cmd.connect is not None:
+                self.state = FAILED
+            return True
+        reply = outcome.reply
+        if reply is not None and cmd.id:
+            reply.id = cmd.id
+            self.write_reply(reply)
+        return self.state != CLOSED
 
     async def connect_unidirectional(self, req: m.ConnectRequest) -> bool:
-        """Connect a unidirectional client from its bare ConnectRequest (spec §2.7).
+        """Connect a unidirectional client from its bare ConnectRequest
+        (docs/transports.md#unidirectional-transports).
 
         Errors become disconnects: 109 → 3005, 111 → 3013, 103 → 3507, any other → 3004;
         an explicit disconnect is kept.  Returns True when connected.
         """
-        from . import commands
-
         if self.state != NEW:
             return False
         try:
             await commands.handle_connect(self, m.Command(id=0, connect=req))
         except c.ReplyError as e:
-            mapping = {
-                c.ERROR_TOKEN_EXPIRED.code: c.DISCONNECT_EXPIRED,
-                c.ERROR_TOO_MANY_REQUESTS.code: c.DISCONNECT_TOO_MANY_REQUESTS,
-                c.ERROR_PERMISSION_DENIED.code: c.DISCONNECT_PERMISSION_DENIED,
-            }
-            self.disconnect(mapping.get(e.error.code, c.DISCONNECT_SERVER_ERROR))
+            self.disconnect(c.UNI_CONNECT_ERRORS.get(e.error.code, c.DISCONNECT_SERVER_ERROR))
             return False
         except c.DisconnectError as e:
             self.disconnect(e.disconnect)
@@ -230,12 +249,12 @@ class ClientSession:
     def deliver(self, sub: ChannelSub, pub: Publication, position: StreamPosition | None) -> None:
         """Deliver one publication to one subscription (used for buffered publications)."""
         if sub.options.positioned and position is not None and pub.offset:
-            if pub.offset <= sub.offset and position.epoch == sub.epoch:
+            seen = sub.check(pub.offset, position.epoch)
+            if seen is Continuity.DUPLICATE:
                 return  # already delivered by recovery
-            if pub.offset != sub.offset + 1 or position.epoch != sub.epoch:
+            if seen is Continuity.GAP:
                 self.position_lost(sub)
                 return
-            sub.offset = pub.offset
         enc = encoded_publication(sub.channel, pub)
         data = enc.get(self.variant)
         if data is INVALID:
@@ -250,14 +269,16 @@ class ClientSession:
         position: StreamPosition | None,
         enc: Encoded,
     ) -> None:
-        """Called by the hub when a publication cannot be delivered as is."""
+        """Called by the hub when a publication cannot be delivered as is: not encodable for
+        this connection (3506) or past a gap in the stream (``position_lost``)."""
         if self.variant in (JSON_REPLY, JSON_PUSH) and enc.get(self.variant) is INVALID:
             self.disconnect(c.DISCONNECT_INAPPROPRIATE_PROTOCOL)
             return
         self.position_lost(sub)
 
     def position_lost(self, sub: ChannelSub) -> None:
-        """Stream continuity broken: 2500 for client-side subs, 3010 for server-side (§6.9)."""
+        """Stream continuity broken: 2500 for client-side subs, 3010 for server-side
+        (docs/protocol.md#positioning-and-recovery)."""
         if sub.server_side:
             self.disconnect(c.DISCONNECT_INSUFFICIENT_STATE)
         else:
@@ -266,17 +287,66 @@ class ClientSession:
 
     # --- subscriptions --------------------------------------------------------------------
 
+    def establish(self, decision: ConnectDecision, req: m.ConnectRequest) -> None:
+        """The connect was accepted: take its credentials, join the hub, go CONNECTED."""
+        self.user = decision.user
+        self.info = decision.info
+        self.meta = decision.meta
+        self.name = req.name
+        self.version = req.version
+        self.client_side_refresh = decision.client_side_refresh
+        self.token_channels = decision.token_channels
+        self.expire_at = decision.expire_at
+        self.node.hub.add_connection(self)
+        self.state = CONNECTED
+
+    async def add_subscription(
+        self, channel: str, opts: SubscriptionOptions, *, server_side: bool
+    ) -> ChannelSub:
+        """Register a new subscription to ``channel`` (SUBSCRIBING; see ``subscribing``)."""
+        sub = ChannelSub(self, channel, opts, server_side=server_side)
+        self.subs[channel] = sub
+        await self.node.add_subscription(self, sub)
+        return sub
+
+    async def drop_subscription(self, channel: str) -> None:
+        """Undo ``add_subscription`` (no leave, no push)."""
+        sub = self.subs.pop(channel, None)
+        if sub is not None:
+            await self.node.remove_subscription(self, sub, leave=False)
+
     def activate(self, sub: ChannelSub) -> None:
-        """Mark ``sub`` subscribed (after its reply was written) and flush its buffer."""
-        buffered = sub.buffer or []
-        sub.buffer = None
-        sub.state = SUBSCRIBED
-        for pub, position in buffered:
-            if self.state == CLOSED or sub.state != SUBSCRIBED:
+        """Make ``sub`` live (after its reply or push was written): deliver what was buffered,
+        publish the join, arm its expiry check."""
+        for pub, position in sub.take_buffer():
+            if self.state == CLOSED or sub.state != SubscriptionState.SUBSCRIBED:
                 return
             self.deliver(sub, pub, position)
         if sub.options.join_leave:
             self.node.spawn(self.node.publish_join(sub.channel, self.client_info(sub.channel)))
+        self.schedule_sub_expiry_check(sub)
+
+    def extend_subscription(
+        self, sub: ChannelSub, expire_at: int, chan_info: bytes | None = None
+    ) -> None:
+        """A sub_refresh was accepted: ``expire_at`` (0: never) replaces the expiry, and
+        ``chan_info`` the channel info when given (server-side refresh)."""
+        sub.options.expire_at = expire_at
+        if chan_info is not None:
+            sub.options.chan_info = chan_info
+        self.schedule_sub_expiry_check(sub)
+
+    def refresh_credentials(
+        self, *, expire_at: int, info: bytes | None = None, meta: bytes | None = None
+    ) -> None:
+        """A refresh was accepted (client command or server API): new expiry (0: none), and
+        info / meta when given; the expiry check is re-armed."""
+        if info is not None:
+            self.info = info
+        if meta is not None:
+            self.meta = meta
+        self.expire_at = expire_at
+        self.schedule_expiry_check()
 
     async def unsubscribe(self, channel: str, code: int, reason: str, *, push: bool) -> None:
         """Remove a subscription; ``push`` sends an unsubscribe push with code/reason."""
@@ -290,87 +360,53 @@ class ClientSession:
             )
         await self.node.remove_subscription(self, sub)
 
-    # --- timers ---------------------------------------------------------------------------
-
-    def _check_stale(self) -> None:
-        if self.state in (NEW, FAILED):
-            self.disconnect(c.DISCONNECT_STALE)
-
-    def start_timers(self) -> None:
-        """Start pings (first one randomised in [0, ping_interval), spec §4) and expiry."""
-        cfg = self.node.config
-        if self.transport.app_ping and cfg.ping_interval > 0:
-            self.timers.set(_PING, random.uniform(0, cfg.ping_interval), self._send_ping)
-        self.schedule_expiry_check()
-
-    def _send_ping(self) -> None:
+    async def subscribe_server_side(self, channel: str, opts: SubscriptionOptions) -> None:
+        """Subscribe this connection to ``channel`` for the server (server API subscribe):
+        the same subscription code as a client subscribe, announced with a ``subscribe``
+        push.  More subscriptions than ``client_channel_limit`` disconnect with 3505, an
+        engine failure with 3004, data a JSON client cannot take with 3506."""
+        if self.state != CONNECTED or channel in self.subs:
+            return
+        limit = self.node.config.client_channel_limit
+        if limit > 0 and len(self.subs) >= limit:
+            self.disconnect(c.DISCONNECT_CHANNEL_LIMIT)
+            return
+        try:
+            sub, result = await subscribe_channel(
+                self, channel, opts, server_side=True, recover_since=opts.recover_since
+            )
+        except c.ReplyError:
+            self.disconnect(c.DISCONNECT_SERVER_ERROR)
+            return
+        except c.DisconnectError as e:  # 3004 (broker), or 3506: data a JSON client cannot take
+            self.disconnect(e.disconnect)
+            return
         if self.state != CONNECTED:
             return
-        cfg = self.node.config
-        if self.transport.unidirectional:
-            self.writer.write(self.transport.codec.encode_push(m.Push()))
-        else:
-            self.writer.write(self.transport.codec.encode_reply(m.Reply()))
-            if cfg.pong_timeout > 0:
-                self.ping_outstanding = True
-                self.timers.set(_PONG, cfg.pong_timeout, self._check_pong)
-        self.timers.set(_PING, cfg.ping_interval, self._send_ping)
+        self.write_push(
+            m.Push(
+                channel=channel,
+                subscribe=m.Subscribe(
+                    recoverable=result.recoverable,
+                    epoch=result.epoch,
+                    offset=result.offset,
+                    positioned=result.positioned,
+                    data=result.data,
+                ),
+            )
+        )
+        self.activate(sub)
 
-    def _check_pong(self) -> None:
-        if self.state == CONNECTED and self.ping_outstanding:
-            self.disconnect(c.DISCONNECT_NO_PONG)
-
-    def schedule_expiry_check(self) -> None:
-        """(Re)arm the connection expiry check for ``expire_at`` (replacing an earlier one):
-        ``client_expired_close_delay`` after it for a client that refreshes itself, at
-        ``expire_at`` for a server-side refresh (docs/proxy.md#server-side-refresh)."""
-        if self.expire_at <= 0:
-            self.timers.cancel(_EXPIRE)
-            return
-        expected = self.expire_at
-        if not self.client_side_refresh:
-            delay = expected - time.time()
-            self.timers.set(_EXPIRE, delay, lambda: self._refresh_expired(expected))
-            return
-        delay = expected - time.time() + self.node.config.client_expired_close_delay
-        self.timers.set(_EXPIRE, delay, lambda: self._check_expired(expected))
-
-    def _refresh_expired(self, expected: int) -> None:
-        if self.state == CONNECTED and self.expire_at == expected:
-            self.node.spawn(refresh_connection(self, expected))
-
-    def _check_expired(self, expected: int) -> None:
-        if self.state != CONNECTED or self.expire_at != expected:
-            return
-        if time.time() >= self.expire_at + self.node.config.client_expired_close_delay - 1:
+    def refresh_server_side(self, *, expired: bool, expire_at: int, info: bytes) -> None:
+        """Server API refresh: ``expired`` disconnects with 3005; otherwise the new expiry
+        (0: none) and ``info`` (when not empty) are applied and a ``refresh`` push sent."""
+        if expired:
             self.disconnect(c.DISCONNECT_EXPIRED)
-
-    def schedule_sub_expiry_check(self, sub: ChannelSub) -> None:
-        """(Re)arm the expiry check of ``sub`` (one per channel, replacing an earlier one)."""
-        exp = sub.options.expire_at
-        if exp <= 0:
-            self.timers.cancel(sub.channel)
             return
-        delay = exp - time.time() + self.node.config.client_expired_sub_close_delay
-        self.timers.set(sub.channel, delay, lambda: self._check_sub_expired(sub, exp))
-
-    def _check_sub_expired(self, sub: ChannelSub, expected: int) -> None:
-        if self.state != CONNECTED or self.subs.get(sub.channel) is not sub:
-            return
-        if sub.options.expire_at != expected:
-            return
-        if not sub.options.client_side_refresh:
-            self.node.spawn(refresh_subscription(self, sub, expected))
-            return
-        self.subscription_expired(sub)
-
-    def subscription_expired(self, sub: ChannelSub) -> None:
-        """End an expired subscription: 3006 for a server-side one, unsubscribe 2501 else."""
-        if sub.server_side:
-            self.disconnect(c.DISCONNECT_SUB_EXPIRED)
-        else:
-            code, reason = c.UNSUBSCRIBE_EXPIRED
-            self.node.spawn(self.unsubscribe(sub.channel, code, reason, push=True))
+        self.refresh_credentials(expire_at=expire_at, info=info or None)
+        expires = expire_at > 0
+        ttl = ttl_of(expire_at) if expires else 0
+        self.write_push(m.Push(refresh=m.Refresh(expires=expires, ttl=ttl)))
 
     # --- closing --------------------------------------------------------------------------
 
@@ -389,7 +425,7 @@ class ClientSession:
         self.timers.clear()  # nothing scheduled may keep a closed connection alive
         code = d.code
         transport = self.transport
-        if code in (c.DISCONNECT_SLOW.code, c.DISCONNECT_CONNECTION_CLOSED.code):
+        if d.discards_queue:
             self.writer.discard()
         else:
             self.writer.flush()
@@ -407,7 +443,7 @@ class ClientSession:
             transport.close(d)
         except Exception:
             log.debug("client %s: transport close failed", self.id, exc_info=True)
-        if code != c.DISCONNECT_CONNECTION_CLOSED.code:
+        if not d.peer_gone:
             log.info(
                 "client %s user %r disconnected: %d %s",
                 self.id,

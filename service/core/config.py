@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NodeConfig:
-    """Client-protocol behaviour options; defaults are Centrifugo v4.1.5's (spec §6.12, §4)."""
+    """Client-protocol behaviour options; defaults are Centrifugo v4.1.5's (docs/protocol.md)."""
 
     name: str = ""
     version: str = "0.0.0"
@@ -24,5 +24,4 @@ class NodeConfig:
     client_history_max_publication_limit: int = 300
     client_recovery_max_publication_limit: int = 300
     channel_max_length: int = 255
-    history_meta_ttl: float = 7776000.0
     node_info_interval: float = 3.0

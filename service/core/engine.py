@@ -64,6 +64,10 @@ class StreamPosition(NamedTuple):
 
 EMPTY_POSITION = StreamPosition(0, "")
 
+PublishOutcome = StreamPosition | Exception | None
+"""What one publication of ``Broker.publish`` became: its position, None (no history), or the
+exception it failed with."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PublishOptions:
@@ -147,20 +151,14 @@ class Broker(Protocol):
         ...
 
     async def publish(
-        self, channel: str, pub: Publication, opts: PublishOptions
-    ) -> StreamPosition | None:
-        """Store (when history is on) and broadcast; returns the new top (None without history).
-
-        The returned offset is the publication's offset; delivery to ``handler`` carries it too.
-        """
-        ...
-
-    async def publish_many(
         self, channel: str, pubs: Sequence[Publication], opts: PublishOptions
-    ) -> list[StreamPosition | Exception | None]:
-        """``publish`` each of ``pubs`` into ``channel``, in order; one entry per publication:
-        what ``publish`` returned, or the exception it raised (that publication may not have
-        been published; the following ones are still tried)."""
+    ) -> list[PublishOutcome]:
+        """Store (when history is on) and broadcast each of ``pubs`` into ``channel``, in order
+        (a single publish is the one-item case).  One entry per publication: its position
+        (the new top: its own offset and the epoch; delivery to ``handler`` carries it too),
+        None without history, or the exception that publication failed with (it may not have
+        been published; the following ones are still tried).  Raises ``EngineError`` only when
+        none could be tried (engine not started or closed)."""
         ...
 
     async def publish_join(self, channel: str, info: ClientInfo) -> None: ...

@@ -49,7 +49,7 @@ class SubscriptionOptions:
 
 @dataclass(slots=True, kw_only=True)
 class ConnectDecision:
-    """Credentials and server-side subscriptions granted on connect (spec §6.1, §6.3).
+    """Credentials and server-side subscriptions granted on connect (docs/protocol.md).
 
     ``token_channels`` is the set of channels derived from the connection token; a refresh
     whose token yields another set disconnects with 3010.  ``single_connection``: other
@@ -111,7 +111,10 @@ class ClientHooks(Protocol):
         """Validate a subscription refresh; return the new expire_at (0 = no expiry)."""
         ...
 
-    async def publish(self, client: ClientSession, req: PublishRequest) -> PublishDecision: ...
+    async def publish(self, client: ClientSession, req: PublishRequest) -> PublishDecision:
+        """Permission to publish: the channel's complete history options (as
+        ``publish_options``), and the data to publish when not the client's."""
+        ...
 
     async def presence(self, client: ClientSession, channel: str) -> None: ...
 
@@ -135,7 +138,8 @@ class ClientHooks(Protocol):
         ...
 
     def publish_options(self, channel: str) -> PublishOptions:
-        """History options of ``channel`` (used for history reads and recovery)."""
+        """History options of ``channel`` (used for history reads and recovery), complete:
+        ``history_meta_ttl`` is filled in (the core applies no default of its own)."""
         ...
 
 
@@ -149,7 +153,8 @@ class ChannelCapabilities:
 
 
 class ApiPolicy(Protocol):
-    """Channel rules for the server API (never restricted by permissions, spec §6.11)."""
+    """Channel rules for the server API (never restricted by permissions,
+    docs/protocol.md#channels-and-namespaces)."""
 
     def api_channel(self, channel: str) -> ChannelCapabilities:
         """Raises ReplyError 107 for an empty channel and 102 for an unknown namespace."""

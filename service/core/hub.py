@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from .engine import ClientInfo, Publication, StreamPosition
-from .subscription import SUBSCRIBED, ChannelSub
+from .state import Continuity, SubscriptionState
+from .subscription import ChannelSub
 from .wire import INVALID, Encoded, encoded_join, encoded_leave, encoded_publication
 
 if TYPE_CHECKING:
@@ -47,8 +48,14 @@ class Hub:
         if client.session_id:
             self.sessions.pop(client.session_id, None)
 
-    def user_connections(self, user: str) -> list[ClientSession]:
-        return list(self.users.get(user, {}).values())
+    def find(self, user: str, *, client: str = "", session: str = "") -> list[ClientSession]:
+        """The connections of ``user`` on this node, only ``client`` / ``session`` when given
+        (how every user operation finds its targets)."""
+        return [
+            s
+            for s in self.users.get(user, {}).values()
+            if (not client or s.id == client) and (not session or s.session_id == session)
+        ]
 
     def num_users(self) -> int:
         return len(self.users)
@@ -101,6 +108,7 @@ class Hub:
         subs = self.channels.get(channel)
         if not subs:
             return
+        SUBSCRIBED, IN_ORDER = SubscriptionState.SUBSCRIBED, Continuity.IN_ORDER
         for i, pub in enumerate(pubs):
             position = None if positions is None else positions[i]
             enc = encoded_publication(channel, pub)
@@ -115,12 +123,13 @@ class Hub:
                     continue
                 if check_position and sub.options.positioned:
                     assert position is not None
-                    if pub.offset != sub.offset + 1 or position.epoch != sub.epoch:
-                        if bad is None:
-                            bad = []
-                        bad.append(sub)
+                    seen = sub.check(pub.offset, position.epoch)
+                    if seen is not IN_ORDER:
+                        if seen is Continuity.GAP:
+                            if bad is None:
+                                bad = []
+                            bad.append(sub)
                         continue
-                    sub.offset = pub.offset
                 client = sub.client
                 variant = client.variant
                 if variant != last_variant:
@@ -131,13 +140,7 @@ class Hub:
                         bad = []
                     bad.append(sub)
                     continue
-                w = client.writer  # Writer.write, inlined
-                if w.closed:
-                    continue
-                pending = w.pending
-                if not pending:
-                    w.mark_dirty()
-                pending.append(data)
+                client.writer.write(data)
             if bad is not None:
                 for sub in bad:
                     sub.client.on_delivery_problem(sub, pub, position, enc)
@@ -153,7 +156,7 @@ class Hub:
         if not subs:
             return
         for sub in subs.values():
-            if sub.state != SUBSCRIBED or not sub.options.push_join_leave:
+            if sub.state != SubscriptionState.SUBSCRIBED or not sub.options.push_join_leave:
                 continue
             data = enc.get(sub.client.variant)
             if data is not INVALID:

@@ -2,8 +2,8 @@
 
 Every publication, whatever its source (client, HTTP/gRPC API, another node via the broker),
 reaches subscribers through ``handle_publication`` -> ``Hub.broadcast_publication``.
-User-targeted server API operations (subscribe, unsubscribe, disconnect, refresh) travel as
-control messages so that they reach the node holding the user's connections.
+User operations of the server API (subscribe, unsubscribe, disconnect, refresh) are
+``users.Users``; node-to-node messages, the node registry and surveys are ``cluster.Cluster``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 from ..protocol import codes as c
 from ..protocol import control
 from .broker_subs import BrokerSubscriptions
-from .client import CONNECTED, ClientSession
+from .client import ClientSession
 from .cluster import OP_EMULATION, Cluster
 from .config import NodeConfig
 from .engine import (
@@ -30,16 +30,18 @@ from .engine import (
     PresenceManager,
     Publication,
     PublishOptions,
+    PublishOutcome,
     StreamPosition,
 )
-from .hooks import ClientHooks, SubscriptionOptions
+from .hooks import ClientHooks
 from .hub import Hub
 from .metrics import NodeMetrics, NullMetrics
-from .node_info import NodeInfo
 from .observers import ChannelObserver, Observers
 from .process import ProcessSampler
+from .state import ConnectionState
 from .subscription import ChannelSub
 from .timers import TimerWheel
+from .users import Users
 from .wire import json_checked
 from .writer import FlushLoop
 
@@ -71,6 +73,7 @@ class Node:
         self.flush_loop = FlushLoop(None if metrics is None else self.metrics.transport_sent)
         self.timers = TimerWheel()
         self.cluster = Cluster(self)
+        self.users = Users(self)
         self.observers = Observers()
         self.process = ProcessSampler()
         # publications this node handed to the broker / got from it (``info`` metrics items)
@@ -79,6 +82,7 @@ class Node:
         self.started_at = time.time()
         self.shutting_down = False
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._periodic_task: asyncio.Task[Any] | None = None
         self.broker_subs = BrokerSubscriptions(
             broker, subscribers=self._listeners, timers=self.timers, spawn=self.spawn
         )
@@ -89,26 +93,29 @@ class Node:
     async def start(self) -> None:
         set_cb = getattr(self.broker, "set_reconnect_callback", None)
         if set_cb is not None:
-            # PUB/SUB came back: publications may have been lost meanwhile (spec §6.9)
+            # PUB/SUB came back: publications may have been lost meanwhile
+            # (docs/protocol.md#positioning-and-recovery)
             set_cb(lambda: self.spawn(self.check_positions()))
         await self.broker.start(self, self.id)
         self.timers.start()
         self.cluster.nodes[self.id] = self.cluster.self_info()
-        self.spawn(self._periodic())
+        self._periodic_task = self.spawn(self._periodic(), name="gyre-periodic")
 
     async def shutdown(self, timeout: float = 5.0) -> None:
-        """Disconnect every client with 3001 and stop background work."""
+        """Disconnect every client with 3001, wait (at most ``timeout`` seconds) for the work
+        that started (leaves, presence removal, and whatever that work starts in turn), then
+        stop everything (``close``)."""
         self.shutting_down = True
         self.observers.close_all()
         for client in list(self._clients):
             client.disconnect(c.DISCONNECT_SHUTDOWN)
-        deadline = asyncio.get_running_loop().time() + timeout
-        while self._tasks and asyncio.get_running_loop().time() < deadline:
-            pending = [t for t in self._tasks if not t.done() and t is not asyncio.current_task()]
-            periodic = [t for t in pending if t.get_name() == "gyre-periodic"]
-            if len(pending) == len(periodic):
-                break
-            await asyncio.sleep(0.01)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        keep = {asyncio.current_task(), self._periodic_task}
+        while (pending := {t for t in self._tasks - keep if not t.done()}) and (
+            left := deadline - loop.time()
+        ) > 0:
+            await asyncio.wait(pending, timeout=left)
         await self.close()
 
     async def close(self) -> None:
@@ -123,11 +130,12 @@ class Node:
         await asyncio.gather(*tasks, return_exceptions=True)
         await self.broker.close()
 
-    def spawn(self, coro: Coroutine[Any, Any, Any], name: str | None = None) -> None:
-        """Run ``coro`` in the background; the node cancels it on close."""
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str | None = None) -> asyncio.Task[Any]:
+        """Run ``coro`` in the background; the node cancels and awaits it on close."""
         task = asyncio.get_running_loop().create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
+        return task
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
@@ -135,7 +143,6 @@ class Node:
             log.error("background task failed", exc_info=task.exception())
 
     async def _periodic(self) -> None:
-        asyncio.current_task().set_name("gyre-periodic")  # type: ignore[union-attr]
         interval = self.config.client_presence_update_interval
         info_interval = self.config.node_info_interval
         next_presence = time.monotonic() + interval
@@ -156,7 +163,7 @@ class Node:
 
     async def _refresh_presence(self) -> None:
         for client in list(self._clients):
-            if client.state != CONNECTED:
+            if client.state != ConnectionState.CONNECTED:
                 continue
             for sub in list(client.subs.values()):
                 if sub.options.presence:
@@ -168,7 +175,8 @@ class Node:
                         log.debug("presence refresh failed: %s", e)
 
     async def check_positions(self, grace: float = 1.0) -> None:
-        """Compare positioned subscriptions with their stream tops (spec §6.9).
+        """Compare positioned subscriptions with their stream tops
+        (docs/protocol.md#positioning-and-recovery).
 
         A subscriber behind the top or on another epoch has lost publications: client-side
         subscriptions get unsubscribe 2500, server-side ones disconnect 3010.  Also called
@@ -181,13 +189,10 @@ class Node:
             if not positioned:
                 continue
             if channel not in tops:
-                opts = self.hooks.publish_options(channel)
+                meta_ttl = self.hooks.publish_options(channel).history_meta_ttl
                 try:
                     res = await self.broker.history(
-                        channel,
-                        HistoryQuery(
-                            limit=0, meta_ttl=opts.history_meta_ttl or self.config.history_meta_ttl
-                        ),
+                        channel, HistoryQuery(limit=0, meta_ttl=meta_ttl)
                     )
                     tops[channel] = res.position
                 except Exception as e:
@@ -196,18 +201,16 @@ class Node:
             top = tops[channel]
             if top is None:
                 continue
-            for sub in positioned:
-                if sub.offset < top.offset or sub.epoch != top.epoch:
-                    suspects.append((sub, top))
+            suspects.extend((sub, top) for sub in positioned if sub.behind(top))
         if not suspects:
             return
         # a publication may be stored but still on its way through PUB/SUB: look again later
         await asyncio.sleep(grace)
         for sub, top in suspects:
             client = sub.client
-            if client.state != CONNECTED or client.subs.get(sub.channel) is not sub:
+            if client.state != ConnectionState.CONNECTED or client.subs.get(sub.channel) is not sub:
                 continue
-            if sub.offset < top.offset or sub.epoch != top.epoch:
+            if sub.behind(top):
                 client.position_lost(sub)
 
     def _listeners(self, channel: str) -> int:
@@ -333,40 +336,17 @@ class Node:
     # --- publishing -----------------------------------------------------------------------
 
     async def publish(
-        self,
-        channel: str,
-        data: bytes,
-        *,
-        opts: PublishOptions,
-        info: ClientInfo | None = None,
-        tags: dict[str, str] | None = None,
-    ) -> StreamPosition | None:
-        """Publish into ``channel``; returns the position when the channel keeps history."""
-        pub = json_checked(Publication(data=data, info=info, tags=tags or None))
-        self.metrics.message_sent("publication")
-        self.num_published += 1
-        return await self.broker.publish(channel, pub, self._meta_ttl(opts))
-
-    async def publish_many(
-        self, channel: str, datas: Sequence[bytes], *, opts: PublishOptions
-    ) -> list[StreamPosition | Exception | None]:
-        """``publish(channel, data, opts=opts)`` for each of ``datas`` in order (no info, no
-        tags), as one broker call: one entry per data, the position (None without history)
-        or the exception that publication failed with.  Raises when none was tried."""
-        pubs = [json_checked(Publication(data)) for data in datas]
+        self, channel: str, pubs: Sequence[Publication], opts: PublishOptions
+    ) -> list[PublishOutcome]:
+        """Publish ``pubs`` into ``channel`` in order, as ONE broker call (a single publish is
+        the one-item case); one outcome per publication (see ``Broker.publish``).  ``opts``
+        come complete from the policy (size, ttl and meta ttl).  Each publication's JSON
+        check is made here, where it enters (``wire.json_checked``)."""
+        for pub in pubs:
+            json_checked(pub)
         self.metrics.message_sent("publication", len(pubs))
         self.num_published += len(pubs)
-        return await self.broker.publish_many(channel, pubs, self._meta_ttl(opts))
-
-    def _meta_ttl(self, opts: PublishOptions) -> PublishOptions:
-        """``opts`` with the node's ``history_meta_ttl`` when it keeps history without one."""
-        if opts.with_history and not opts.history_meta_ttl:
-            return PublishOptions(
-                history_size=opts.history_size,
-                history_ttl=opts.history_ttl,
-                history_meta_ttl=self.config.history_meta_ttl,
-            )
-        return opts
+        return await self.broker.publish(channel, pubs, opts)
 
     async def publish_join(self, channel: str, info: ClientInfo) -> None:
         self.metrics.message_sent("join")
@@ -385,8 +365,7 @@ class Node:
         reverse: bool,
     ) -> tuple[list[Publication], StreamPosition]:
         """Read history; raises ReplyError(112) when ``since.epoch`` is not the stream's epoch."""
-        opts = self.hooks.publish_options(channel)
-        meta_ttl = opts.history_meta_ttl or self.config.history_meta_ttl
+        meta_ttl = self.hooks.publish_options(channel).history_meta_ttl
         self.metrics.inc_action("history")
         res = await self.broker.history(
             channel, HistoryQuery(since=since, limit=limit, reverse=reverse, meta_ttl=meta_ttl)
@@ -434,57 +413,6 @@ class Node:
         self.metrics.message_received("control")
         self.cluster.handle(data)
 
-    # --- control plane (see cluster.py) -----------------------------------------------------
-
-    async def subscribe_user(
-        self,
-        user: str,
-        channel: str,
-        opts: SubscriptionOptions,
-        *,
-        client: str = "",
-        session: str = "",
-    ) -> None:
-        """Server-side subscribe of ``user``'s connections on every node."""
-        await self.cluster.subscribe_user(user, channel, opts, client=client, session=session)
-
-    async def unsubscribe_user(
-        self, user: str, channel: str, *, client: str = "", session: str = ""
-    ) -> None:
-        await self.cluster.unsubscribe_user(user, channel, client=client, session=session)
-
-    async def disconnect_user(
-        self,
-        user: str,
-        disconnect: c.DisconnectCode,
-        *,
-        client: str = "",
-        session: str = "",
-        whitelist: list[str] | None = None,
-    ) -> None:
-        await self.cluster.disconnect_user(
-            user, disconnect, client=client, session=session, whitelist=whitelist or []
-        )
-
-    async def refresh_user(
-        self,
-        user: str,
-        *,
-        client: str = "",
-        session: str = "",
-        expired: bool = False,
-        expire_at: int = 0,
-        info: bytes | None = None,
-    ) -> None:
-        await self.cluster.refresh_user(
-            user,
-            client=client,
-            session=session,
-            expired=expired,
-            expire_at=expire_at,
-            info=info,
-        )
-
     # --- emulation (http_stream / sse commands posted to /emulation) ----------------------
 
     async def emulate(self, node_id: str, session: str, data: bytes) -> bool:
@@ -511,21 +439,3 @@ class Node:
             return False
         await client.handle_data_serialized(data)
         return True
-
-    # --- node info and introspection ------------------------------------------------------
-
-    @property
-    def nodes(self) -> dict[str, NodeInfo]:
-        return self.cluster.nodes
-
-    def info(self) -> list[NodeInfo]:
-        """Live nodes (this one first, freshly computed)."""
-        return self.cluster.live_nodes()
-
-    async def cluster_channels(self, pattern: str = "") -> dict[str, int]:
-        """Channels with subscribers on every node and their subscriber counts."""
-        return await self.cluster.channels(pattern)
-
-    def channels(self, pattern: str = "") -> dict[str, int]:
-        """Local channels with at least one subscriber and their subscriber counts."""
-        return self.cluster.local_channels(pattern)

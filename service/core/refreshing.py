@@ -5,7 +5,8 @@ told its expiry; when ``expire_at`` comes, the session asks ``ClientHooks.refres
 A subscription whose ``client_side_refresh`` is False (its namespace has a sub_refresh proxy,
 or it was made by the server API) is asked about through ``ClientHooks.sub_refresh_expired``
 once it is ``client_expired_sub_close_delay`` past its expiry.  The rules are Centrifugo v4's
-(centrifuge v0.28 ``Client.expire`` and ``checkSubscriptionExpiration``).
+(centrifuge v0.28 ``Client.expire`` and ``checkSubscriptionExpiration``); these functions
+decide, the session's own methods apply.
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ log = logging.getLogger("gyre.client")
 async def refresh_connection(client: ClientSession, expected: int) -> None:
     """Ask the policy about a connection at its expiry ``expected``.
 
-    None ends it with 3005; a hook error with its disconnect (3004 for anything else).  A
-    decision with ``expire_at`` > 0 replaces expiry, and info / meta when given; then the
-    connection lives on only if its expiry is still ahead (so ``expire_at`` 0 ends it too).
+    None ends it with 3005; a hook error with its disconnect (3004 for anything else).  The
+    connection lives on only with a new ``expire_at`` still ahead, which replaces the expiry
+    (with info / meta when given); ``expire_at`` 0 keeps the reached expiry, so it ends too.
     """
     try:
         decision = await client.node.hooks.refresh_expired(client)
@@ -41,19 +42,10 @@ async def refresh_connection(client: ClientSession, expected: int) -> None:
         return
     if not client.connected or client.expire_at != expected:
         return  # closed meanwhile, or refreshed another way (server API)
-    if decision is None:
+    if decision is None or decision.expire_at - int(time.time()) <= 0:
         client.disconnect(c.DISCONNECT_EXPIRED)
         return
-    if decision.expire_at > 0:
-        client.expire_at = decision.expire_at
-        if decision.info is not None:
-            client.info = decision.info
-        if decision.meta is not None:
-            client.meta = decision.meta
-    if client.expire_at - int(time.time()) > 0:
-        client.schedule_expiry_check()
-    else:
-        client.disconnect(c.DISCONNECT_EXPIRED)
+    client.refresh_credentials(expire_at=decision.expire_at, info=decision.info, meta=decision.meta)
 
 
 async def refresh_subscription(client: ClientSession, sub: ChannelSub, expected: int) -> None:
@@ -74,7 +66,4 @@ async def refresh_subscription(client: ClientSession, sub: ChannelSub, expected:
     if decision is None or 0 < decision.expire_at < int(time.time()):
         client.subscription_expired(sub)
         return
-    if decision.info:
-        sub.options.chan_info = decision.info
-    sub.options.expire_at = decision.expire_at
-    client.schedule_sub_expiry_check(sub)
+    client.extend_subscription(sub, decision.expire_at, decision.info or None)

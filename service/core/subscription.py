@@ -6,20 +6,19 @@ from typing import TYPE_CHECKING
 
 from .engine import Publication, StreamPosition
 from .hooks import SubscriptionOptions
+from .state import Continuity, SubscriptionState, continuity
 
 if TYPE_CHECKING:
     from .client import ClientSession
-
-SUBSCRIBING = 0
-SUBSCRIBED = 1
 
 
 class ChannelSub:
     """A connection's subscription to ``channel``.
 
     While ``state`` is SUBSCRIBING, publications are buffered (``buffer``) so none is lost or
-    duplicated between the position/recovery read and the subscribe reply (spec §6.9).
-    ``offset``/``epoch`` track the last delivered position of positioned subscriptions.
+    duplicated between the position/recovery read and the subscribe reply
+    (docs/protocol.md#positioning-and-recovery).  ``offset``/``epoch`` are the last position
+    delivered of a positioned subscription; ``check`` is how it moves.
     """
 
     __slots__ = (
@@ -45,7 +44,33 @@ class ChannelSub:
         self.channel = channel
         self.options = options
         self.server_side = server_side
-        self.state = SUBSCRIBING
+        self.state = SubscriptionState.SUBSCRIBING
         self.buffer: list[tuple[Publication, StreamPosition | None]] | None = []
         self.offset = 0
         self.epoch = ""
+
+    def place(self, position: StreamPosition) -> None:
+        """Start from ``position`` (the stream top read when subscribing)."""
+        self.offset, self.epoch = position
+
+    def check(self, offset: int, epoch: str) -> Continuity:
+        """Judge a publication at (``offset``, ``epoch``): IN_ORDER moves the position to it;
+        DUPLICATE (already delivered) and GAP (publications lost) leave it."""
+        result = continuity(self.offset, self.epoch, offset, epoch)
+        if result is Continuity.IN_ORDER:
+            self.offset = offset
+        return result
+
+    def behind(self, top: StreamPosition) -> bool:
+        """True when the stream ``top`` is past what this subscription delivered (or on
+        another epoch): a publication may have been lost."""
+        return (
+            continuity(self.offset, self.epoch, top.offset, top.epoch) is not Continuity.DUPLICATE
+        )
+
+    def take_buffer(self) -> list[tuple[Publication, StreamPosition | None]]:
+        """Go live: SUBSCRIBED from now on; returns what was buffered meanwhile."""
+        buffered = self.buffer or []
+        self.buffer = None
+        self.state = SubscriptionState.SUBSCRIBED
+        return buffered

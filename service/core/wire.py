@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import msgspec
 
@@ -10,7 +10,7 @@ from ..protocol import JSON, Codec, pb_fast
 from ..protocol import codes as c
 from ..protocol import messages as m
 from ..protocol.json_codec import is_valid_json
-from .engine import ClientInfo, Publication
+from .engine import ClientInfo, Publication, StreamPosition
 
 # encoding variants of one broadcast message
 JSON_REPLY, PB_REPLY, JSON_PUSH, PB_PUSH = range(4)
@@ -39,6 +39,18 @@ def wire_publication(pub: Publication) -> m.Publication:
         info=wire_info(pub.info),
         offset=pub.offset,
         tags=pub.tags or {},
+    )
+
+
+def wire_presence(presence: Mapping[str, ClientInfo]) -> m.PresenceResult:
+    """The presence result (client command and server API alike)."""
+    return m.PresenceResult(presence={cid: _wire_info(info) for cid, info in presence.items()})
+
+
+def wire_history(pubs: Sequence[Publication], top: StreamPosition) -> m.HistoryResult:
+    """The history result (client command and server API alike)."""
+    return m.HistoryResult(
+        publications=[wire_publication(p) for p in pubs], epoch=top.epoch, offset=top.offset
     )
 
 
@@ -175,6 +187,7 @@ class _PublicationEncoded(Encoded, gc=False):
         return publication_json_ok(self.pub)
 
     def _pb_push(self) -> bytes:
+        # pb_fast, not the generated Push: 1.7 us vs 3.4 us per publication (bench/micro.py pb_push)
         pub = self.pub
         if pub.info is None and not pub.offset and not pub.tags:
             return pb_fast.data_push(self.channel, pub.data)

@@ -2,7 +2,7 @@
 
 Writing never creates a Task, Future or Queue: ``Writer.write`` appends encoded bytes to a
 list; the node's ``FlushLoop`` runs one ``call_soon`` callback per tick that hands every dirty
-writer's messages to its transport as one frame (coalescing, spec/performance §5).
+writer's messages to its transport as one frame (coalescing, docs/performance.md).
 A connection whose unsent bytes exceed ``client_queue_max_size`` is disconnected as slow (3008);
 one whose unsent bytes make no progress for its transport's ``write_timeout`` gets 3009.
 """
@@ -152,10 +152,6 @@ class Writer:
         if not self.pending:
             self._flush_loop.mark(self)
         self.pending.append(message)
-
-    def mark_dirty(self) -> None:
-        """Schedule this writer's flush (callers append to ``pending`` themselves)."""
-        self._flush_loop.mark(self)
 
     def flush(self) -> int:
         """Write everything pending as one transport frame now; returns the message count."""

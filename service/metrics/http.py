@@ -1,4 +1,5 @@
-"""``/metrics`` for aiohttp (``prometheus``, ``prometheus_handler_prefix``; spec §11).
+"""``/metrics`` for aiohttp (``prometheus``, ``prometheus_handler_prefix``;
+docs/configuration.md#endpoints-and-ports).
 
 Serves the text exposition of one registry (:func:`service.metrics.exposition.render`, Go
 counter names) with ``CONTENT_TYPE_LATEST``; gzip when the scraper accepts it, as the Go

@@ -1,4 +1,4 @@
-"""Centrifugo v4 metrics on an injected ``CollectorRegistry`` (spec/features.md §1.11).
+"""Centrifugo v4 metrics on an injected ``CollectorRegistry`` (docs/configuration.md#metrics).
 
 Families and labels are those of ``centrifugal/centrifuge@v0.28.2:metrics.go`` and Centrifugo
 v4.1.5 (``internal/api/metrics.go``, ``internal/middleware/connlimit.go``), namespace
@@ -216,14 +216,6 @@ class Metrics(Collector):
     def proxy_call(self, kind: str, protocol: str, name: str, outcome: str, seconds: float) -> None:
         """A proxy call ended (``service.proxy.ProxyMetrics``; families in ``proxy.py``)."""
         self._proxy.observe(kind, protocol, name, outcome, seconds)
-
-    def api_observer(self, protocol: str) -> Callable[[str, float], None]:
-        """``observe(method, seconds)`` for one API protocol (``ApiHandler(observe=...)``)."""
-
-        def observe(method: str, seconds: float) -> None:
-            self.api_command(protocol, method, seconds)
-
-        return observe
 
     # --- Collector (scrape time) ----------------------------------------------------------
 

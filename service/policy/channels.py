@@ -1,4 +1,4 @@
-"""Channel names and namespaces (spec §6.11, §6.4 step 2).
+"""Channel names and namespaces (docs/protocol.md step 2).
 
 ``ChannelRules`` is immutable; a config reload builds a new one and swaps the reference.
 """
@@ -75,7 +75,8 @@ class ChannelRules:
         return ResolvedChannel(opts, ns, private, user_limited, users)
 
     def valid_name(self, channel: str, resolved: ResolvedChannel) -> bool:
-        """Regex of the namespace on the part after ``ns:``, else ASCII only (§6.4)."""
+        """Regex of the namespace on the part after ``ns:``, else ASCII only
+        (docs/protocol.md#subscribing)."""
         regex = self._regexes.get(resolved.namespace)
         if regex is not None:
             name = channel

@@ -1,4 +1,5 @@
-"""Centrifugo v4.1.5 permission rules plugged into the core (spec §6.1-§6.7, §7).
+"""Centrifugo v4.1.5 permission rules plugged into the core (docs/protocol.md,
+docs/configuration.md#tokens).
 
 Secure by default: every client capability is denied unless a token, a user-limited channel
 rule or an explicit ``allow_*`` namespace option grants it (or ``client_insecure``).
@@ -186,8 +187,9 @@ class CentrifugoHooks:
         )
 
     def _client_channel(self, user: str, ch: str) -> SubscriptionOptions | None:
-        """A channel the client asked for in ConnectRequest.subs, if it may have it (§6.3);
-        a name longer than ``channel_max_length`` is not a valid name (ignored)."""
+        """A channel the client asked for in ConnectRequest.subs, if it may have it
+        (docs/protocol.md#server-side-subscriptions); a name longer than ``channel_max_length``
+        is not a valid name (ignored)."""
         rules = self.rules
         max_length = self.cfg.channel_max_length
         if max_length > 0 and len(ch) > max_length:
@@ -365,8 +367,8 @@ class CentrifugoHooks:
     def publish_options(self, channel: str) -> PublishOptions:
         try:
             return self._capabilities(channel).publish
-        except c.ReplyError:
-            return PublishOptions()
+        except c.ReplyError:  # namespace gone (reload): no history, the node's meta ttl
+            return PublishOptions(history_meta_ttl=self.cfg.history_meta_ttl)
 
     def _capabilities(self, channel: str) -> ChannelCapabilities:
         """Per-namespace capabilities, built once per namespace and rules generation.

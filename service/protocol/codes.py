@@ -1,4 +1,4 @@
-"""Centrifugo v4 error, disconnect and unsubscribe codes (spec §5).
+"""Centrifugo v4 error, disconnect and unsubscribe codes (docs/protocol.md#codes).
 
 ``ErrorCode`` values become ``Reply.error`` and keep the connection open; ``DisconnectCode``
 values close it.  Messages and reasons are the exact v4 texts.
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class ErrorCode:
-    """A reply error (spec §5.1)."""
+    """A reply error (docs/protocol.md#codes)."""
 
     code: int
     message: str
@@ -20,7 +20,7 @@ class ErrorCode:
 
 @dataclass(frozen=True, slots=True)
 class DisconnectCode:
-    """A disconnect (spec §5.2); reconnect is derived from the code in protocol v2."""
+    """A disconnect (docs/protocol.md#codes); reconnect is derived from the code in protocol v2."""
 
     code: int
     reason: str
@@ -29,6 +29,22 @@ class DisconnectCode:
     def reconnect(self) -> bool:
         c = self.code
         return c < 3500 or c >= 5000 or 4000 <= c < 4500
+
+    @property
+    def discards_queue(self) -> bool:
+        """Queued messages are dropped, not flushed, before closing: the peer is gone (3000)
+        or does not read (3008) (docs/protocol.md#how-a-disconnect-reaches-the-client)."""
+        return self.code in _DISCARDING
+
+    @property
+    def peer_gone(self) -> bool:
+        """3000: the client went away; nothing is sent (no close frame, no push)."""
+        return self.code == _CONNECTION_CLOSED
+
+    @property
+    def slow(self) -> bool:
+        """3008: the client does not read; its socket is dropped at once."""
+        return self.code == _SLOW
 
 
 class ReplyError(Exception):
@@ -61,13 +77,16 @@ ERROR_EXPIRED = ErrorCode(110, "expired")
 ERROR_TOO_MANY_REQUESTS = ErrorCode(111, "too many requests", True)
 ERROR_UNRECOVERABLE_POSITION = ErrorCode(112, "unrecoverable position")
 
-DISCONNECT_CONNECTION_CLOSED = DisconnectCode(3000, "connection closed")
+_CONNECTION_CLOSED, _SLOW, _WRITE_ERROR = 3000, 3008, 3009
+_DISCARDING = frozenset((_CONNECTION_CLOSED, _SLOW))
+
+DISCONNECT_CONNECTION_CLOSED = DisconnectCode(_CONNECTION_CLOSED, "connection closed")
 DISCONNECT_SHUTDOWN = DisconnectCode(3001, "shutdown")
 DISCONNECT_SERVER_ERROR = DisconnectCode(3004, "internal server error")
 DISCONNECT_EXPIRED = DisconnectCode(3005, "connection expired")
 DISCONNECT_SUB_EXPIRED = DisconnectCode(3006, "subscription expired")
-DISCONNECT_SLOW = DisconnectCode(3008, "slow")
-DISCONNECT_WRITE_ERROR = DisconnectCode(3009, "write error")
+DISCONNECT_SLOW = DisconnectCode(_SLOW, "slow")
+DISCONNECT_WRITE_ERROR = DisconnectCode(_WRITE_ERROR, "write error")
 DISCONNECT_INSUFFICIENT_STATE = DisconnectCode(3010, "insufficient state")
 DISCONNECT_FORCE_RECONNECT = DisconnectCode(3011, "force reconnect")
 DISCONNECT_NO_PONG = DisconnectCode(3012, "no pong")
@@ -83,6 +102,15 @@ DISCONNECT_PERMISSION_DENIED = DisconnectCode(3507, "permission denied")
 DISCONNECT_NOT_AVAILABLE = DisconnectCode(3508, "not available")
 DISCONNECT_TOO_MANY_ERRORS = DisconnectCode(3509, "too many errors")
 
+# a unidirectional connect cannot answer an error: these errors become these disconnects,
+# any other one 3004 (docs/protocol.md#connecting)
+UNI_CONNECT_ERRORS = {
+    ERROR_TOKEN_EXPIRED.code: DISCONNECT_EXPIRED,
+    ERROR_TOO_MANY_REQUESTS.code: DISCONNECT_TOO_MANY_REQUESTS,
+    ERROR_PERMISSION_DENIED.code: DISCONNECT_PERMISSION_DENIED,
+}
+
+UNSUBSCRIBE_CLIENT = (0, "client unsubscribed")  # internal: the client asked; never sent
 UNSUBSCRIBE_SERVER = (2000, "server unsubscribe")
 UNSUBSCRIBE_INSUFFICIENT_STATE = (2500, "insufficient state")
 UNSUBSCRIBE_EXPIRED = (2501, "subscription expired")
@@ -116,7 +144,8 @@ _DEFAULT_REASONS = {
 
 
 def disconnect_with_default_reason(code: int, reason: str) -> DisconnectCode:
-    """Build a disconnect, filling an empty reason (SDKs read ``reason`` by key, spec §1.1)."""
+    """Build a disconnect, filling an empty reason (SDKs read ``reason`` by key,
+    docs/protocol.md#messages-and-encodings)."""
     if not reason:
         reason = _DEFAULT_REASONS.get(code, "disconnect")
     return DisconnectCode(code, reason)

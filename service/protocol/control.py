@@ -1,4 +1,5 @@
-"""Node-to-node control messages (Centrifuge ``controlpb``, spec §12.5): encode / decode.
+"""Node-to-node control messages (Centrifuge ``controlpb``, docs/redis.md#control-messages):
+encode / decode.
 
 Sans-I/O: plain dataclasses in, protobuf bytes out, so a Gyre node and a Centrifugo v4 node
 on one Redis understand each other's NODE, SUBSCRIBE, UNSUBSCRIBE, DISCONNECT, REFRESH,

@@ -1,4 +1,4 @@
-"""JSON encoding of client protocol v2 (spec §1.1, §1.2).
+"""JSON encoding of client protocol v2 (docs/protocol.md).
 
 Commands arrive newline-delimited; one trailing newline is tolerated, an empty line is an
 error, and a frame must be UTF-8 (RFC 8259; the embedded raw JSON of ``data`` fields is kept

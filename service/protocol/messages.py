@@ -2,8 +2,8 @@
 
 Each Struct mirrors one message of ``client.proto``: attribute names are the proto field
 names, so the JSON encoding (snake_case keys, zero values omitted) falls out of msgspec with
-``omit_defaults=True``.  Fields that Centrifugo always writes in JSON (spec §1.1 rule 2) have
-no default and are therefore always encoded.
+``omit_defaults=True``.  Fields that Centrifugo always writes in JSON
+(docs/protocol.md#messages-and-encodings) have no default and are therefore always encoded.
 
 ``bytes`` fields are ``msgspec.Raw``: in JSON they carry embedded raw JSON verbatim (never
 base64), in protobuf they carry arbitrary bytes.  ``EMPTY`` is the shared empty value.

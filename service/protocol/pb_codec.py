@@ -1,4 +1,5 @@
-"""Protobuf encoding of client protocol v2 (spec §1.2): varint length-delimited messages.
+"""Protobuf encoding of client protocol v2 (docs/protocol.md#framing): varint length-delimited
+messages.
 
 Unknown fields (sent by newer SDKs) are skipped by the protobuf runtime.  A zero-length
 message is valid: an empty Command is a pong, an empty Reply is a ping.
@@ -54,7 +55,7 @@ def encode_push(push: Push) -> bytes:
 
 
 def decode_emulation_request(data: bytes) -> EmulationRequest:
-    """Decode a protobuf EmulationRequest body (spec §2.4)."""
+    """Decode a protobuf EmulationRequest body (docs/transports.md#emulation)."""
     try:
         msg = client_pb2.EmulationRequest.FromString(data)
     except DecodeError as e:

@@ -1,8 +1,8 @@
 """Generic conversion between the msgspec message Structs and generated protobuf classes.
 
-The Structs and the proto messages share field names (spec §1), so one converter driven by
-cached per-class field plans serves every message.  Conversion is used once per command and
-once per encoded publication, never per subscriber.
+The Structs and the proto messages share field names (docs/protocol.md#messages-and-encodings),
+so one converter driven by cached per-class field plans serves every message.  Conversion is
+used once per command and once per encoded publication, never per subscriber.
 """
 
 from __future__ import annotations
@@ -68,7 +68,8 @@ def struct_to_pb(obj: msgspec.Struct, msg: Any) -> None:
     """Copy ``obj`` into the (empty) protobuf message ``msg``.
 
     Sub-message fields that are set (even to an empty Struct) are marked present, so empty
-    results such as ``PublishResult`` appear on the wire (spec §1.3).
+    results such as ``PublishResult`` appear on the wire
+    (docs/protocol.md#commands-replies-and-pushes).
     """
     cls = type(obj)
     fn = _fillers.get(cls)

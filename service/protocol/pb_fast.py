@@ -3,7 +3,7 @@
 Byte-identical to serializing the generated ``Push`` / ``Reply`` classes (fields in number
 order, proto3 zero values omitted), without building protobuf objects: this runs once per
 publication for every protobuf subscriber group, so it is on the hot path.
-Field numbers (spec §1.3-§1.6): Reply.push=4; Push.channel=2, pub=4, join=5, leave=6;
+Field numbers (client.proto): Reply.push=4; Push.channel=2, pub=4, join=5, leave=6;
 Publication.data=4, info=5, offset=6, tags=7; ClientInfo.user=1, client=2, conn_info=3,
 chan_info=4; Join/Leave.info=1; map entries key=1, value=2.
 """

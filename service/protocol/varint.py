@@ -1,4 +1,4 @@
-"""Unsigned varint framing used by the protobuf encoding (spec §1.2)."""
+"""Unsigned varint framing used by the protobuf encoding (docs/protocol.md#framing)."""
 
 from __future__ import annotations
 

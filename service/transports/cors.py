@@ -1,5 +1,5 @@
-"""CORS for the HTTP-based client endpoints (spec §2): http_stream, sse, emulation, uni_sse,
-uni_http_stream.
+"""CORS for the HTTP-based client endpoints (docs/transports.md#common-rules): http_stream, sse,
+emulation, uni_sse, uni_http_stream.
 
 When the request's ``Origin`` passes ``allowed_origins`` (glob patterns; requests without
 ``Origin`` always pass) the response gets ``Access-Control-Allow-Origin: <request origin>``,

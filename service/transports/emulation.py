@@ -1,4 +1,5 @@
-"""Emulation endpoint ``/emulation`` (spec §2.4): client commands of http_stream/sse streams.
+"""Emulation endpoint ``/emulation`` (docs/transports.md#emulation): client commands
+of http_stream/sse streams.
 
 The body (at most ``emulation_max_request_body_size`` bytes, 413 beyond) is an
 ``EmulationRequest{node, session, data}``:
@@ -75,7 +76,7 @@ class EmulationHandler:
             return plain(400, request)
         try:
             if data is None:
-                known = not node_id or node_id == self.node.id or node_id in self.node.nodes
+                known = not node_id or self.node.cluster.is_live(node_id)
                 return plain(204 if known else 404, request)
             if not await self.node.emulate(node_id, session, data):
                 return plain(404, request)

@@ -1,6 +1,6 @@
 """Bidirectional gRPC client transport ``centrifugal.centrifugo.stream.CentrifugoStream``.
 
-A gyre extension (v4 has no bidirectional gRPC transport, spec §3.1)::
+A gyre extension (v4 has no bidirectional gRPC transport, docs/transports.md#grpc-streams)::
 
     rpc Communicate(stream centrifugal.centrifuge.protocol.Command)
         returns (stream centrifugal.centrifuge.protocol.Reply);
@@ -9,9 +9,10 @@ Each stream message is ONE protobuf Command (client → server) or ONE Reply (se
 without the varint framing used on WebSocket.  Session semantics are WebSocket's (connect
 first, same commands and errors, pings are empty Replies, pongs are empty Commands), except
 that a server-side disconnect is a Reply carrying ``push.disconnect`` (code, reason) after
-which the call ends with status OK (spec §5.4, like the emulation transports).  Undecodable
-bytes disconnect with 3501.  A client half-close (end of its request stream) is treated as the
-client going away (3000).
+which the call ends with status OK (like the emulation transports,
+docs/protocol.md#how-a-disconnect-reaches-the-client).  Undecodable bytes disconnect with
+3501.  A client half-close (end of its request stream) is treated as the client going away
+(3000).
 
 The handler is registered with ``request_deserializer=None`` / ``response_serializer=None``:
 Replies leave as the pre-encoded bytes the hub built once per publication.
@@ -44,9 +45,6 @@ log = logging.getLogger("gyre.grpc_stream")
 
 SERVICE_NAME = "centrifugal.centrifugo.stream.CentrifugoStream"
 METHOD_NAME = "Communicate"
-
-# Disconnects after which queued messages are dropped instead of flushed (spec §5.4).
-_DROP_CODES = (3000, 3008)
 
 
 def _decode_one(data: bytes) -> list[Command]:
@@ -115,7 +113,7 @@ class GrpcStreamWriter:
         return self._pending_bytes
 
     def close(self, disconnect: DisconnectCode | None) -> None:
-        if disconnect is None or disconnect.code in _DROP_CODES:
+        if disconnect is None or disconnect.discards_queue:
             self._pending.clear()
             self._pending_bytes = 0
             self._inflight = 0

@@ -1,4 +1,4 @@
-"""Unidirectional gRPC client transport ``uni_grpc`` (spec §3.2, §2.7).
+"""Unidirectional gRPC client transport ``uni_grpc`` (docs/transports.md).
 
 ``/centrifugal.centrifugo.unistream.CentrifugoUniStream/Consume(ConnectRequest) returns
 (stream Push)``.  The request is decoded with the client-protocol ``ConnectRequest`` (the
@@ -7,9 +7,9 @@ client-protocol Push bytes the hub built once per publication (``response_serial
 
 First message: a ``connect`` push with ``ping`` 0 (no app-level pings: ``app_ping`` is False;
 gRPC keepalive replaces them).  On disconnect: a ``disconnect`` push, then the RPC returns with
-status OK.  Connect failures become disconnects (3005/3013/3507/3004, spec §2.7).  The
-metadata key ``x-cf-protocol-version`` accepts ``v2`` (or nothing); any other value fails the
-RPC with "unknown protocol version".
+status OK.  Connect failures become disconnects (3005/3013/3507/3004,
+docs/transports.md#unidirectional-transports).  The metadata key ``x-cf-protocol-version``
+accepts ``v2`` (or nothing); any other value fails the RPC with "unknown protocol version".
 """
 
 from __future__ import annotations

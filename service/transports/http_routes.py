@@ -4,8 +4,8 @@
 emulation endpoint (on whenever http_stream or sse is), uni_websocket, uni_sse and
 uni_http_stream, as enabled in :class:`ClientTransportOptions`.  Every route is registered for
 all methods (``*``): the handlers answer 405/200 for other methods themselves, as v4 does.
-CORS (spec §2) wraps http_stream, sse, emulation, uni_sse and uni_http_stream; connection
-limits (503) apply to every endpoint that opens a connection.
+CORS (docs/transports.md#common-rules) wraps http_stream, sse, emulation, uni_sse and
+uni_http_stream; connection limits (503) apply to every endpoint that opens a connection.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ Route = tuple[str, str, Callable[..., object]]
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ClientTransportOptions:
-    """The Centrifugo v4 options of these transports (names as in the config, spec §10.3)."""
+    """The Centrifugo v4 options of these transports (names as in the config,
+    docs/configuration.md)."""
 
     http_stream: bool = False
     http_stream_handler_prefix: str = "/connection/http_stream"
@@ -56,7 +57,8 @@ class ClientTransportOptions:
 
 
 def route_path(prefix: str) -> str:
-    """Handler prefixes are right-trimmed of ``/``; an empty one means ``/`` (spec §11)."""
+    """Handler prefixes are right-trimmed of ``/``; an empty one means ``/``
+    (docs/configuration.md#endpoints-and-ports)."""
     return prefix.rstrip("/") or "/"
 
 

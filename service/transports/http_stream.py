@@ -1,4 +1,5 @@
-"""Bidirectional HTTP-streaming transport ``/connection/http_stream`` (spec §2.2).
+"""Bidirectional HTTP-streaming transport ``/connection/http_stream``
+(docs/transports.md#http-streaming).
 
 ``POST`` only (``OPTIONS`` is answered 200 by the CORS wrapper, other methods 405).  The body
 carries the initial commands (normally just ``connect``), at most
@@ -34,9 +35,8 @@ from .limits import ConnectionLimiter
 
 log = logging.getLogger("gyre.http_stream")
 
-SLOW_CODE = 3008
-
-#: Response headers of every streaming endpoint (spec §2.2; Go also sets ``Expire: 0``).
+#: Response headers of every streaming endpoint (docs/transports.md#http-streaming; Go also sets
+#: ``Expire: 0``).
 STREAM_HEADERS: dict[str, str] = {
     "Cache-Control": "private, no-cache, no-store, must-revalidate, max-age=0",
     "Pragma": "no-cache",
@@ -164,7 +164,7 @@ class StreamConnection:
 
     def close_for(self, disconnect: DisconnectCode | None) -> None:
         """``Transport.close`` semantics: 3008 drops the socket, anything else ends the body."""
-        self.close(abort=disconnect is not None and disconnect.code == SLOW_CODE)
+        self.close(abort=disconnect is not None and disconnect.slow)
 
     async def wait_closed(self) -> None:
         await self._done.wait()
@@ -183,8 +183,8 @@ class StreamConnection:
             return
         try:
             await self.response.write_eof()
-        except (ConnectionError, RuntimeError):
-            pass
+        except (ConnectionError, RuntimeError) as e:  # the peer is gone already
+            log.debug("http stream end not written: %s", e)
 
 
 class HttpStreamTransport:

@@ -1,4 +1,5 @@
-"""``allowed_origins`` check (spec §2): glob patterns against the lower-cased Origin header."""
+"""``allowed_origins`` check (docs/transports.md#common-rules): glob patterns against the
+lower-cased Origin header."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Bidirectional SSE / EventSource transport ``/connection/sse`` (spec §2.3).
+"""Bidirectional SSE / EventSource transport ``/connection/sse`` (docs/transports.md#sse).
 
 JSON only.  ``GET`` takes the initial command(s) from the ``cf_connect`` query parameter
 (form-decoded; missing -> 400); ``POST`` takes them from the body (at most
@@ -23,7 +23,8 @@ SSE_CONTENT_TYPE = "text/event-stream; charset=utf-8"
 
 
 def sse_events(messages: list[bytes]) -> bytes:
-    """One SSE event per message (JSON never contains a raw newline, spec §1.1)."""
+    """One SSE event per message (JSON never contains a raw newline,
+    docs/protocol.md#messages-and-encodings)."""
     if len(messages) == 1:
         return b"data: " + messages[0] + b"\n\n"
     return b"".join([b"data: " + m + b"\n\n" for m in messages])

@@ -1,4 +1,5 @@
-"""Unidirectional HTTP-streaming transport ``/connection/uni_http_stream`` (spec §2.7).
+"""Unidirectional HTTP-streaming transport ``/connection/uni_http_stream``
+(docs/transports.md#unidirectional-transports).
 
 ``POST`` with a JSON ConnectRequest body (at most ``uni_http_stream_max_request_body_size``
 bytes, 413 beyond; ``OPTIONS`` 200 via the CORS wrapper, other methods 405).  The response

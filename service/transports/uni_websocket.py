@@ -1,4 +1,5 @@
-"""Unidirectional WebSocket transport ``/connection/uni_websocket`` (spec §2.7).
+"""Unidirectional WebSocket transport ``/connection/uni_websocket``
+(docs/transports.md#unidirectional-transports).
 
 The first WebSocket message is a JSON ConnectRequest (at most
 ``uni_websocket_message_size_limit`` bytes; aiohttp closes with 1009 beyond).  A
@@ -32,7 +33,6 @@ from .websocket import Deflater, frame_header
 
 log = logging.getLogger("gyre.uni_websocket")
 
-SLOW_CODE = 3008
 TEXT_OPCODE = 0x1
 
 
@@ -79,7 +79,7 @@ class UniWebSocketTransport:
         sock = self._socket
         if sock.is_closing():
             return
-        if disconnect is not None and disconnect.code == SLOW_CODE:
+        if disconnect is not None and disconnect.slow:
             sock.abort()
         else:
             sock.close()

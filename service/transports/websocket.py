@@ -1,4 +1,4 @@
-"""Bidirectional WebSocket transport ``/connection/websocket`` (docs/transports.md).
+"""Bidirectional WebSocket transport ``/connection/websocket`` (docs/transports.md#websocket).
 
 JSON by default, Protobuf when the client offers the ``centrifuge-protobuf`` subprotocol (or
 the legacy ``?format=protobuf`` / ``?cf_protocol=protobuf``).  Outgoing frames are built here
@@ -28,13 +28,14 @@ from aiohttp import WSMsgType, web
 from ..core.client import ClientSession
 from ..core.node import Node
 from ..protocol import JSON, Codec, protobuf_codec
-from ..protocol.codes import DisconnectCode
+from ..protocol.codes import DISCONNECT_WRITE_ERROR, DisconnectCode
 from .limits import ConnectionLimiter
 from .origin import OriginChecker
 from .v1 import V1, ProtocolVersions, V1Transport, handle_v1_data
 
 log = logging.getLogger("gyre.websocket")
 
+MAX_CLOSE_REASON = 123  # bytes a close frame's reason may hold (RFC 6455)
 PROTOBUF_SUBPROTOCOL = "centrifuge-protobuf"
 JSON_SUBPROTOCOL = "centrifuge-json"
 
@@ -52,6 +53,7 @@ def frame_header(opcode: int, length: int) -> bytes:
 # One-entry frame cache per opcode, shared by all connections: a broadcast hands the same
 # bytes object to every subscriber's writer, so at one message per frame the frame (header
 # + payload) is built once per publication instead of once per subscriber.
+# Measured: framing 1 message for 1000 connections 130 us vs 285 us uncached (bench/micro.py ws).
 _cache_src: list[bytes | None] = [None, None, None]
 _cache_frame: list[bytes] = [b"", b"", b""]
 
@@ -167,12 +169,12 @@ class WebSocketTransport:
         if self.ws.closed or self.close_task is not None:
             return
         loop = asyncio.get_running_loop()
-        if disconnect is None or disconnect.code == 3000:
+        if disconnect is None or disconnect.peer_gone:
             self._socket.close()
             return
-        reason = disconnect.reason.encode()[:123]
+        reason = disconnect.reason.encode()[:MAX_CLOSE_REASON]
         self.close_task = loop.create_task(self.ws.close(code=disconnect.code, message=reason))
-        if disconnect.code in (3008, 3009):
+        if disconnect.slow or disconnect == DISCONNECT_WRITE_ERROR:
             # the peer is not reading: its buffered bytes would keep the socket open forever
             sock = self._socket
             # (close() does not end a socket whose unsent bytes cannot drain; abort() does)
@@ -271,7 +273,7 @@ class WebSocketHandler:
             try:
                 await asyncio.wait_for(asyncio.shield(task), timeout=6.0)
             except (TimeoutError, asyncio.CancelledError):
-                pass
+                log.debug("websocket close handshake not completed")
             except Exception:
                 log.debug("websocket close failed", exc_info=True)
         return ws

@@ -45,7 +45,6 @@ log = logging.getLogger("gyre.webtransport")
 CLOSE_SESSION_CAPSULE = 0x2843  # CLOSE_WEBTRANSPORT_SESSION
 ACCEPT_TIMEOUT = 10.0
 CLOSE_DELAY = 1.0
-SLOW_CODE = 3008
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -237,11 +236,11 @@ class Http3Protocol(QuicConnectionProtocol):
         session = self.sessions.get(session_id)
         code = 0 if disconnect is None else disconnect.code
         reason = "" if disconnect is None else disconnect.reason
-        if code == SLOW_CODE:
+        if disconnect is not None and disconnect.slow:
             try:
                 self._quic.reset_stream(stream_id, code)
-            except Exception:
-                pass
+            except Exception as e:  # the stream may be gone already
+                log.debug("webtransport: stream %d not reset: %s", stream_id, e)
             self.close_capsule(session_id, code, reason)
         else:
             self.send_stream(stream_id, b"", end=True)

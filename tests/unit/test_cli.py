@@ -1,4 +1,4 @@
-"""service.cli.main run in-process (spec §7.4, §10.4)."""
+"""service.cli.main run in-process (docs/configuration.md#command-line)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Field numbers that are the wire format (spec §1, §3.2, §8.4, §9.4): catch any renumbering."""
+"""Field numbers that are the wire format (docs/protocol.md#messages-and-encodings,
+docs/transports.md#grpc-streams, proto/centrifugal/centrifugo/api/api.proto,
+proto/centrifugal/centrifugo/proxy/proxy.proto): catch any renumbering."""
 
 from __future__ import annotations
 

@@ -1,9 +1,12 @@
-"""Command dispatch (spec §1.3 order) and the error boundary around every handler."""
+"""Command dispatch (docs/protocol.md#commands-replies-and-pushes): which handler decides a
+command.  Handlers decide; the session (``ClientSession``) applies, and runs each handler
+inside its error boundary (``ClientSession._run``)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ...protocol import codes as c
@@ -29,7 +32,7 @@ log = logging.getLogger("gyre.client")
 
 Handler = Callable[["ClientSession", m.Command], Awaitable[m.Reply | None]]
 
-__all__ = ["dispatch", "handle_connect", "run"]
+__all__ = ["Handler", "Outcome", "dispatch", "handle_connect", "run"]
 
 
 def dispatch(cmd: m.Command) -> Handler | None:
@@ -59,48 +62,36 @@ def dispatch(cmd: m.Command) -> Handler | None:
     return None
 
 
-async def run(client: ClientSession, cmd: m.Command, handler: Handler) -> bool:
-    """Run ``handler``; map errors to an error reply or a disconnect. False once closed."""
+@dataclass(slots=True)
+class Outcome:
+    """What a command came to: a reply (may be None: the handler wrote it), an error reply,
+    or a disconnect."""
+
+    reply: m.Reply | None = None
+    error: c.ErrorCode | None = None
+    disconnect: c.DisconnectCode | None = None
+
+
+async def run(client: ClientSession, cmd: m.Command, handler: Handler) -> Outcome:
+    """Run ``handler`` inside the error boundary of every command: ReplyError → its error,
+    DisconnectError → its disconnect, an engine failure or any other exception → error 100
+    (logged once with context).  Observes the command's duration; changes nothing of the
+    session (``ClientSession`` applies the outcome)."""
     node = client.node
     method = handler.__name__.removeprefix("handle_")
     started = node.metrics_clock()
-    error: c.ErrorCode | None = None
+    outcome = Outcome()
     try:
-        reply = await handler(client, cmd)
+        outcome.reply = await handler(client, cmd)
     except c.ReplyError as e:
-        error = e.error
-        reply = None
+        outcome.error = e.error
     except c.DisconnectError as e:
-        client.disconnect(e.disconnect)
-        node.observe_command(method, started, None)
-        return False
+        outcome.disconnect = e.disconnect
     except EngineError as e:
         log.warning("client %s: %s failed: %s", client.id, method, e)
-        error = c.ERROR_INTERNAL
-        reply = None
+        outcome.error = c.ERROR_INTERNAL
     except Exception:
         log.exception("client %s: %s failed", client.id, method)
-        error = c.ERROR_INTERNAL
-        reply = None
-    node.observe_command(method, started, error)
-    if client.closed:
-        return False
-    if error is not None:
-        if cmd.id:
-            client.write_reply(
-                m.Reply(
-                    id=cmd.id,
-                    error=m.Error(
-                        code=error.code, message=error.message, temporary=error.temporary
-                    ),
-                )
-            )
-        if cmd.connect is not None:
-            from ..client import FAILED
-
-            client.state = FAILED
-        return True
-    if reply is not None and cmd.id:
-        reply.id = cmd.id
-        client.write_reply(reply)
-    return not client.closed
+        outcome.error = c.ERROR_INTERNAL
+    node.observe_command(method, started, outcome.error)
+    return outcome

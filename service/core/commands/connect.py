@@ -1,4 +1,4 @@
-"""The connect command (spec §6.1, §6.3)."""
+"""The connect command (docs/protocol.md)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,15 @@ from typing import TYPE_CHECKING
 from ...protocol import codes as c
 from ...protocol import messages as m
 from ..engine import StreamPosition
+from ..state import ttl_of
+from ..subscribing import subscribe_channel
 from ..wire import require_json
-from .subscribe import subscribe_channel, ttl_of
 
 if TYPE_CHECKING:
     from ..client import ClientSession
 
 
 async def handle_connect(client: ClientSession, cmd: m.Command) -> m.Reply | None:
-    from ..client import CONNECTED
-
     req = cmd.connect
     assert req is not None
     node = client.node
@@ -26,26 +25,14 @@ async def handle_connect(client: ClientSession, cmd: m.Command) -> m.Reply | Non
     if client.closed:  # gone while the token or proxy was checked: register nothing
         return None
     require_json(client.transport.codec, payloads=(decision.data,))
-    client.user = decision.user
-    client.info = decision.info
-    client.meta = decision.meta
-    client.name = req.name
-    client.version = req.version
-    client.client_side_refresh = decision.client_side_refresh
-    client.token_channels = decision.token_channels
-
     if cfg.client_channel_limit > 0 and len(decision.subs) > cfg.client_channel_limit:
         raise c.DisconnectError(c.DISCONNECT_CHANNEL_LIMIT)
     limit = cfg.client_user_connection_limit
     if limit > 0 and decision.user and len(node.hub.users.get(decision.user, ())) >= limit:
         raise c.DisconnectError(c.DISCONNECT_CONNECTION_LIMIT)
-    now = time.time()
-    if decision.expire_at > 0 and decision.expire_at < now:
+    if decision.expire_at > 0 and decision.expire_at < time.time():
         raise c.ReplyError(c.ERROR_EXPIRED)
-    client.expire_at = decision.expire_at
-
-    node.hub.add_connection(client)
-    client.state = CONNECTED
+    client.establish(decision, req)
 
     subs_results: dict[str, m.SubscribeResult] = {}
     pending = []
@@ -104,11 +91,10 @@ async def handle_connect(client: ClientSession, cmd: m.Command) -> m.Reply | Non
         reply = None
     for sub in pending:
         client.activate(sub)
-        client.schedule_sub_expiry_check(sub)
     client.start_timers()
     node.on_client_connected(client)
     if decision.single_connection and client.user:
         node.spawn(
-            node.disconnect_user(client.user, c.DISCONNECT_CONNECTION_LIMIT, whitelist=[client.id])
+            node.users.disconnect(client.user, c.DISCONNECT_CONNECTION_LIMIT, whitelist=[client.id])
         )
     return reply

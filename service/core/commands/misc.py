@@ -1,4 +1,4 @@
-"""publish, presence, presence_stats, history, rpc, send, refresh, ping (spec §6.5, §6.6)."""
+"""publish, presence, presence_stats, history, rpc, send, refresh, ping (docs/protocol.md)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 
 from ...protocol import codes as c
 from ...protocol import messages as m
-from ..engine import StreamPosition
-from ..wire import require_json, wire_info, wire_publication
-from .subscribe import ttl_of
+from ..engine import Publication, StreamPosition
+from ..state import ttl_of
+from ..wire import require_json, wire_history, wire_presence
 
 if TYPE_CHECKING:
     from ..client import ClientSession
@@ -31,10 +31,12 @@ async def handle_publish(client: ClientSession, cmd: m.Command) -> m.Reply | Non
     if not req.channel or not data or data == b"null":
         raise c.DisconnectError(c.DISCONNECT_BAD_REQUEST)
     decision = await client.node.hooks.publish(client, req)
-    if decision.data is not None:
+    if decision.data is not None:  # a publish proxy rewrote it
         data = decision.data
-    info = client.client_info(req.channel)
-    await client.node.publish(req.channel, data, info=info, opts=decision.options)
+    pub = Publication(data, client.client_info(req.channel))
+    [outcome] = await client.node.publish(req.channel, (pub,), decision.options)
+    if isinstance(outcome, Exception):
+        raise outcome
     return m.Reply(publish=m.PublishResult())
 
 
@@ -46,12 +48,7 @@ async def handle_presence(client: ClientSession, cmd: m.Command) -> m.Reply | No
     await client.node.hooks.presence(client, req.channel)
     presence = await client.node.presence.presence(req.channel)
     require_json(client.transport.codec, infos=presence.values())
-    result: dict[str, m.ClientInfo] = {}
-    for cid, info in presence.items():
-        wi = wire_info(info)
-        assert wi is not None
-        result[cid] = wi
-    return m.Reply(presence=m.PresenceResult(presence=result))
+    return m.Reply(presence=wire_presence(presence))
 
 
 async def handle_presence_stats(client: ClientSession, cmd: m.Command) -> m.Reply | None:
@@ -84,13 +81,7 @@ async def handle_history(client: ClientSession, cmd: m.Command) -> m.Reply | Non
             raise c.ReplyError(c.ERROR_BAD_REQUEST)
     pubs, top = await node.history(req.channel, limit=limit, since=since, reverse=req.reverse)
     require_json(client.transport.codec, pubs=pubs)
-    return m.Reply(
-        history=m.HistoryResult(
-            publications=[wire_publication(p) for p in pubs],
-            epoch=top.epoch,
-            offset=top.offset,
-        )
-    )
+    return m.Reply(history=wire_history(pubs, top))
 
 
 async def handle_rpc(client: ClientSession, cmd: m.Command) -> m.Reply | None:
@@ -111,14 +102,9 @@ async def handle_refresh(client: ClientSession, cmd: m.Command) -> m.Reply | Non
         raise c.ReplyError(c.ERROR_EXPIRED)
     if decision.token_channels is not None and decision.token_channels != client.token_channels:
         raise c.DisconnectError(c.DISCONNECT_INSUFFICIENT_STATE)
-    if decision.info is not None:
-        client.info = decision.info
-    if decision.meta is not None:
-        client.meta = decision.meta
-    client.expire_at = decision.expire_at
+    client.refresh_credentials(expire_at=decision.expire_at, info=decision.info, meta=decision.meta)
     result = m.RefreshResult()
-    if client.expire_at > 0:
+    if decision.expire_at > 0:
         result.expires = True
-        result.ttl = ttl_of(client.expire_at)
-        client.schedule_expiry_check()
+        result.ttl = ttl_of(decision.expire_at)
     return m.Reply(refresh=result)

@@ -21,7 +21,7 @@ from service.core.engine import (
     HistoryResult,
     Publication,
     PublishOptions,
-    StreamPosition,
+    PublishOutcome,
 )
 
 from .streams import StreamStore
@@ -117,47 +117,26 @@ class MemoryBroker:
     # -- publishing ----------------------------------------------------------------------
 
     async def publish(
-        self, channel: str, pub: Publication, opts: PublishOptions
-    ) -> StreamPosition | None:
-        """Store (when ``opts.with_history``) and deliver ``pub``; return the new stream top.
-
-        With history: a copy of ``pub`` carrying offset = previous top + 1 is appended to the
-        channel stream (trimmed to ``history_size``, publications expire ``history_ttl`` after
-        this publish, meta expiry moved by ``history_meta_ttl`` when non-zero; missing meta →
-        new epoch, offsets restart at 1), then ``handler.handle_publication(channel, copy,
-        position)`` runs before the position is returned.  The copy is the stored object:
-        the handler must not mutate it.  Without history: ``handle_publication(channel, pub,
-        None)`` and None is returned.  ``pub`` itself is never modified.
-
-        A handler exception is logged and not raised: the publication has been stored, as
-        with the Redis engine where delivery is decoupled from publishing.
-        Raises ``EngineError`` before ``start`` or after ``close``.
-        """
-        handler = self._require_handler()
-        if not opts.with_history:
-            try:
-                handler.handle_publication(channel, pub, None)
-            except Exception:
-                logger.exception("handle_publication failed for channel %r", channel)
-            return None
-        stored, position = self._store.append(channel, pub, opts, self._clock())
-        try:
-            handler.handle_publication(channel, stored, position)
-        except Exception:
-            logger.exception("handle_publication failed for channel %r", channel)
-        return position
-
-    async def publish_many(
         self, channel: str, pubs: Sequence[Publication], opts: PublishOptions
-    ) -> list[StreamPosition | Exception | None]:
-        """``publish`` of each of ``pubs``, in order, delivered by ONE
-        ``handler.handle_publications`` call once all are stored (nothing runs in between, so
-        subscribers see exactly what consecutive ``publish`` calls would deliver).  Never an
-        exception entry: storing cannot fail, and a handler exception is logged as in
-        ``publish``.  Raises ``EngineError`` before ``start`` or after ``close``.
+    ) -> list[PublishOutcome]:
+        """Store (when ``opts.with_history``) every one of ``pubs`` in order, then deliver them
+        all with ONE ``handler.handle_publications`` call (nothing runs in between, so a run
+        is delivered exactly as consecutive single publishes would be).
+
+        With history: a copy of each publication carrying offset = previous top + 1 is
+        appended to the channel stream (trimmed to ``history_size``, publications expire
+        ``history_ttl`` after this publish, meta expiry moved by ``history_meta_ttl`` when
+        non-zero; missing meta → new epoch, offsets restart at 1); the copies are delivered
+        and their positions returned.  The copies are the stored objects: the handler must not
+        mutate them.  Without history: ``pubs`` themselves are delivered with no positions and
+        every entry is None.  ``pubs`` are never modified.
+
+        Never an exception entry: storing cannot fail, and a handler exception is logged and
+        not raised (the publications are stored, as with the Redis engine where delivery is
+        decoupled from publishing).  Raises ``EngineError`` before ``start`` or after ``close``.
         """
         handler = self._require_handler()
-        out: list[StreamPosition | Exception | None]
+        out: list[PublishOutcome]
         if not opts.with_history:
             stored: Sequence[Publication] = pubs
             positions = None

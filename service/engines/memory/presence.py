@@ -1,4 +1,5 @@
-"""MemoryPresenceManager: in-process presence with per-entry TTL (spec §6.10, §12.4).
+"""MemoryPresenceManager: in-process presence with per-entry TTL
+(docs/protocol.md#presence-and-joinleave, docs/redis.md#keys-and-scripts).
 
 Same semantics as the Redis presence (HASH + ZSET of expiry times): an entry lives
 ``presence_ttl`` seconds after its last ``add_presence``; reads drop expired entries first.

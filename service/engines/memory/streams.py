@@ -1,6 +1,6 @@
 """In-memory history streams: per channel a bounded deque of publications plus stream meta.
 
-Mirrors the Redis layout of spec §12.4 so both engines behave the same:
+Mirrors the Redis layout of docs/redis.md#keys-and-scripts so both engines behave the same:
 
 * the *stream* (Redis ``P.stream.<ch>``) holds at most ``history_size`` publications and
   vanishes ``history_ttl`` seconds after the **last publish** (``EXPIRE`` on every publish);
@@ -104,7 +104,8 @@ class StreamStore:
         return stored, StreamPosition(stream.top, stream.epoch)
 
     def read(self, channel: str, query: HistoryQuery, now: float) -> HistoryResult:
-        """History read with the semantics of the Redis history script (spec §12.4, §8.5).
+        """History read with the semantics of the Redis history script
+        (docs/redis.md#keys-and-scripts, docs/server_api.md#methods).
 
         Always returns the current top and epoch, creating meta (new epoch, top 0) when it is
         missing, and refreshes the meta expiry with ``query.meta_ttl`` when non-zero.

@@ -31,7 +31,7 @@ from service.core.engine import (
     HistoryResult,
     Publication,
     PublishOptions,
-    StreamPosition,
+    PublishOutcome,
 )
 from service.protocol import codes as c
 
@@ -347,22 +347,18 @@ class NatsBroker:
             raise EngineError(f"nats: publish failed: {e!r}") from None
 
     async def publish(
-        self, channel: str, pub: Publication, opts: PublishOptions
-    ) -> StreamPosition | None:
-        """Publish ``Push{channel, pub}``; always None (no history with NATS, ``opts`` has no
-        effect).  A channel NATS cannot carry raises ``EngineError`` (v4: error 100)."""
-        subject, header = self._client_target(channel)
-        await self._send(subject, encode_publication_push(header, pub))
-        return None
-
-    async def publish_many(
         self, channel: str, pubs: Sequence[Publication], opts: PublishOptions
-    ) -> list[StreamPosition | Exception | None]:
-        """``publish`` of each of ``pubs`` in order (none waits for NATS)."""
-        out: list[StreamPosition | Exception | None] = []
+    ) -> list[PublishOutcome]:
+        """Publish ``Push{channel, pub}`` for each of ``pubs`` in order (none waits for NATS
+        to confirm).  No history with NATS (``opts`` has no effect): each entry is None, or
+        the exception that publication failed with (a channel NATS cannot carry: an
+        ``EngineError``, v4's error 100)."""
+        out: list[PublishOutcome] = []
         for pub in pubs:
             try:
-                out.append(await self.publish(channel, pub, opts))
+                subject, header = self._client_target(channel)
+                await self._send(subject, encode_publication_push(header, pub))
+                out.append(None)
             except Exception as e:
                 out.append(e)
         return out

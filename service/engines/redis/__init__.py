@@ -1,5 +1,5 @@
 """Redis engine: ``RedisBroker`` + ``RedisPresenceManager`` sharing a Redis with Centrifugo v4
-nodes (spec §12): standalone, client-side sharded, Sentinel or Cluster.
+nodes (docs/redis.md): standalone, client-side sharded, Sentinel or Cluster.
 
 Build it with ``build_redis_engine(shards=shard_configs(...), prefix=..., presence_ttl=...)``.
 """

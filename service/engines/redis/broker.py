@@ -1,5 +1,5 @@
 """RedisBroker: the ``Broker`` of the Redis engine, wire-compatible with Centrifugo v4
-(spec §12; key, channel and payload formats in ``codec``, Lua in ``scripts``).
+(docs/redis.md; key, channel and payload formats in ``codec``, Lua in ``scripts``).
 
 * A channel lives on shard ``ShardRing.index(channel)`` (Jump hash over FNV-1a 64); history,
   PUB/SUB and presence of a channel all use that shard.
@@ -28,6 +28,7 @@ from service.core.engine import (
     HistoryResult,
     Publication,
     PublishOptions,
+    PublishOutcome,
     StreamPosition,
 )
 
@@ -213,13 +214,24 @@ class RedisBroker:
     # -- publishing ------------------------------------------------------------------------
 
     async def publish(
+        self, channel: str, pubs: Sequence[Publication], opts: PublishOptions
+    ) -> list[PublishOutcome]:
+        """Each of ``pubs`` in turn (each waits for Redis before the next goes): with history
+        one Lua call that stores it and PUBLISHes it, without history a plain PUBLISH of the
+        protobuf ``Publication``.  One entry per publication: its position (its offset and
+        the epoch), None without history, or the exception it failed with (the rest still
+        run).  ``pubs`` are not modified."""
+        out: list[PublishOutcome] = []
+        for pub in pubs:
+            try:
+                out.append(await self._publish_one(channel, pub, opts))
+            except Exception as e:
+                out.append(e)
+        return out
+
+    async def _publish_one(
         self, channel: str, pub: Publication, opts: PublishOptions
     ) -> StreamPosition | None:
-        """Store (with history: one Lua call that also PUBLISHes) or PUBLISH ``pub``.
-
-        Returns the new stream top (the publication's offset and the epoch) or None without
-        history.  ``pub`` is not modified.
-        """
         index = self._ring.index(channel)
         shard, names = self._shards[index], self._names[index]
         payload = encode_publication(pub)
@@ -245,19 +257,6 @@ class RedisBroker:
             raise
         self._write_failed.discard(index)
         return StreamPosition(int(reply[0]), reply[1].decode())
-
-    async def publish_many(
-        self, channel: str, pubs: Sequence[Publication], opts: PublishOptions
-    ) -> list[StreamPosition | Exception | None]:
-        """``publish`` of each of ``pubs`` in turn (each waits for Redis, exactly as
-        separate calls); a failed one becomes its exception entry and the rest still run."""
-        out: list[StreamPosition | Exception | None] = []
-        for pub in pubs:
-            try:
-                out.append(await self.publish(channel, pub, opts))
-            except Exception as e:
-                out.append(e)
-        return out
 
     async def publish_join(self, channel: str, info: ClientInfo) -> None:
         """PUBLISH ``__j__`` + protobuf ClientInfo to ``P.client.<ch>``."""

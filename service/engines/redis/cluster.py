@@ -1,4 +1,5 @@
-"""``ClusterShard``: one Redis Cluster as one shard (spec §12.1, ``redis_cluster_address``).
+"""``ClusterShard``: one Redis Cluster as one shard (docs/redis.md#sharding,
+``redis_cluster_address``).
 
 Keys carry the ``{ch}`` hash tag, so every key of a channel lives in one slot and the
 Lua scripts stay single-slot.  The slot map comes from ``CLUSTER SLOTS`` (asked from a known

@@ -1,5 +1,5 @@
 """Redis key / PUB/SUB channel names and payload formats, byte-compatible with Centrifugo v4
-(spec §12.2 to §12.4).
+(docs/redis.md).
 
 Payloads on ``P.client.<ch>``:
 * publication without history: protobuf ``Publication`` (``data``, ``info``, ``tags``);
@@ -100,7 +100,9 @@ PUBLICATION, JOIN, LEAVE = 0, 1, 2
 _EPOCHS: dict[bytes, str] = {}  # decoded epoch strings (few distinct values, reused)
 
 
-_new_position = tuple.__new__  # StreamPosition without NamedTuple.__new__'s Python frame
+# StreamPosition without NamedTuple.__new__'s Python frame: 0.15 us vs 0.31 us per message
+# (bench/micro.py redis_position)
+_new_position = tuple.__new__
 
 
 def decode_message(data: bytes) -> tuple[int, Any, StreamPosition | None]:
@@ -126,7 +128,8 @@ def decode_message(data: bytes) -> tuple[int, Any, StreamPosition | None]:
         position: StreamPosition = _new_position(StreamPosition, (offset, epoch))
         p = end + 2
         b1 = data[p + 1] if len(data) > p + 1 else 0x80
-        if b1 < 0x80 and data[p] == 0x22 and p + 2 + b1 == len(data):  # data only, inlined
+        # data only, inlined: 0.14 us vs 0.29 us decoding (bench/micro.py redis_decode)
+        if b1 < 0x80 and data[p] == 0x22 and p + 2 + b1 == len(data):
             return PUBLICATION, Publication(data[p + 2 :], None, offset, None), position
         return PUBLICATION, publication_at(data, p, offset), position
     if data[:2] != b"__":

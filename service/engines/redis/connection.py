@@ -1,6 +1,6 @@
 """One RESP2 connection: a raw ``asyncio.Protocol`` parsing with ``hiredis.Reader``.
 
-Performance notes (spec performance.md §3.5, §5.7): commands are packed by
+Performance notes (docs/performance.md): commands are packed by
 ``hiredis.pack_command`` and every command issued in the same loop tick goes out in ONE
 ``transport.write`` (auto-pipelining); replies are matched to futures in FIFO order.  A
 single timer per connection enforces ``io_timeout``: when the oldest unanswered command is

@@ -24,7 +24,8 @@ def build_redis_engine(
     ping_interval: float = 1.0,
     backoff_max: float = 2.0,
 ) -> tuple[RedisBroker, RedisPresenceManager]:
-    """Build the Redis engine over ``shards`` (several → client-side sharding, spec §12.1).
+    """Build the Redis engine over ``shards`` (several → client-side sharding,
+    docs/redis.md#sharding).
 
     Nothing connects until ``broker.start`` (PUB/SUB) or the first command.  The broker owns
     the shard connections: ``broker.close()`` closes them for both objects.

@@ -1,4 +1,4 @@
-"""Channel → shard and key → cluster slot mapping (spec §12.1).
+"""Channel → shard and key → cluster slot mapping (docs/redis.md#sharding).
 
 * Client-side sharding: Jump Consistent Hash (Lamping & Veach) over the 64-bit FNV-1a hash
   of the channel name's UTF-8 bytes, exactly as centrifuge's ``consistentIndex``.

@@ -1,4 +1,5 @@
-"""Redis engine options: addresses, TLS and one frozen config per shard (spec §10.3, §12.1).
+"""Redis engine options: addresses, TLS and one frozen config per shard (docs/configuration.md,
+docs/redis.md#sharding).
 
 The composition root maps Centrifugo's ``redis_*`` keys to these; see
 ``shard_configs`` for the exact mapping (cluster > sentinel > plain addresses, as in v4).

@@ -1,4 +1,5 @@
-"""RedisPresenceManager: presence in Redis, compatible with Centrifugo v4 (spec §6.10, §12.4).
+"""RedisPresenceManager: presence in Redis, compatible with Centrifugo v4
+(docs/protocol.md#presence-and-joinleave, docs/redis.md#keys-and-scripts).
 
 Per channel a HASH ``P.presence.data.<ch>`` (client ID → protobuf ``ClientInfo``) and a ZSET
 ``P.presence.expire.<ch>`` (client ID scored by expiry, unix seconds), both with

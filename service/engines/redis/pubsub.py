@@ -1,6 +1,6 @@
 """``PubSub``: the PUB/SUB connection of one shard, kept up by one background task.
 
-Contract (spec §12.2, issue "Redis engine and scale-out"):
+Contract (docs/redis.md#pubsub-channels, issue "Redis engine and scale-out"):
 * On connect it subscribes the fixed channels (``P.control``, ``P.node.<id>``,
   ``P.shard.0``) and every channel it had, in ``SUBSCRIBE`` batches of 512, then waits for a
   ``PING`` reply (Redis answers in order, so every subscription is active); only then

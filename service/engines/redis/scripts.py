@@ -1,4 +1,5 @@
-"""Lua scripts of the Redis engine (spec §12.4; semantics of centrifuge v0.28.2).
+"""Lua scripts of the Redis engine (docs/redis.md#keys-and-scripts; semantics of centrifuge
+v0.28.2).
 
 All scripts are run with ``EVALSHA`` and fall back to ``EVAL`` on ``NOSCRIPT`` (which also
 caches them); see ``Shard.script``.  Keys of one script always share a cluster slot (``{ch}``).

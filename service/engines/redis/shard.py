@@ -1,4 +1,4 @@
-"""Shards: where a channel's commands and PUB/SUB connection go (spec §12.1).
+"""Shards: where a channel's commands and PUB/SUB connection go (docs/redis.md#sharding).
 
 ``Shard`` is the interface the broker and presence manager use; ``StandaloneShard`` serves a
 single Redis found either at a fixed address or through Sentinel (``SentinelResolver``);

@@ -1,4 +1,4 @@
-"""Server API over gRPC (spec §8.3-§8.5): every method, Batch, auth, reflection, limits.
+"""Server API over gRPC (docs/server_api.md): every method, Batch, auth, reflection, limits.
 
 Effects are checked by what a connected JSON WebSocket client observes.
 """

@@ -1,4 +1,4 @@
-"""Unidirectional gRPC ``CentrifugoUniStream.Consume`` (spec §3.2)."""
+"""Unidirectional gRPC ``CentrifugoUniStream.Consume`` (docs/transports.md#grpc-streams)."""
 
 from __future__ import annotations
 

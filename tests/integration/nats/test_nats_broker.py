@@ -19,6 +19,7 @@ from service.engines.nats.connection import DirectClient
 from service.protocol import codes as c
 from tests.engine_suite import RecordingHandler
 from tests.nats_fixtures import NatsFactory, NatsProcess, free_port
+from tests.publishing import publish_one
 
 NO_HISTORY = PublishOptions()
 
@@ -108,8 +109,10 @@ async def test_publishes_what_a_v4_node_reads(nats_server: NatsProcess, started:
         assert (await sub.next_msg(timeout=2)).subject == "t.client.probe"
         assert (await ctl.next_msg(timeout=2)).data == b""
         info = ClientInfo("u1", "c1", b"{}", b'{"c":1}')
-        await broker.publish("chat:1", Publication(b'{"x":1}'), NO_HISTORY)
-        await broker.publish("chat:1", Publication(b"y", info=info, tags={"t": "1"}), NO_HISTORY)
+        await publish_one(broker, "chat:1", Publication(b'{"x":1}'), NO_HISTORY)
+        await publish_one(
+            broker, "chat:1", Publication(b"y", info=info, tags={"t": "1"}), NO_HISTORY
+        )
         await broker.publish_join("chat:1", info)
         await broker.publish_leave("chat:1", info)
         await broker.publish_control(b"control-bytes")
@@ -136,11 +139,11 @@ async def test_channels_nats_cannot_carry(
         await broker.subscribe(channel)
     assert bad.value.error.code == 107  # v4: ErrorBadRequest
     with pytest.raises(EngineError):
-        await broker.publish(channel, Publication(b"x"), NO_HISTORY)
+        await publish_one(broker, channel, Publication(b"x"), NO_HISTORY)
     # the connection is untouched
     assert broker.healthy()
     await broker.subscribe("fine.channel")
-    await broker.publish("fine.channel", Publication(b"ok"), NO_HISTORY)
+    await publish_one(broker, "fine.channel", Publication(b"ok"), NO_HISTORY)
     await handler.wait_publications("fine.channel", 1)
 
 
@@ -166,11 +169,11 @@ async def test_subscribes_of_one_tick_share_one_round_trip(
     assert pings == 1
     assert len(asyncio.all_tasks()) == tasks_before  # no task per subscription
     for ch in channels[::50]:
-        await broker.publish(ch, Publication(ch.encode()), NO_HISTORY)
+        await publish_one(broker, ch, Publication(ch.encode()), NO_HISTORY)
         await handler.wait_publications(ch, 1)
     await broker.unsubscribe(channels[0])
-    await broker.publish(channels[0], Publication(b"late"), NO_HISTORY)
-    await broker.publish(channels[50], Publication(b"after"), NO_HISTORY)
+    await publish_one(broker, channels[0], Publication(b"late"), NO_HISTORY)
+    await publish_one(broker, channels[50], Publication(b"after"), NO_HISTORY)
     await handler.wait_publications(channels[50], 2)
     assert len(handler.publications_in(channels[0])) == 1
 
@@ -179,7 +182,7 @@ async def test_two_nodes(nats_server: NatsProcess, started: Started) -> None:
     a, ha = await started(nats_server.url, "node-a")
     b, hb = await started(nats_server.url, "node-b")
     await b.subscribe("room")
-    await a.publish("room", Publication(b"from-a"), NO_HISTORY)
+    await publish_one(a, "room", Publication(b"from-a"), NO_HISTORY)
     [(pub, _)] = await hb.wait_publications("room", 1)
     assert pub.data == b"from-a"
     assert ha.publications_in("room") == []  # A has no subscriber
@@ -212,7 +215,7 @@ async def test_server_killed_and_restarted(nats_factory: NatsFactory, started: S
     await until(lambda: not broker.healthy(), 2, "unhealthy after the kill")
     t0 = time.monotonic()
     with pytest.raises(EngineError):
-        await broker.publish("kept", Publication(b"lost"), NO_HISTORY)
+        await publish_one(broker, "kept", Publication(b"lost"), NO_HISTORY)
     with pytest.raises(EngineError):
         await broker.subscribe("new-while-down")
     assert time.monotonic() - t0 < 0.1  # fails at once, nothing buffered
@@ -237,7 +240,7 @@ async def test_server_killed_and_restarted(nats_factory: NatsFactory, started: S
     assert len(reconnects) == 1
     # the subscription made before the outage works again, from another node too
     other, _ = await started(server.url, "other")
-    await other.publish("kept", Publication(b"after"), NO_HISTORY)
+    await publish_one(other, "kept", Publication(b"after"), NO_HISTORY)
     [(pub, _)] = await handler.wait_publications("kept", 1)
     assert pub.data == b"after"
 
@@ -261,5 +264,5 @@ async def test_stalled_server_is_dropped_and_rejoined(
     finally:
         server.proc.send_signal(signal.SIGCONT)
     await until(broker.healthy, 8, "healthy after SIGCONT")
-    await broker.publish("s", Publication(b"back"), NO_HISTORY)
+    await publish_one(broker, "s", Publication(b"back"), NO_HISTORY)
     await handler.wait_publications("s", 1)

@@ -16,6 +16,7 @@ from service.core.engine import (
 from service.engines.nats import NatsBroker, NoPresenceManager
 from tests.engine_suite import HISTORY, Engine, EngineSuite, RecordingHandler
 from tests.nats_fixtures import NatsProcess
+from tests.publishing import publish_one
 
 
 class TestNatsBroker(EngineSuite):
@@ -47,8 +48,8 @@ class TestNatsBroker(EngineSuite):
         await engine.broker.subscribe(channel)
         info = ClientInfo(user="u", client="c", conn_info=b'{"a":1}')
         pub = Publication(data=b"x", info=info, tags={"k": "v"})
-        assert await engine.broker.publish(channel, pub, HISTORY) is None
-        assert await engine.broker.publish_many(channel, [Publication(b"y")], HISTORY) == [None]
+        assert await publish_one(engine.broker, channel, pub, HISTORY) is None
+        assert await engine.broker.publish(channel, [Publication(b"y")], HISTORY) == [None]
         delivered = await engine.handler.wait_publications(channel, 2)
         assert delivered == [(pub, None), (Publication(b"y"), None)]
         assert pub == Publication(data=b"x", info=info, tags={"k": "v"}) and pub.offset == 0

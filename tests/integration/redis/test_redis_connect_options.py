@@ -24,6 +24,7 @@ from service.engines.redis import (
     shard_configs,
 )
 from tests.engine_suite import RecordingHandler
+from tests.publishing import publish_one
 from tests.redis_fixtures import RedisFactory, free_port
 
 HISTORY = PublishOptions(history_size=10, history_ttl=60, history_meta_ttl=600)
@@ -85,7 +86,7 @@ async def roundtrip(config: RedisShardConfig) -> None:
     channel = f"opt-{uuid.uuid4().hex[:8]}"
     try:
         await broker.subscribe(channel)
-        pos = await broker.publish(channel, Publication(b"x"), HISTORY)
+        pos = await publish_one(broker, channel, Publication(b"x"), HISTORY)
         await handler.wait_publications(channel, 1)
         result = await broker.history(channel, HistoryQuery(limit=-1))
         assert result.position == pos and [p.data for p in result.publications] == [b"x"]

@@ -26,6 +26,7 @@ from service.engines.redis import (
 )
 from service.engines.redis.cluster import ClusterShard
 from tests.engine_suite import RecordingHandler
+from tests.publishing import publish_one
 from tests.redis_fixtures import (
     MASTER_NAME,
     RedisFactory,
@@ -79,18 +80,18 @@ async def test_kill_and_restart_resubscribes_everything(redis_factory: RedisFact
     try:
         channels = [f"k{i}-{uuid.uuid4().hex[:6]}" for i in range(600)]  # two SUBSCRIBE batches
         await asyncio.gather(*(broker.subscribe(ch) for ch in channels))
-        await broker.publish(channels[0], Publication(b"before"), HISTORY)
+        await publish_one(broker, channels[0], Publication(b"before"), HISTORY)
         await handler.wait_publications(channels[0], 1)
 
         server.stop()
         await eventually(lambda: not broker.healthy())
-        await assert_fails_fast(broker.publish(channels[0], Publication(b"x"), HISTORY))
+        await assert_fails_fast(publish_one(broker, channels[0], Publication(b"x"), HISTORY))
         await assert_fails_fast(broker.history(channels[0], HistoryQuery(limit=-1)))
         await assert_fails_fast(presence.add_presence(channels[0], "c", ClientInfo("u", "c")))
         await assert_fails_fast(broker.subscribe("another"))
         # a run of publications answers one error per publication instead of raising
         run = [Publication(b"a"), Publication(b"b")]
-        failed = await asyncio.wait_for(broker.publish_many(channels[0], run, HISTORY), 5)
+        failed = await asyncio.wait_for(broker.publish(channels[0], run, HISTORY), 5)
         assert len(failed) == 2 and all(isinstance(e, EngineError) for e in failed)
         assert reconnects.count == 0
 
@@ -100,7 +101,7 @@ async def test_kill_and_restart_resubscribes_everything(redis_factory: RedisFact
         subscribed = set(server.command("PUBSUB", "CHANNELS", "centrifugo.client.*"))
         assert subscribed == {f"centrifugo.client.{ch}".encode() for ch in channels}
         for ch in (channels[0], channels[511], channels[599]):
-            await broker.publish(ch, Publication(b"after"), PublishOptions())
+            await publish_one(broker, ch, Publication(b"after"), PublishOptions())
             [*_, (pub, _)] = await handler.wait_publications(ch, 2 if ch == channels[0] else 1)
             assert pub.data == b"after"
     finally:
@@ -118,14 +119,14 @@ async def test_frozen_redis_times_out_and_recovers(redis_factory: RedisFactory) 
     await broker.subscribe(channel)
     server.pause()
     try:
-        await assert_fails_fast(broker.publish(channel, Publication(b"x"), PublishOptions()))
+        await assert_fails_fast(publish_one(broker, channel, Publication(b"x"), PublishOptions()))
         await assert_fails_fast(presence.presence(channel))
         await eventually(lambda: not broker.healthy(), timeout=5)
     finally:
         server.resume()
     try:
         await asyncio.wait_for(reconnects.event.wait(), 10)
-        await broker.publish(channel, Publication(b"y"), PublishOptions())
+        await publish_one(broker, channel, Publication(b"y"), PublishOptions())
         [(pub, _)] = await handler.wait_publications(channel, 1)
         assert pub.data == b"y"
     finally:
@@ -141,11 +142,11 @@ async def test_start_fails_when_redis_is_down() -> None:
         await broker.start(RecordingHandler(), "n1")
     assert time.monotonic() - started < 2
     assert not broker.healthy()
-    await assert_fails_fast(broker.publish("ch", Publication(b"x"), PublishOptions()))
+    await assert_fails_fast(publish_one(broker, "ch", Publication(b"x"), PublishOptions()))
     await assert_fails_fast(presence.presence_stats("ch"))
     await broker.close()
     with pytest.raises(EngineError):
-        await broker.publish("ch", Publication(b"x"), PublishOptions())
+        await publish_one(broker, "ch", Publication(b"x"), PublishOptions())
 
 
 async def test_sentinel_failover(fresh_sentinel: SentinelGroup) -> None:
@@ -163,7 +164,7 @@ async def test_sentinel_failover(fresh_sentinel: SentinelGroup) -> None:
     channel = f"failover-{uuid.uuid4().hex[:6]}"
     try:
         await broker.subscribe(channel)
-        first = await broker.publish(channel, Publication(b"1"), HISTORY)
+        first = await publish_one(broker, channel, Publication(b"1"), HISTORY)
         assert first is not None
         # the master writes the reply and the PUB/SUB message separately: a SIGKILL right
         # after the reply can lose the message (PUB/SUB is at most once), so wait for it
@@ -172,13 +173,13 @@ async def test_sentinel_failover(fresh_sentinel: SentinelGroup) -> None:
         async with asyncio.timeout(30):
             while True:
                 try:
-                    await broker.publish(channel, Publication(b"2"), PublishOptions())
+                    await publish_one(broker, channel, Publication(b"2"), PublishOptions())
                     break
                 except EngineError:
                     await asyncio.sleep(0.05)
         assert group.master_port() == group.replica.port
         await asyncio.wait_for(reconnects.event.wait(), 10)
-        await broker.publish(channel, Publication(b"3"), HISTORY)
+        await publish_one(broker, channel, Publication(b"3"), HISTORY)
         await handler.wait_for(lambda: handler.publications_in(channel)[-1][0].data == b"3")
         # "2" (no history) arrives only if PUB/SUB was back before it was published
         assert [p.data for p, _ in handler.publications_in(channel)] in (
@@ -204,7 +205,7 @@ async def test_cluster_stale_slot_map_follows_moved(redis_cluster: list[RedisPro
         # Point every slot at one node: two thirds of the channels now answer MOVED.
         shard._slots = [nodes[0]] * len(shard._slots)
         for i in range(10):
-            pos = await broker.publish(f"{channel}-{i}", Publication(b"x"), HISTORY)
+            pos = await publish_one(broker, f"{channel}-{i}", Publication(b"x"), HISTORY)
             assert pos is not None and pos.offset == 1
             await presence.add_presence(f"{channel}-{i}", "c", ClientInfo("u", "c"))
     finally:

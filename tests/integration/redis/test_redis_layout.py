@@ -1,4 +1,4 @@
-"""Key names, PUB/SUB channel names and payload bytes against spec §12, checked with a raw
+"""Key names, PUB/SUB channel names and payload bytes against docs/redis.md, checked with a raw
 Redis client, so a Centrifugo v4 node can share the Redis with us."""
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from service.engines.redis import (
 )
 from service.engines.redis.hashing import fnv1a64, jump_hash, key_slot
 from tests.engine_suite import RecordingHandler
+from tests.publishing import publish_one
 from tests.redis_fixtures import HOST, RedisProcess
 
 HISTORY = PublishOptions(history_size=5, history_ttl=300, history_meta_ttl=3600)
@@ -105,7 +106,9 @@ async def test_publish_with_history_keys_and_payload(engine: Any, raw: RedisProc
     sub = RawSubscriber(raw.port, f"centrifugo.client.{channel}")
     info = ClientInfo(user="42", client="c1", conn_info=b'{"a":1}')
     before = int(time.time())
-    pos = await broker.publish(channel, Publication(b'{"x":1}', info, tags={"t": "1"}), HISTORY)
+    pos = await publish_one(
+        broker, channel, Publication(b'{"x":1}', info, tags={"t": "1"}), HISTORY
+    )
     assert pos is not None and pos.offset == 1
     assert before <= int(pos.epoch) <= int(time.time())  # epoch = unix seconds of meta creation
     expected = pb_publication(b'{"x":1}', info, t="1")
@@ -129,7 +132,7 @@ async def test_stream_trimmed_exactly_and_offsets_continue(
 ):
     broker, _, _ = engine
     for i in range(7):
-        await broker.publish(channel, Publication(b"%d" % i), HISTORY)
+        await publish_one(broker, channel, Publication(b"%d" % i), HISTORY)
     ids = [entry[0] for entry in raw.command("XRANGE", f"centrifugo.stream.{channel}", "-", "+")]
     assert ids == [b"3-0", b"4-0", b"5-0", b"6-0", b"7-0"]
     await broker.remove_history(channel)
@@ -144,7 +147,7 @@ async def test_plain_join_leave_and_control_payloads(
     client_ch = f"centrifugo.client.{channel}"
     sub = RawSubscriber(raw.port, client_ch, "centrifugo.control", "centrifugo.node.other")
     info = ClientInfo(user="u", client="c", chan_info=b"{}")
-    assert await broker.publish(channel, Publication(b"plain"), PublishOptions()) is None
+    assert await publish_one(broker, channel, Publication(b"plain"), PublishOptions()) is None
     await broker.publish_join(channel, info)
     await broker.publish_leave(channel, info)
     await broker.publish_control(b"\x00ctl-all")
@@ -216,7 +219,7 @@ async def test_history_written_by_centrifugo_is_readable(
     result = await broker.history(channel, HistoryQuery(limit=-1))
     assert [(p.offset, p.data) for p in result.publications] == [(2, b"2"), (3, b"3")]
     assert result.position == StreamPosition(3, "1687600000")
-    pos = await broker.publish(channel, Publication(b"4"), HISTORY)
+    pos = await publish_one(broker, channel, Publication(b"4"), HISTORY)
     assert pos == StreamPosition(4, "1687600000")
 
 
@@ -261,7 +264,7 @@ async def test_cluster_keys_use_hash_tags(redis_cluster: list[RedisProcess], cha
     await broker.start(handler, NODE)
     try:
         await broker.subscribe(channel)
-        pos = await broker.publish(channel, Publication(b"x"), HISTORY)
+        pos = await publish_one(broker, channel, Publication(b"x"), HISTORY)
         await presence.add_presence(channel, "c1", ClientInfo(user="u", client="c1"))
         await handler.wait_publications(channel, 1)
         slot = key_slot(channel.encode())
@@ -294,7 +297,7 @@ async def test_sharding_places_channels_by_jump_fnv(
     try:
         channels = [f"sh-{uuid.uuid4().hex[:8]}-{i}" for i in range(20)]
         for ch in channels:
-            await broker.publish(ch, Publication(b"x"), HISTORY)
+            await publish_one(broker, ch, Publication(b"x"), HISTORY)
         placed = {0: 0, 1: 0}
         for ch in channels:
             index = jump_hash(fnv1a64(ch.encode()), 2)
@@ -315,22 +318,22 @@ async def test_evalsha_falls_back_to_eval_after_script_flush(
     engine: Any, raw: RedisProcess, channel: str
 ) -> None:
     broker, _, _ = engine
-    await broker.publish(channel, Publication(b"1"), HISTORY)
+    await publish_one(broker, channel, Publication(b"1"), HISTORY)
     raw.command("SCRIPT", "FLUSH")
-    assert await broker.publish(channel, Publication(b"2"), HISTORY) is not None
+    assert await publish_one(broker, channel, Publication(b"2"), HISTORY) is not None
     result = await broker.history(channel, HistoryQuery(limit=-1))
     assert [p.offset for p in result.publications] == [1, 2]
 
 
 async def test_commands_of_one_tick_are_pipelined(engine: Any, channel: str) -> None:
     broker, _, _ = engine
-    await broker.publish(channel, Publication(b"warm-up"), HISTORY)
+    await publish_one(broker, channel, Publication(b"warm-up"), HISTORY)
     conn = broker._shards[0]._client._conn
     writes = []
     original = conn._transport.write
     conn._transport.write = lambda data: (writes.append(len(data)), original(data))
     results = await asyncio.gather(
-        *(broker.publish(channel, Publication(b"%d" % i), HISTORY) for i in range(200))
+        *(publish_one(broker, channel, Publication(b"%d" % i), HISTORY) for i in range(200))
     )
     assert sorted(p.offset for p in results if p is not None) == list(range(2, 202))
     assert len(writes) == 1  # 200 EVALSHA commands in one write
@@ -340,13 +343,13 @@ async def test_lost_meta_starts_a_new_epoch_without_old_publications(
     engine: Any, raw: RedisProcess, channel: str
 ) -> None:
     broker, _, _ = engine
-    first = await broker.publish(channel, Publication(b"1"), HISTORY)
-    await broker.publish(channel, Publication(b"2"), HISTORY)
+    first = await publish_one(broker, channel, Publication(b"1"), HISTORY)
+    await publish_one(broker, channel, Publication(b"2"), HISTORY)
     meta = f"centrifugo.stream.meta.{channel}"
     raw.command("HSET", meta, "e", "1", "s", "0")  # meta present: it is authoritative
     assert (await broker.history(channel, HistoryQuery())).position == StreamPosition(0, "1")
     raw.command("DEL", meta)  # as if history_meta_ttl expired before history_ttl
-    pos = await broker.publish(channel, Publication(b"3"), HISTORY)
+    pos = await publish_one(broker, channel, Publication(b"3"), HISTORY)
     assert pos is not None and first is not None and pos.offset == 1
     result = await broker.history(channel, HistoryQuery(limit=-1))
     assert [(p.offset, p.data) for p in result.publications] == [(1, b"3")]

@@ -1,4 +1,5 @@
-"""/emulation answers (§2.4), CORS and origins (§2), connection limits (503)."""
+"""/emulation answers (docs/transports.md#emulation), CORS and origins
+(docs/transports.md#common-rules), connection limits (503)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""HTTP-streaming (§2.2) and SSE (§2.3) emulation transports, byte for byte, with /emulation."""
+"""HTTP-streaming (docs/transports.md#http-streaming) and SSE (docs/transports.md#sse) emulation
+transports, byte for byte, with /emulation."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Unidirectional WebSocket, SSE and HTTP-streaming (§2.7): framing, server API by session."""
+"""Unidirectional WebSocket, SSE and HTTP-streaming (docs/transports.md#unidirectional-transports):
+framing, server API by session."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Signature verification and algorithm pinning (spec §7.3)."""
+"""Signature verification and algorithm pinning (docs/configuration.md#tokens)."""
 
 from __future__ import annotations
 

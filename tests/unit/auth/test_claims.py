@@ -1,4 +1,4 @@
-"""Claim semantics of connection and subscription tokens (spec §7.1, §7.2)."""
+"""Claim semantics of connection and subscription tokens (docs/configuration.md#tokens)."""
 
 from __future__ import annotations
 

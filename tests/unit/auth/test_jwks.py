@@ -1,4 +1,4 @@
-"""JWKS verification against a real aiohttp server on 127.0.0.1 (spec §7.3)."""
+"""JWKS verification against a real aiohttp server on 127.0.0.1 (docs/configuration.md#tokens)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Defaults of service.config.Config match Centrifugo v4.1.5 (spec §4, §6.12, §10, §11)."""
+"""Defaults of service.config.Config match Centrifugo v4.1.5 (docs/protocol.md,
+docs/configuration.md)."""
 
 from __future__ import annotations
 

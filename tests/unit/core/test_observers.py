@@ -13,6 +13,7 @@ from service.auth import generate_token
 from service.core.engine import ClientInfo, Publication, PublishOptions, StreamPosition
 from service.core.node import Node
 from service.engines.memory import MemoryBroker
+from tests.publishing import publish_one
 
 from .harness import SECRET, client, make_config, make_node, send
 
@@ -67,9 +68,9 @@ async def test_observer_sees_publications_joins_and_leaves_of_its_channel(node: 
     rec = Recorder()
     await node.observe("chat:a", rec)
     with_history = PublishOptions(history_size=10, history_ttl=300)
-    await node.publish("chat:a", b'{"n":1}', opts=with_history)
-    await node.publish("chat:other", b'{"n":2}', opts=with_history)
-    await node.publish_many("chat:a", [b'{"n":3}', b'{"n":4}'], opts=with_history)
+    await publish_one(node, "chat:a", b'{"n":1}', with_history)
+    await publish_one(node, "chat:other", b'{"n":2}', with_history)
+    await node.publish("chat:a", [Publication(b'{"n":3}'), Publication(b'{"n":4}')], with_history)
     c, t = client(node)
     await send(c, {"id": 1, "connect": {"token": token("u1")}})
     await send(c, {"id": 2, "subscribe": {"channel": "chat:a"}})
@@ -89,8 +90,8 @@ async def test_observer_sees_publications_joins_and_leaves_of_its_channel(node: 
 async def test_observer_is_not_a_subscriber(node: Node) -> None:
     await node.observe("chat:a", Recorder())
     assert node.hub.num_subscribers("chat:a") == 0
-    assert node.channels() == {}
-    (me,) = node.info()
+    assert node.cluster.local_channels() == {}
+    (me,) = node.cluster.live_nodes()
     assert me.num_channels == 0 and me.num_subs == 0
 
 
@@ -102,7 +103,7 @@ async def test_failing_observer_does_not_stop_delivery(node: Node) -> None:
     await send(c, {"id": 1, "connect": {"token": token("u2")}})
     await send(c, {"id": 2, "subscribe": {"channel": "chat:b"}})
     await t.wait_for(lambda m: m.get("id") == 2)
-    await node.publish("chat:b", b'{"x":1}', opts=PublishOptions())
+    await publish_one(node, "chat:b", b'{"x":1}', PublishOptions())
     await t.wait_for(lambda m: m.get("push", {}).get("pub", {}).get("data") == {"x": 1})
     assert [k for k, _, _ in good.events if k == "publication"] == ["publication"]
 
@@ -126,7 +127,7 @@ async def test_broker_subscription_kept_while_observed(node: Node) -> None:
     async with asyncio.timeout(3):
         while "chat:c" in broker.channels:
             await asyncio.sleep(0.05)
-    await node.publish("chat:c", b"{}", opts=PublishOptions())
+    await publish_one(node, "chat:c", b"{}", PublishOptions())
     assert all(k != "publication" for k, _, _ in rec.events)
 
 

@@ -1,4 +1,4 @@
-"""Client session state machine without sockets (spec §1.8, §4, §6)."""
+"""Client session state machine without sockets (docs/protocol.md)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from service.auth import generate_token
 from service.core.engine import PublishOptions
 from service.core.node import Node
 from service.protocol.codes import DISCONNECT_FORCE_RECONNECT
+from tests.publishing import publish_one
 
 from .harness import SECRET, client, make_config, make_node, send
 
@@ -80,8 +81,11 @@ async def test_subscribe_reply_comes_before_publications(node: Node) -> None:
 
     async def publish_soon() -> None:
         for i in range(5):
-            await node.publish(
-                "chat:a", b'{"i":%d}' % i, opts=PublishOptions(history_size=10, history_ttl=300)
+            await publish_one(
+                node,
+                "chat:a",
+                b'{"i":%d}' % i,
+                opts=PublishOptions(history_size=10, history_ttl=300),
             )
             await asyncio.sleep(0)
 
@@ -101,10 +105,10 @@ async def test_subscribe_reply_comes_before_publications(node: Node) -> None:
 
 async def test_recovery_returns_missed_publications(node: Node) -> None:
     opts = PublishOptions(history_size=10, history_ttl=300)
-    sp = await node.publish("chat:r", b'{"n":1}', opts=opts)
+    sp = await publish_one(node, "chat:r", b'{"n":1}', opts)
     assert sp is not None
     for n in (2, 3, 4):
-        await node.publish("chat:r", b'{"n":%d}' % n, opts=opts)
+        await publish_one(node, "chat:r", b'{"n":%d}' % n, opts)
     c, t = client(node)
     await send(
         c,
@@ -123,14 +127,15 @@ async def test_recovery_returns_missed_publications(node: Node) -> None:
     reply = await t.wait_for(lambda m: m.get("id") == 2)
     res = reply["subscribe"]
     assert res["recovered"] is True and res["was_recovering"] is True
-    assert res["offset"] == 1 and res["epoch"] == sp.epoch  # request position echoed (§6.9)
+    # request position echoed (docs/protocol.md#positioning-and-recovery)
+    assert res["offset"] == 1 and res["epoch"] == sp.epoch
     assert [p["offset"] for p in res["publications"]] == [2, 3, 4]
     assert [p["data"]["n"] for p in res["publications"]] == [2, 3, 4]
 
 
 async def test_recovery_with_wrong_epoch_is_not_recovered(node: Node) -> None:
     opts = PublishOptions(history_size=10, history_ttl=300)
-    await node.publish("chat:e", b"{}", opts=opts)
+    await publish_one(node, "chat:e", b"{}", opts)
     c, t = client(node)
     await send(
         c,
@@ -214,7 +219,7 @@ async def test_slow_client_disconnected_with_3008(node: Node) -> None:
     )
     await t.wait_for(lambda m: m.get("id") == 2)
     t.pending = 10 * 1024 * 1024  # the peer stopped reading
-    await node.publish("chat:s", b"{}", opts=PublishOptions())
+    await publish_one(node, "chat:s", b"{}", PublishOptions())
     assert (await t.wait_closed()).code == 3008  # type: ignore[union-attr]
 
 
@@ -247,7 +252,7 @@ async def test_position_check_unsubscribes_lagging_client_side_subscription(node
         {"id": 2, "subscribe": {"channel": "chat:pc", "recoverable": True}},
     )
     await t.wait_for(lambda m: m.get("id") == 2)
-    await node.publish("chat:pc", b"{}", opts=PublishOptions(history_size=10, history_ttl=300))
+    await publish_one(node, "chat:pc", b"{}", PublishOptions(history_size=10, history_ttl=300))
     c.subs["chat:pc"].offset = 0  # as if that delivery had been lost on its way (PUB/SUB)
     await node.check_positions(grace=0.01)
     push = await t.wait_for(lambda m: "unsubscribe" in m.get("push", {}))
@@ -288,7 +293,7 @@ async def test_write_timeout_disconnects_with_3009(node: Node) -> None:
     )
     await t.wait_for(lambda m: m.get("id") == 2)
     t.pending = 1000  # bytes stay unsent: the peer stopped reading, below the queue cap
-    await node.publish("chat:w", b"{}", opts=PublishOptions())
+    await publish_one(node, "chat:w", b"{}", PublishOptions())
     assert (await t.wait_closed(timeout=3)).code == 3009  # type: ignore[union-attr]
 
 
@@ -300,7 +305,7 @@ async def test_draining_writer_is_not_timed_out(node: Node) -> None:
     )
     await t.wait_for(lambda m: m.get("id") == 2)
     t.pending = 5000
-    await node.publish("chat:d", b"{}", opts=PublishOptions())
+    await publish_one(node, "chat:d", b"{}", PublishOptions())
     for _ in range(8):  # the peer keeps reading, slowly
         await asyncio.sleep(0.1)
         t.pending -= 500

@@ -13,8 +13,8 @@ import pytest
 from centrifugal.centrifuge.protocol import client_pb2
 
 from service.auth import generate_token
-from service.core.commands.subscribe import TTL_MAX, ttl_of
 from service.core.node import Node
+from service.core.state import TTL_MAX, ttl_of
 from service.protocol import protobuf_codec
 from service.protocol.varint import encode_varint
 

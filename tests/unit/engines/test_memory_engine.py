@@ -20,6 +20,7 @@ from service.core.engine import (
 )
 from service.engines.memory import MemoryBroker, MemoryPresenceManager
 from tests.engine_suite import EngineSuite, RecordingHandler
+from tests.publishing import publish_one
 
 
 class FakeClock:
@@ -82,23 +83,23 @@ async def position(broker: MemoryBroker, channel: str = "ch") -> StreamPosition:
 async def test_history_ttl_expires_publications_keeps_meta(
     broker: MemoryBroker, clock: FakeClock
 ) -> None:
-    await broker.publish("ch", Publication(data=b"1"), opts(ttl=60))
-    top = await broker.publish("ch", Publication(data=b"2"), opts(ttl=60))
+    await publish_one(broker, "ch", Publication(data=b"1"), opts(ttl=60))
+    top = await publish_one(broker, "ch", Publication(data=b"2"), opts(ttl=60))
     clock.advance(59.9)
     assert await offsets(broker) == [1, 2]
     clock.advance(0.1)  # exactly ttl after the last publish: gone
     assert await offsets(broker) == []
     assert await position(broker) == top
-    assert await broker.publish("ch", Publication(data=b"3"), opts(ttl=60)) == StreamPosition(
+    assert await publish_one(broker, "ch", Publication(data=b"3"), opts(ttl=60)) == StreamPosition(
         3, top.epoch if top else ""
     )
     assert await offsets(broker) == [3]
 
 
 async def test_history_ttl_counts_from_last_publish(broker: MemoryBroker, clock: FakeClock) -> None:
-    await broker.publish("ch", Publication(data=b"1"), opts(ttl=60))
+    await publish_one(broker, "ch", Publication(data=b"1"), opts(ttl=60))
     clock.advance(50)
-    await broker.publish("ch", Publication(data=b"2"), opts(ttl=60))
+    await publish_one(broker, "ch", Publication(data=b"2"), opts(ttl=60))
     clock.advance(50)  # 100 s after the first publish, 50 s after the last
     assert await offsets(broker) == [1, 2]
     clock.advance(10)
@@ -109,20 +110,20 @@ async def test_history_ttl_counts_from_last_publish(broker: MemoryBroker, clock:
 
 
 async def test_meta_ttl_expiry_gives_new_epoch(broker: MemoryBroker, clock: FakeClock) -> None:
-    first = await broker.publish("ch", Publication(data=b"1"), opts(ttl=60, meta_ttl=600))
-    await broker.publish("ch", Publication(data=b"2"), opts(ttl=60, meta_ttl=600))
+    first = await publish_one(broker, "ch", Publication(data=b"1"), opts(ttl=60, meta_ttl=600))
+    await publish_one(broker, "ch", Publication(data=b"2"), opts(ttl=60, meta_ttl=600))
     assert first is not None
     clock.advance(600)
     fresh = await position(broker)
     assert fresh.offset == 0 and fresh.epoch != first.epoch
-    again = await broker.publish("ch", Publication(data=b"3"), opts(ttl=60, meta_ttl=600))
+    again = await publish_one(broker, "ch", Publication(data=b"3"), opts(ttl=60, meta_ttl=600))
     assert again == StreamPosition(1, fresh.epoch)
 
 
 async def test_meta_ttl_refreshed_by_publish_and_read(
     broker: MemoryBroker, clock: FakeClock
 ) -> None:
-    top = await broker.publish("ch", Publication(data=b"1"), opts(meta_ttl=600))
+    top = await publish_one(broker, "ch", Publication(data=b"1"), opts(meta_ttl=600))
     clock.advance(500)
     assert (await broker.history("ch", HistoryQuery(meta_ttl=600))).position == top
     clock.advance(500)  # 1000 s after publish, 500 s after the read
@@ -132,7 +133,7 @@ async def test_meta_ttl_refreshed_by_publish_and_read(
 
 
 async def test_meta_ttl_zero_never_expires(broker: MemoryBroker, clock: FakeClock) -> None:
-    top = await broker.publish("ch", Publication(data=b"1"), opts(ttl=60, meta_ttl=0))
+    top = await publish_one(broker, "ch", Publication(data=b"1"), opts(ttl=60, meta_ttl=0))
     clock.advance(10**9)
     assert await position(broker) == top
     assert await offsets(broker) == []
@@ -140,7 +141,7 @@ async def test_meta_ttl_zero_never_expires(broker: MemoryBroker, clock: FakeCloc
 
 async def test_meta_expiry_drops_publications(broker: MemoryBroker, clock: FakeClock) -> None:
     # Misconfiguration (meta_ttl < history_ttl): old-epoch publications must not survive.
-    await broker.publish("ch", Publication(data=b"1"), opts(ttl=600, meta_ttl=60))
+    await publish_one(broker, "ch", Publication(data=b"1"), opts(ttl=600, meta_ttl=60))
     clock.advance(60)
     assert await offsets(broker) == []
     assert (await position(broker)).offset == 0
@@ -151,7 +152,7 @@ async def test_epoch_factory_is_used() -> None:
     clock = FakeClock()
     broker = MemoryBroker(clock=clock, epoch_factory=lambda: next(epochs), sweep_interval=0)
     await broker.start(RecordingHandler(), "n1")
-    assert await broker.publish("ch", Publication(data=b"x"), opts(meta_ttl=10)) == (
+    assert await publish_one(broker, "ch", Publication(data=b"x"), opts(meta_ttl=10)) == (
         StreamPosition(1, "e1")
     )
     clock.advance(10)
@@ -169,17 +170,17 @@ async def test_default_epoch_is_random_hex(broker: MemoryBroker) -> None:
 
 async def test_history_size_change_retrims(broker: MemoryBroker) -> None:
     for i in range(5):
-        await broker.publish("ch", Publication(data=b"%d" % i), opts(size=5))
-    await broker.publish("ch", Publication(data=b"5"), opts(size=2))
+        await publish_one(broker, "ch", Publication(data=b"%d" % i), opts(size=5))
+    await publish_one(broker, "ch", Publication(data=b"5"), opts(size=2))
     assert await offsets(broker) == [5, 6]
     for _ in range(3):
-        await broker.publish("ch", Publication(data=b"x"), opts(size=4))
+        await publish_one(broker, "ch", Publication(data=b"x"), opts(size=4))
     assert await offsets(broker) == [6, 7, 8, 9]
 
 
 async def test_forward_slices_from_both_ends(broker: MemoryBroker) -> None:
     for i in range(100):
-        await broker.publish("ch", Publication(data=b"%d" % i), opts(size=100))
+        await publish_one(broker, "ch", Publication(data=b"%d" % i), opts(size=100))
     epoch = (await position(broker)).epoch
     for since, limit in [(0, 3), (10, 5), (49, 2), (50, 2), (90, -1), (97, 10), (99, 1)]:
         result = await broker.history(
@@ -195,9 +196,9 @@ async def test_forward_slices_from_both_ends(broker: MemoryBroker) -> None:
 
 
 async def test_sweep_expired_reclaims(broker: MemoryBroker, clock: FakeClock) -> None:
-    await broker.publish("a", Publication(data=b"1"), opts(ttl=60, meta_ttl=600))
-    await broker.publish("b", Publication(data=b"1"), opts(ttl=60, meta_ttl=0))
-    await broker.publish("c", Publication(data=b"1"), opts(ttl=1000, meta_ttl=0))
+    await publish_one(broker, "a", Publication(data=b"1"), opts(ttl=60, meta_ttl=600))
+    await publish_one(broker, "b", Publication(data=b"1"), opts(ttl=60, meta_ttl=0))
+    await publish_one(broker, "c", Publication(data=b"1"), opts(ttl=1000, meta_ttl=0))
     assert broker.sweep_expired() == 0
     clock.advance(60)
     assert broker.sweep_expired() == 2  # streams of a and b
@@ -220,7 +221,7 @@ async def test_sweep_task_runs_and_is_cancelled_on_close() -> None:
     tasks = asyncio.all_tasks() - {asyncio.current_task()}
     assert len(tasks) == 1
     [task] = tasks
-    await broker.publish("ch", Publication(data=b"1"), opts(ttl=60, meta_ttl=60))
+    await publish_one(broker, "ch", Publication(data=b"1"), opts(ttl=60, meta_ttl=60))
     fake.advance(60)
     swept.clear()
     await asyncio.wait_for(swept.wait(), 5)  # the sweep task read the clock, then swept
@@ -237,7 +238,7 @@ async def test_delivers_without_subscribe_and_tracks_channels(clock: FakeClock) 
     handler = RecordingHandler()
     broker = MemoryBroker(clock=clock, sweep_interval=0)
     await broker.start(handler, "n1")
-    await broker.publish("x", Publication(data=b"1"), PublishOptions())
+    await publish_one(broker, "x", Publication(data=b"1"), PublishOptions())
     assert len(handler.publications) == 1  # synchronous, subscription not needed
     await broker.subscribe("a")
     await broker.subscribe("b")
@@ -251,7 +252,7 @@ async def test_delivered_publication_is_the_stored_copy(clock: FakeClock) -> Non
     broker = MemoryBroker(clock=clock, sweep_interval=0)
     await broker.start(handler, "n1")
     pub = Publication(data=b"1")
-    await broker.publish("ch", pub, opts())
+    await publish_one(broker, "ch", pub, opts())
     [(_, delivered, pos)] = handler.publications
     assert delivered is not pub and delivered.offset == 1
     assert pos is not None and pos.offset == 1
@@ -261,11 +262,11 @@ async def test_publish_before_start_or_after_close_raises(clock: FakeClock) -> N
     broker = MemoryBroker(clock=clock)
     info = ClientInfo(user="u", client="c")
     with pytest.raises(EngineError):
-        await broker.publish("ch", Publication(data=b"1"), opts())
+        await publish_one(broker, "ch", Publication(data=b"1"), opts())
     await broker.start(RecordingHandler(), "n1")
     await broker.close()
     for call in (
-        broker.publish("ch", Publication(data=b"1"), PublishOptions()),
+        publish_one(broker, "ch", Publication(data=b"1"), PublishOptions()),
         broker.publish_join("ch", info),
         broker.publish_leave("ch", info),
         broker.publish_control(b"x"),
@@ -289,40 +290,40 @@ async def test_handler_error_is_logged_not_raised(
     broker = MemoryBroker(clock=clock, sweep_interval=0)
     await broker.start(FailingHandler(), "n1")
     with caplog.at_level(logging.ERROR):
-        position = await broker.publish("ch", Publication(data=b"1"), opts())
+        position = await publish_one(broker, "ch", Publication(data=b"1"), opts())
     assert position is not None and position.offset == 1
     assert await offsets(broker) == [1]
-    assert "handle_publication failed" in caplog.text
+    assert "handle_publications failed" in caplog.text
 
 
-async def test_publish_many_handler_error_is_logged_not_raised(
+async def test_publish_run_handler_error_is_logged_not_raised(
     clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     broker = MemoryBroker(clock=clock, sweep_interval=0)
     await broker.start(FailingHandler(), "n1")
     pubs = [Publication(data=b"1"), Publication(data=b"2")]
     with caplog.at_level(logging.ERROR):
-        positions = await broker.publish_many("ch", pubs, opts())
+        positions = await broker.publish("ch", pubs, opts())
     assert [p.offset for p in positions if isinstance(p, StreamPosition)] == [1, 2]
     assert await offsets(broker) == [1, 2]
     assert "handle_publications failed" in caplog.text
 
 
-async def test_publish_many_delivers_in_one_handler_call(clock: FakeClock) -> None:
+async def test_publish_run_delivers_in_one_handler_call(clock: FakeClock) -> None:
     """The memory broker hands a run to the node at once (one hub pass for all of it)."""
     broker = MemoryBroker(clock=clock, sweep_interval=0)
     handler = RecordingHandler()
     await broker.start(handler, "n1")
-    await broker.publish_many("ch", [Publication(data=b"%d" % i) for i in range(4)], opts())
-    await broker.publish_many("ch", [Publication(data=b"x")], PublishOptions())
+    await broker.publish("ch", [Publication(data=b"%d" % i) for i in range(4)], opts())
+    await broker.publish("ch", [Publication(data=b"x")], PublishOptions())
     assert handler.batches == [4, 1]
     assert [p.offset for _, p, _ in handler.publications] == [1, 2, 3, 4, 0]
 
 
-async def test_publish_many_before_start_raises(clock: FakeClock) -> None:
+async def test_publish_before_start_raises(clock: FakeClock) -> None:
     broker = MemoryBroker(clock=clock, sweep_interval=0)
     with pytest.raises(EngineError):
-        await broker.publish_many("ch", [Publication(data=b"1")], opts())
+        await broker.publish("ch", [Publication(data=b"1")], opts())
 
 
 # -- presence ttl -----------------------------------------------------------------------

@@ -15,7 +15,8 @@ from .helpers import label_sets, scrape, value
 
 NS = "centrifugo"
 
-# family -> (type as parsed, label names) of Centrifugo v4 (spec §11, features §1.11)
+# family -> (type as parsed, label names) of Centrifugo v4
+# (docs/configuration.md#endpoints-and-ports, docs/configuration.md#metrics)
 FAMILIES: dict[str, tuple[str, frozenset[str]]] = {
     "centrifugo_node_num_clients": ("gauge", frozenset()),
     "centrifugo_node_num_users": ("gauge", frozenset()),
@@ -226,8 +227,7 @@ def test_api_summary_and_histogram(metrics: Metrics, registry: CollectorRegistry
     metrics.api_command("http", "publish", 0.005)  # on a bound: le is inclusive
     metrics.api_command("http", "publish", 0.2)
     metrics.api_command("http", "publish", 20.0)  # only in +Inf
-    observe = metrics.api_observer("grpc")
-    observe("broadcast", 0.001)
+    metrics.api_command("grpc", "broadcast", 0.001)
     f = scrape(registry)
     s = "centrifugo_api_command_duration_seconds"
     assert value(f, s + "_count", protocol="http", method="publish") == 3

@@ -1,4 +1,4 @@
-"""controlpb codec (spec §12.5): field numbers and round trips."""
+"""controlpb codec (docs/redis.md#control-messages): field numbers and round trips."""
 
 from __future__ import annotations
 
