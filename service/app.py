@@ -13,6 +13,7 @@ import gc
 import logging
 import os
 import signal
+import socket
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -150,7 +151,8 @@ class Server:
 
     def reload(self, cfg: Config) -> None:
         """SIGHUP: apply the options of ``RELOADED`` (channel/namespace options, token keys,
-        ``api_key``, ``admin_password``, ``admin_secret``, ``grpc_api_key``); connections stay.
+        proxies, ``api_key``, ``admin_password``, ``admin_secret``, ``grpc_api_key``);
+        connections stay.  Raises, changing nothing, when the new proxies cannot be built.
 
         Logs every other changed option as needing a restart, then the config warnings.
         ``self.cfg`` is the configuration in effect: the new one for ``RELOADED`` options,
@@ -165,7 +167,9 @@ class Server:
             self.grpc.api_service.api_key = cfg.grpc_api_key
         restart = needs_restart(self.cfg, cfg)
         self.cfg = dataclasses.replace(self.cfg, **{k: getattr(cfg, k) for k in RELOADED})
-        log.info("configuration reloaded: channel options, token keys and API/admin credentials")
+        log.info(
+            "configuration reloaded: channel options, token keys, proxies and API/admin credentials"
+        )
         if restart:
             log.warning("changed options need a restart to take effect: %s", ", ".join(restart))
         log_config_warnings(cfg)
@@ -178,8 +182,8 @@ async def start_server(cfg: Config) -> Server:
     """Build and start every listener; ports of ``0`` are resolved into ``Server.ports``."""
     log_config_warnings(cfg)
     broker, presence = build_engine(cfg)
-    hooks = CentrifugoHooks(cfg)
     metrics = Metrics(registry=CollectorRegistry(), version=__version__) if cfg.prometheus else None
+    hooks = CentrifugoHooks(cfg, proxy_metrics=metrics)
     node = Node(
         config=node_config(cfg), broker=broker, presence=presence, hooks=hooks, metrics=metrics
     )
@@ -300,8 +304,15 @@ async def start_server(cfg: Config) -> Server:
             server.runners.append(runner)
             tls = cfg.tls and (name == "external" or not cfg.tls_external)
             ssl_ctx = server_ssl_context(http_tls(cfg)) if tls else None
+            # the OS limit as listen backlog, as Go's net.Listen: a connect storm queues in the
+            # kernel instead of being dropped (aiohttp's default is 128; bench/proxy_bench.py)
             site = web.TCPSite(
-                runner, address or None, port, reuse_address=True, ssl_context=ssl_ctx
+                runner,
+                address or None,
+                port,
+                reuse_address=True,
+                ssl_context=ssl_ctx,
+                backlog=socket.SOMAXCONN,
             )
             await site.start()
             sockets = getattr(site._server, "sockets", None) or []

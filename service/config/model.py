@@ -349,6 +349,8 @@ class Config:
     proxy_grpc_cert_file: str = ""
     proxy_grpc_credentials_key: str = ""
     proxy_grpc_credentials_value: str = ""
+    # Gyre: connections each HTTP proxy backend (scheme, host, port) may hold at once
+    proxy_http_pool_size: int = 64
     granular_proxy_mode: bool = False
     proxies: tuple[ProxyConfig, ...] = ()
     connect_proxy_name: str = ""

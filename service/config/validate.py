@@ -165,23 +165,89 @@ def _check_namespaces(cfg: Config) -> None:
         _check_name(f"rpc_namespaces[{i}].name", rns.name, seen_rpc)
 
 
+_PROXY_KINDS = ("connect", "refresh", "subscribe", "publish", "sub_refresh", "rpc")
+_CHANNEL_PROXY_KINDS = ("subscribe", "publish", "sub_refresh")
+_HOST_PORT = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+):([0-9]{1,5})$")
+
+
+def _check_endpoint(key: str, endpoint: str) -> None:
+    """``http(s)://host[:port]/path`` (HTTP proxy), or ``grpc://host:port`` / ``host:port``
+    (gRPC proxy)."""
+    if endpoint.startswith(("http://", "https://")):
+        rest = endpoint.split("://", 1)[1]
+        host = rest.split("/", 1)[0].split("?", 1)[0]
+        if not host or " " in endpoint:
+            _fail(f'{key}: "{endpoint}" is not a valid HTTP URL')
+        return
+    target = endpoint.removeprefix("grpc://")
+    m = _HOST_PORT.match(target)
+    if "://" in target or m is None or not 0 < int(m.group(2)) <= 65535:
+        _fail(
+            f'{key}: "{endpoint}" is neither an http(s):// URL nor a gRPC address '
+            "(grpc://host:port or host:port)"
+        )
+
+
+def _channel_scopes(cfg: Config) -> Iterable[tuple[str, ChannelOptions]]:
+    yield "", cfg.channel_options
+    for i, ns in enumerate(cfg.namespaces):
+        yield f"namespaces[{i}].", ns.options
+
+
 def _check_proxies(cfg: Config) -> None:
+    if cfg.proxy_http_pool_size <= 0:
+        _fail("proxy_http_pool_size: must be positive")
+    if cfg.granular_proxy_mode:
+        _check_granular(cfg)
+    else:
+        _check_simple(cfg)
+
+
+def _check_simple(cfg: Config) -> None:
+    for kind in _PROXY_KINDS:
+        endpoint = getattr(cfg, f"proxy_{kind}_endpoint")
+        if endpoint:
+            _check_endpoint(f"proxy_{kind}_endpoint", endpoint)
+            if getattr(cfg, f"proxy_{kind}_timeout") <= 0:
+                _fail(f"proxy_{kind}_timeout: must be positive")
+    # granular-mode options are not silently ignored
+    if cfg.proxies:
+        _fail("proxies: used only with granular_proxy_mode: true")
+    for key in ("connect_proxy_name", "refresh_proxy_name", "rpc_proxy_name"):
+        if getattr(cfg, key):
+            _fail(f"{key}: used only with granular_proxy_mode: true")
+    for prefix, o in _channel_scopes(cfg):
+        for kind in _CHANNEL_PROXY_KINDS:
+            if getattr(o, f"{kind}_proxy_name"):
+                _fail(f"{prefix}{kind}_proxy_name: used only with granular_proxy_mode: true")
+    for i, rns in enumerate(cfg.rpc_namespaces):
+        if rns.rpc_proxy_name:
+            _fail(f"rpc_namespaces[{i}].rpc_proxy_name: used only with granular_proxy_mode: true")
+
+
+def _check_granular(cfg: Config) -> None:
     names: set[str] = set()
     for i, p in enumerate(cfg.proxies):
         _check_proxy(i, p, names)
-    if not cfg.granular_proxy_mode:
-        return
+    # simple-mode options are not silently ignored
+    for kind in _PROXY_KINDS:
+        if getattr(cfg, f"proxy_{kind}_endpoint"):
+            _fail(f"proxy_{kind}_endpoint: not used with granular_proxy_mode (use proxies)")
+    for prefix, o in _channel_scopes(cfg):
+        for kind in _CHANNEL_PROXY_KINDS:
+            if getattr(o, f"proxy_{kind}"):
+                _fail(
+                    f"{prefix}proxy_{kind}: not used with granular_proxy_mode "
+                    f"(use {kind}_proxy_name)"
+                )
 
     def refs() -> Iterable[tuple[str, str]]:
         yield "connect_proxy_name", cfg.connect_proxy_name
         yield "refresh_proxy_name", cfg.refresh_proxy_name
         yield "rpc_proxy_name", cfg.rpc_proxy_name
-        scopes = [("", cfg.channel_options)]
-        scopes += [(f"namespaces[{i}].", ns.options) for i, ns in enumerate(cfg.namespaces)]
-        for prefix, o in scopes:
-            yield f"{prefix}subscribe_proxy_name", o.subscribe_proxy_name
-            yield f"{prefix}publish_proxy_name", o.publish_proxy_name
-            yield f"{prefix}sub_refresh_proxy_name", o.sub_refresh_proxy_name
+        for prefix, o in _channel_scopes(cfg):
+            for kind in _CHANNEL_PROXY_KINDS:
+                yield f"{prefix}{kind}_proxy_name", getattr(o, f"{kind}_proxy_name")
         for i, rns in enumerate(cfg.rpc_namespaces):
             yield f"rpc_namespaces[{i}].rpc_proxy_name", rns.rpc_proxy_name
 
@@ -194,6 +260,7 @@ def _check_proxy(i: int, p: ProxyConfig, names: set[str]) -> None:
     _check_name(f"proxies[{i}].name", p.name, names)
     if not p.endpoint:
         _fail(f"proxies[{i}].endpoint: required")
+    _check_endpoint(f"proxies[{i}].endpoint", p.endpoint)
     if p.timeout <= 0:
         _fail(f"proxies[{i}].timeout: must be positive")
 
@@ -213,10 +280,12 @@ def validate_config(cfg: Config) -> None:
     ``force_recovery`` in cache mode; ``idempotent_result_ttl`` whole seconds >= 1;
     namespace / RPC namespace / proxy names match ``^[-a-zA-Z0-9_.]{2,}$`` and are unique;
     ``user_personal_channel_namespace`` exists when set; ``user_personal_single_connection``
-    requires presence in the personal channel namespace; proxies have an endpoint and a
-    positive timeout; in granular proxy mode every referenced proxy name exists; Redis
-    sentinel needs ``redis_sentinel_master_name``; ``tls_autocert`` is refused (not
-    supported, and ignoring it would serve plaintext).
+    requires presence in the personal channel namespace; proxy endpoints are http(s) URLs or
+    gRPC ``host:port`` addresses with a positive timeout; in granular proxy mode every
+    referenced proxy name exists and the simple-mode proxy options are unset, outside it the
+    granular ones are unset (neither is silently ignored); Redis sentinel needs
+    ``redis_sentinel_master_name``; ``tls_autocert`` is refused (not supported, and ignoring it
+    would serve plaintext).
     """
     _check_scalars(cfg)
     _check_namespaces(cfg)

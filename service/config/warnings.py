@@ -47,10 +47,6 @@ class Insecure:
 
 
 _TLS_CLIENT_SIDE = "it configures TLS clients and has no effect on a server listener"
-_PROXIES = (
-    "proxies are not implemented (without a connect proxy, clients need a token; namespaces "
-    "with a subscribe/publish proxy answer 108)"
-)
 
 IGNORED: tuple[Ignored, ...] = (
     Ignored(("gomaxprocs",), "Python has no GOMAXPROCS; run one process per core"),
@@ -103,10 +99,6 @@ IGNORED: tuple[Ignored, ...] = (
     ),
     Ignored(("client_concurrency",), "a connection's commands are handled one at a time"),
     Ignored(
-        ("rpc_namespace_boundary", "rpc_namespaces"),
-        "RPC needs a proxy, which is not implemented (client rpc answers 108)",
-    ),
-    Ignored(
         (
             "websocket_read_buffer_size",
             "websocket_write_buffer_size",
@@ -136,22 +128,6 @@ IGNORED: tuple[Ignored, ...] = (
     Ignored(
         ("graphite",),
         "Graphite export is not implemented (use prometheus)",
-    ),
-    Ignored(
-        (
-            "proxy_connect_endpoint",
-            "proxy_refresh_endpoint",
-            "proxy_subscribe_endpoint",
-            "proxy_publish_endpoint",
-            "proxy_sub_refresh_endpoint",
-            "proxy_rpc_endpoint",
-            "granular_proxy_mode",
-            "proxies",
-            "connect_proxy_name",
-            "refresh_proxy_name",
-            "rpc_proxy_name",
-        ),
-        _PROXIES,
     ),
 )
 
@@ -205,6 +181,8 @@ INSECURE: tuple[Insecure, ...] = (
     ),
 )
 
+_PROXY_KINDS = ("connect", "refresh", "subscribe", "publish", "sub_refresh", "rpc")
+
 RELOADED: frozenset[str] = frozenset(
     {
         # channel rules and token keys (CentrifugoHooks.reload)
@@ -229,6 +207,23 @@ RELOADED: frozenset[str] = frozenset(
         "user_subscribe_to_personal",
         "user_personal_channel_namespace",
         "user_personal_single_connection",
+        # proxies (CentrifugoHooks.reload builds them anew; docs/proxy.md#6-reloading)
+        *(f"proxy_{kind}_{what}" for kind in _PROXY_KINDS for what in ("endpoint", "timeout")),
+        "proxy_http_headers",
+        "proxy_grpc_metadata",
+        "proxy_binary_encoding",
+        "proxy_include_connection_meta",
+        "proxy_grpc_cert_file",
+        "proxy_grpc_credentials_key",
+        "proxy_grpc_credentials_value",
+        "proxy_http_pool_size",
+        "granular_proxy_mode",
+        "proxies",
+        "connect_proxy_name",
+        "refresh_proxy_name",
+        "rpc_proxy_name",
+        "rpc_namespaces",
+        "rpc_namespace_boundary",
         # credentials (Server.reload)
         "api_key",
         "admin_password",

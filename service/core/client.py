@@ -329,9 +329,14 @@ class ClientSession(SessionTimers):
             self.node.spawn(self.node.publish_join(sub.channel, self.client_info(sub.channel)))
         self.schedule_sub_expiry_check(sub)
 
-    def extend_subscription(self, sub: ChannelSub, expire_at: int) -> None:
-        """A sub_refresh was accepted: ``expire_at`` (0: never) replaces the expiry."""
+    def extend_subscription(
+        self, sub: ChannelSub, expire_at: int, chan_info: bytes | None = None
+    ) -> None:
+        """A sub_refresh was accepted: ``expire_at`` (0: never) replaces the expiry, and
+        ``chan_info`` the channel info when given (server-side refresh)."""
         sub.options.expire_at = expire_at
+        if chan_info is not None:
+            sub.options.chan_info = chan_info
         self.schedule_sub_expiry_check(sub)
 
     def refresh_credentials(

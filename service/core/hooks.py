@@ -92,6 +92,24 @@ class RefreshDecision:
     token_channels: frozenset[str] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class PublishDecision:
+    """A client publish allowed: history ``options`` of the channel, and ``data`` that
+    replaces the client's payload when not None (a publish proxy may rewrite it)."""
+
+    options: PublishOptions
+    data: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SubRefreshDecision:
+    """A server-side subscription refresh that keeps the subscription: new ``expire_at``
+    (0 = never expires) and channel info (None = keep)."""
+
+    expire_at: int
+    info: bytes | None = None
+
+
 class ClientHooks(Protocol):
     """Permission and credential decisions for client commands."""
 
@@ -107,9 +125,9 @@ class ClientHooks(Protocol):
         """Validate a subscription refresh; return the new expire_at (0 = no expiry)."""
         ...
 
-    async def publish(self, client: ClientSession, req: PublishRequest) -> PublishOptions:
-        """Permission to publish; the channel's complete history options (as
-        ``publish_options``)."""
+    async def publish(self, client: ClientSession, req: PublishRequest) -> PublishDecision:
+        """Permission to publish: the channel's complete history options (as
+        ``publish_options``), and the data to publish when not the client's."""
         ...
 
     async def presence(self, client: ClientSession, channel: str) -> None: ...
@@ -119,6 +137,19 @@ class ClientHooks(Protocol):
     async def history(self, client: ClientSession, req: HistoryRequest) -> None: ...
 
     async def rpc(self, client: ClientSession, req: RPCRequest) -> bytes: ...
+
+    async def refresh_expired(self, client: ClientSession) -> RefreshDecision | None:
+        """A connection refreshed by the server (``client_side_refresh`` False) reached its
+        ``expire_at``: new credentials to keep it, or None to end it with 3005."""
+        ...
+
+    async def sub_refresh_expired(
+        self, client: ClientSession, channel: str
+    ) -> SubRefreshDecision | None:
+        """A subscription refreshed by the server (``client_side_refresh`` False) is past
+        its ``expire_at``: a new expiry to keep it, or None to end it (2501 for a
+        client-side subscription, 3006 for a server-side one)."""
+        ...
 
     def publish_options(self, channel: str) -> PublishOptions:
         """History options of ``channel`` (used for history reads and recovery), complete:

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import random
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from ..protocol import codes as c
 from ..protocol import messages as m
+from .refreshing import refresh_connection, refresh_subscription
 from .state import ConnectionState
 
 if TYPE_CHECKING:
+    from .client import ClientSession
     from .node import Node
     from .subscription import ChannelSub
     from .timers import TimerGroup
@@ -84,13 +86,23 @@ class SessionTimers:
             self.disconnect(c.DISCONNECT_NO_PONG)
 
     def schedule_expiry_check(self) -> None:
-        """(Re)arm the connection expiry check for ``expire_at`` (replacing an earlier one)."""
-        if self.expire_at <= 0 or not self.client_side_refresh:
+        """(Re)arm the connection expiry check for ``expire_at`` (replacing an earlier one):
+        ``client_expired_close_delay`` after it for a client that refreshes itself, at
+        ``expire_at`` for a server-side refresh (docs/proxy.md#server-side-refresh)."""
+        if self.expire_at <= 0:
             self.timers.cancel(_EXPIRE)
             return
-        delay = self.expire_at - time.time() + self.node.config.client_expired_close_delay
         expected = self.expire_at
+        if not self.client_side_refresh:
+            delay = expected - time.time()
+            self.timers.set(_EXPIRE, delay, lambda: self._refresh_expired(expected))
+            return
+        delay = expected - time.time() + self.node.config.client_expired_close_delay
         self.timers.set(_EXPIRE, delay, lambda: self._check_expired(expected))
+
+    def _refresh_expired(self, expected: int) -> None:
+        if self.state == CONNECTED and self.expire_at == expected:
+            self.node.spawn(refresh_connection(cast("ClientSession", self), expected))
 
     def _check_expired(self, expected: int) -> None:
         if self.state != CONNECTED or self.expire_at != expected:
@@ -112,6 +124,14 @@ class SessionTimers:
             return
         if sub.options.expire_at != expected:
             return
+        if not sub.options.client_side_refresh:  # the server refreshes it: ask first
+            session = cast("ClientSession", self)
+            self.node.spawn(refresh_subscription(session, sub, expected))
+            return
+        self.subscription_expired(sub)
+
+    def subscription_expired(self, sub: ChannelSub) -> None:
+        """End an expired subscription: 3006 for a server-side one, unsubscribe 2501 else."""
         if sub.server_side:
             self.disconnect(c.DISCONNECT_SUB_EXPIRED)
         else:

@@ -38,6 +38,7 @@ from prometheus_client.metrics_core import (
 from prometheus_client.registry import Collector
 
 from .families import NS, Histogram, Summary, counter, gauge, go_float, items1, summary
+from .proxy import ProxyCallStats
 
 log = logging.getLogger("gyre.metrics")
 
@@ -116,6 +117,7 @@ class Metrics(Collector):
         self._connects: dict[str, int] = dict.fromkeys(TRANSPORTS, 0)
         self._transport_sent: dict[str, int] = {}
         self._api: dict[tuple[str, str], Histogram] = {}
+        self._proxy = ProxyCallStats(self._api_bounds, self._api_les)
         registry.register(self)
         if standard_collectors:
             ProcessCollector(registry=registry)
@@ -210,6 +212,10 @@ class Metrics(Collector):
         h.count += count
         h.sum += seconds * count
         h.buckets[bisect_left(self._api_bounds, seconds)] += count
+
+    def proxy_call(self, kind: str, protocol: str, name: str, outcome: str, seconds: float) -> None:
+        """A proxy call ended (``service.proxy.ProxyMetrics``; families in ``proxy.py``)."""
+        self._proxy.observe(kind, protocol, name, outcome, seconds)
 
     # --- Collector (scrape time) ----------------------------------------------------------
 
@@ -307,6 +313,7 @@ class Metrics(Collector):
             s,
         )
         yield from self._api_families(s)
+        yield from self._proxy.families(s)
 
     def _node_gauges(self, with_samples: bool) -> Iterator[Metric]:
         st = self.state

@@ -16,11 +16,15 @@ from ..core.engine import PublishOptions
 from ..core.hooks import (
     ChannelCapabilities,
     ConnectDecision,
+    PublishDecision,
     RefreshDecision,
+    SubRefreshDecision,
     SubscriptionOptions,
 )
 from ..protocol import codes as c
 from ..protocol import messages as m
+from ..proxy import Connections, NullProxyMetrics, ProxyMetrics, ProxyRoutes, call_rpc
+from . import proxied
 from .channels import ChannelRules
 from .options import base_options, publish_options
 
@@ -42,9 +46,23 @@ def token_keys(cfg: Config) -> TokenKeys:
 
 
 class CentrifugoHooks:
-    """``ClientHooks`` implementation with Centrifugo's rules."""
+    """``ClientHooks`` implementation with Centrifugo's rules.
 
-    def __init__(self, cfg: Config, verifier: TokenVerifier | None = None) -> None:
+    The proxies of ``cfg`` are built here (their HTTP sessions and gRPC channels live in
+    ``self.connections`` until :meth:`close`); ``proxy_metrics`` receives their calls.
+    Raises OSError when a gRPC proxy's ``grpc_cert_file`` cannot be read.
+    """
+
+    def __init__(
+        self,
+        cfg: Config,
+        verifier: TokenVerifier | None = None,
+        *,
+        proxy_metrics: ProxyMetrics | None = None,
+    ) -> None:
+        self.connections = Connections()
+        self.proxy_metrics: ProxyMetrics = proxy_metrics or NullProxyMetrics()
+        self.proxies = ProxyRoutes(cfg, self.connections, self.proxy_metrics)
         self.verifier = verifier or TokenVerifier(token_keys(cfg))
         self.cfg = cfg
         self.rules = ChannelRules(cfg)
@@ -54,13 +72,24 @@ class CentrifugoHooks:
         self._channel_caps: dict[str, ChannelCapabilities] = {}
 
     def reload(self, cfg: Config) -> None:
-        """Swap channel rules and token keys (both built before the swap)."""
+        """Swap channel rules, proxies and token keys (all built before the swap; on an
+        error nothing changes).  Proxy endpoints that stay keep their connections; the ones
+        gone are closed once in-flight calls had their timeout to finish."""
         rules = ChannelRules(cfg)
+        old = self.proxies
+        try:
+            proxies = ProxyRoutes(cfg, self.connections, self.proxy_metrics)
+        except BaseException:
+            self.connections.prune(keep=old.keys, grace=0)
+            raise
         self.verifier.reload(token_keys(cfg))
         self.cfg, self.rules, self._caps, self._channel_caps = cfg, rules, {}, {}
+        self.proxies = proxies
+        self.connections.prune(keep=proxies.keys, grace=old.max_timeout + 1.0)
 
     async def close(self) -> None:
         await self.verifier.close()
+        await self.connections.close()
 
     # --- helpers --------------------------------------------------------------------------
 
@@ -87,7 +116,21 @@ class CentrifugoHooks:
         rules = self.rules
         subs: dict[str, SubscriptionOptions] = {}
         token_channels: frozenset[str] = frozenset()
-        if req.token:
+        data = b""
+        granted = None
+        connect_proxy = None if req.token else self.proxies.connect  # a token always wins
+        if connect_proxy is not None:
+            granted = await proxied.connect(connect_proxy, rules, client, req)
+        if granted is not None:
+            grant, subs = granted
+            user, info, expire_at, meta, data = (
+                grant.user,
+                grant.info,
+                grant.expire_at,
+                grant.meta,
+                grant.data,
+            )
+        elif req.token:
             try:
                 tok = await self.verifier.verify_connect(req.token)
             except TokenExpired:
@@ -123,7 +166,8 @@ class CentrifugoHooks:
             if ch not in subs:
                 subs[ch] = base_options(rules.resolve(ch).options)
 
-        for ch in req.subs:
+        # client channels: not when a connect proxy was asked (it decides with ``channels``)
+        for ch in () if connect_proxy is not None else req.subs:
             if ch in subs:
                 continue
             client_opts = self._client_channel(user, ch)
@@ -134,9 +178,10 @@ class CentrifugoHooks:
             user=user,
             expire_at=expire_at,
             info=info,
+            data=data,
             meta=meta,
             subs=subs,
-            client_side_refresh=True,
+            client_side_refresh=self.proxies.refresh is None,
             token_channels=token_channels,
             single_connection=cfg.user_personal_single_connection,
         )
@@ -220,7 +265,10 @@ class CentrifugoHooks:
             if resolved.user_limited and client.user in resolved.allowed_users:
                 pass
             elif (o.proxy_subscribe or o.subscribe_proxy_name) and not resolved.user_limited:
-                raise c.ReplyError(c.ERROR_NOT_AVAILABLE)
+                proxy = self.proxies.channel_proxy("subscribe", o)
+                if proxy is None:  # pragma: no cover - validation keeps the modes apart
+                    raise c.ReplyError(c.ERROR_NOT_AVAILABLE)
+                opts = await proxied.subscribe(proxy, o, client, req)
             elif (
                 o.allow_subscribe_for_client
                 and (client.user or o.allow_subscribe_for_anonymous)
@@ -270,12 +318,13 @@ class CentrifugoHooks:
 
     # --- other commands -------------------------------------------------------------------
 
-    async def publish(self, client: ClientSession, req: m.PublishRequest) -> PublishOptions:
+    async def publish(self, client: ClientSession, req: m.PublishRequest) -> PublishDecision:
         ch = req.channel
         resolved = self.rules.check(ch)
         o = resolved.options
-        if o.proxy_publish or o.publish_proxy_name:
-            raise c.ReplyError(c.ERROR_NOT_AVAILABLE)
+        proxy = self.proxies.channel_proxy("publish", o)  # 108: proxied, none configured
+        if proxy is not None:
+            return await proxied.publish(proxy, o, self.cfg.history_meta_ttl, client, req)
         anon_ok = bool(client.user) or o.allow_publish_for_anonymous
         allowed = (
             (o.allow_publish_for_client and anon_ok)
@@ -284,7 +333,9 @@ class CentrifugoHooks:
         )
         if not allowed:
             raise c.ReplyError(c.ERROR_PERMISSION_DENIED)
-        return publish_options(o, self.cfg.history_meta_ttl, self.cfg.idempotent_result_ttl)
+        return PublishDecision(
+            publish_options(o, self.cfg.history_meta_ttl, self.cfg.idempotent_result_ttl)
+        )
 
     async def presence(self, client: ClientSession, channel: str) -> None:
         o = self.rules.check(channel).options
@@ -304,7 +355,16 @@ class CentrifugoHooks:
             raise c.ReplyError(c.ERROR_PERMISSION_DENIED)
 
     async def rpc(self, client: ClientSession, req: m.RPCRequest) -> bytes:
-        raise c.ReplyError(c.ERROR_NOT_AVAILABLE)
+        """The RPC proxy's answer; 108 without one (104: unknown RPC namespace, granular)."""
+        return await call_rpc(self.proxies.rpc_proxy(req.method), client, req)
+
+    async def refresh_expired(self, client: ClientSession) -> RefreshDecision | None:
+        return await proxied.refresh(self.proxies, client)
+
+    async def sub_refresh_expired(
+        self, client: ClientSession, channel: str
+    ) -> SubRefreshDecision | None:
+        return await proxied.sub_refresh(self.proxies, self.rules, client, channel)
 
     def publish_options(self, channel: str) -> PublishOptions:
         try:

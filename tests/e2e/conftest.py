@@ -11,6 +11,7 @@ import centrifuge
 import pytest
 
 from .helpers import Api, ClientEvents, token
+from .proxy_support import _fresh_backends, backends  # noqa: F401 (proxy test fixtures)
 from .server import ServerProcess
 
 

@@ -30,9 +30,11 @@ async def handle_publish(client: ClientSession, cmd: m.Command) -> m.Reply | Non
     data = bytes(req.data)
     if not req.channel or not data or data == b"null":
         raise c.DisconnectError(c.DISCONNECT_BAD_REQUEST)
-    opts = await client.node.hooks.publish(client, req)
+    decision = await client.node.hooks.publish(client, req)
+    if decision.data is not None:  # a publish proxy rewrote it
+        data = decision.data
     pub = Publication(data, client.client_info(req.channel))
-    [outcome] = await client.node.publish(req.channel, (pub,), opts)
+    [outcome] = await client.node.publish(req.channel, (pub,), decision.options)
     if isinstance(outcome, Exception):
         raise outcome
     return m.Reply(publish=m.PublishResult())
@@ -92,7 +94,8 @@ async def handle_rpc(client: ClientSession, cmd: m.Command) -> m.Reply | None:
 async def handle_refresh(client: ClientSession, cmd: m.Command) -> m.Reply | None:
     req = cmd.refresh
     assert req is not None
-    if not req.token:
+    if not req.token or not client.client_side_refresh:
+        # the server refreshes this connection (refresh proxy): the client must not
         raise c.DisconnectError(c.DISCONNECT_BAD_REQUEST)
     decision = await client.node.hooks.refresh(client, req)
     if decision.expire_at > 0 and decision.expire_at < time.time():

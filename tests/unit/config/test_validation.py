@@ -114,12 +114,56 @@ CASES: list[tuple[dict[str, Any], str]] = [
     ({"client_channel_limit": -1}, "client_channel_limit: must not be negative"),
     ({"shutdown_timeout": "-1s"}, "shutdown_timeout: must not be negative"),
     (
-        {"proxies": [{"name": "p1", "endpoint": "http://a"}, {"name": "p1", "endpoint": "b"}]},
+        {
+            "granular_proxy_mode": True,
+            "proxies": [{"name": "p1", "endpoint": "http://a"}, {"name": "p1", "endpoint": "b:1"}],
+        },
         'proxies[1].name: duplicate name "p1"',
     ),
-    ({"proxies": [{"name": "p 1", "endpoint": "x"}]}, 'proxies[0].name: "p 1" does not match'),
-    ({"proxies": [{"name": "p1"}]}, "proxies[0].endpoint: required"),
-    ({"proxies": [{"name": "p1", "endpoint": "x", "timeout": "0s"}]}, "proxies[0].timeout:"),
+    (
+        {"granular_proxy_mode": True, "proxies": [{"name": "p 1", "endpoint": "x:1"}]},
+        'proxies[0].name: "p 1" does not match',
+    ),
+    ({"granular_proxy_mode": True, "proxies": [{"name": "p1"}]}, "proxies[0].endpoint: required"),
+    (
+        {
+            "granular_proxy_mode": True,
+            "proxies": [{"name": "p1", "endpoint": "x:1", "timeout": "0s"}],
+        },
+        "proxies[0].timeout:",
+    ),
+    (
+        {"granular_proxy_mode": True, "proxies": [{"name": "p1", "endpoint": "ftp://x"}]},
+        'proxies[0].endpoint: "ftp://x" is neither an http(s):// URL nor a gRPC address',
+    ),
+    (
+        {"granular_proxy_mode": True, "proxies": [{"name": "p1", "endpoint": "backend"}]},
+        'proxies[0].endpoint: "backend" is neither',
+    ),
+    ({"proxy_connect_endpoint": "http://"}, 'proxy_connect_endpoint: "http://" is not a valid'),
+    ({"proxy_rpc_endpoint": "grpc://h:99999"}, "proxy_rpc_endpoint: "),
+    (
+        {"proxy_subscribe_endpoint": "http://a/s", "proxy_subscribe_timeout": "0s"},
+        "proxy_subscribe_timeout: must be positive",
+    ),
+    ({"proxy_http_pool_size": 0}, "proxy_http_pool_size: must be positive"),
+    (
+        {"proxies": [{"name": "p1", "endpoint": "http://a"}]},
+        "proxies: used only with granular_proxy_mode: true",
+    ),
+    ({"connect_proxy_name": "p1"}, "connect_proxy_name: used only with granular_proxy_mode"),
+    (
+        {"namespaces": [{"name": "ns", "publish_proxy_name": "p1"}]},
+        "namespaces[0].publish_proxy_name: used only with granular_proxy_mode",
+    ),
+    (
+        {"granular_proxy_mode": True, "proxy_rpc_endpoint": "http://a/rpc"},
+        "proxy_rpc_endpoint: not used with granular_proxy_mode (use proxies)",
+    ),
+    (
+        {"granular_proxy_mode": True, "proxy_subscribe": True},
+        "proxy_subscribe: not used with granular_proxy_mode (use subscribe_proxy_name)",
+    ),
     (
         {"rpc_namespaces": [{"name": "r1"}, {"name": "r1"}]},
         'rpc_namespaces[1].name: duplicate name "r1"',
@@ -182,9 +226,19 @@ def test_valid_complex_config(tmp_path: Path) -> None:
     assert cfg.pong_timeout == -1.0
 
 
-def test_granular_names_ignored_without_granular_mode(tmp_path: Path) -> None:
-    cfg = _load(tmp_path, {"connect_proxy_name": "nope", "subscribe_proxy_name": "nope"})
-    assert cfg.subscribe_proxy_name == "nope"
+def test_simple_mode_proxies_validate(tmp_path: Path) -> None:
+    cfg = _load(
+        tmp_path,
+        {
+            "proxy_connect_endpoint": "http://127.0.0.1:9000/connect",
+            "proxy_rpc_endpoint": "grpc://localhost:10001",
+            "proxy_subscribe_endpoint": "[::1]:10002",
+            "proxy_connect_timeout": "250ms",
+            "proxy_subscribe": True,
+        },
+    )
+    assert cfg.proxy_connect_timeout == 0.25
+    assert cfg.proxy_http_pool_size == 64
 
 
 def test_validate_config_on_hand_built_config() -> None:

@@ -40,6 +40,17 @@ FAMILIES: dict[str, tuple[str, frozenset[str]]] = {
         "histogram",
         frozenset({"protocol", "method"}),
     ),
+    # proxies: Centrifugo v4 names (simple and granular mode), plus Gyre's outcome counter
+    "centrifugo_proxy_duration_seconds": ("summary", frozenset({"protocol", "type"})),
+    "centrifugo_proxy_duration_seconds_histogram": ("histogram", frozenset({"protocol", "type"})),
+    "centrifugo_proxy_errors": ("counter", frozenset({"protocol", "type"})),
+    "centrifugo_granular_proxy_duration_seconds": ("summary", frozenset({"type", "name"})),
+    "centrifugo_granular_proxy_duration_seconds_histogram": (
+        "histogram",
+        frozenset({"type", "name"}),
+    ),
+    "centrifugo_granular_proxy_errors": ("counter", frozenset({"type", "name"})),
+    "centrifugo_proxy_calls": ("counter", frozenset({"type", "protocol", "name", "outcome"})),
 }
 
 
@@ -92,6 +103,9 @@ def _exercise(m: Metrics) -> None:
     m.observe_survey("channels", 0.01)
     m.connection_limit_reached()
     m.api_command("http", "publish", 0.003)
+    m.proxy_call("connect", "http", "", "result", 0.004)
+    m.proxy_call("rpc", "grpc", "", "failure", 1.0)
+    m.proxy_call("subscribe", "http", "backend-a", "failure", 0.2)
 
 
 def test_families_types_and_labels(metrics: Metrics, registry: CollectorRegistry) -> None:
@@ -325,3 +339,23 @@ def test_standard_collectors(registry: CollectorRegistry) -> None:
     bare = CollectorRegistry()
     Metrics(registry=bare, version="a", standard_collectors=False)
     assert not {n for n in scrape(bare) if n.startswith(("process_", "python_"))}
+
+
+def test_proxy_calls_by_mode_and_outcome(metrics: Metrics, registry: CollectorRegistry) -> None:
+    """Simple-mode calls land in ``proxy_*{protocol,type}``, granular ones in
+    ``granular_proxy_*{type,name}``; only failures count as errors; every call is counted
+    by outcome."""
+    metrics.proxy_call("connect", "http", "", "result", 0.004)
+    metrics.proxy_call("connect", "http", "", "failure", 1.0)
+    metrics.proxy_call("connect", "http", "", "empty", 0.002)
+    metrics.proxy_call("rpc", "grpc", "b1", "error", 0.003)
+    fams = scrape(registry)
+    conn = {"protocol": "http", "type": "connect"}
+    assert value(fams, "centrifugo_proxy_duration_seconds_count", **conn) == 3
+    assert value(fams, "centrifugo_proxy_errors", **conn) == 1
+    gran = {"type": "rpc", "name": "b1"}
+    assert value(fams, "centrifugo_granular_proxy_duration_seconds_count", **gran) == 1
+    assert value(fams, "centrifugo_granular_proxy_errors", **gran) is None
+    calls = "centrifugo_proxy_calls"
+    assert value(fams, calls, type="connect", protocol="http", name="", outcome="empty") == 1
+    assert value(fams, calls, type="rpc", protocol="grpc", name="b1", outcome="error") == 1
