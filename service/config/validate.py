@@ -210,36 +210,14 @@ def _check_simple(cfg: Config) -> None:
             _check_endpoint(f"proxy_{kind}_endpoint", endpoint)
             if getattr(cfg, f"proxy_{kind}_timeout") <= 0:
                 _fail(f"proxy_{kind}_timeout: must be positive")
-    # granular-mode options are not silently ignored
-    if cfg.proxies:
-        _fail("proxies: used only with granular_proxy_mode: true")
-    for key in ("connect_proxy_name", "refresh_proxy_name", "rpc_proxy_name"):
-        if getattr(cfg, key):
-            _fail(f"{key}: used only with granular_proxy_mode: true")
-    for prefix, o in _channel_scopes(cfg):
-        for kind in _CHANNEL_PROXY_KINDS:
-            if getattr(o, f"{kind}_proxy_name"):
-                _fail(f"{prefix}{kind}_proxy_name: used only with granular_proxy_mode: true")
-    for i, rns in enumerate(cfg.rpc_namespaces):
-        if rns.rpc_proxy_name:
-            _fail(f"rpc_namespaces[{i}].rpc_proxy_name: used only with granular_proxy_mode: true")
+    # granular-mode options here are warned about (config/warnings.py), as v4 ignores them
 
 
 def _check_granular(cfg: Config) -> None:
     names: set[str] = set()
     for i, p in enumerate(cfg.proxies):
         _check_proxy(i, p, names)
-    # simple-mode options are not silently ignored
-    for kind in _PROXY_KINDS:
-        if getattr(cfg, f"proxy_{kind}_endpoint"):
-            _fail(f"proxy_{kind}_endpoint: not used with granular_proxy_mode (use proxies)")
-    for prefix, o in _channel_scopes(cfg):
-        for kind in _CHANNEL_PROXY_KINDS:
-            if getattr(o, f"proxy_{kind}"):
-                _fail(
-                    f"{prefix}proxy_{kind}: not used with granular_proxy_mode "
-                    f"(use {kind}_proxy_name)"
-                )
+    # simple-mode options here are warned about (config/warnings.py), as v4 ignores them
 
     def refs() -> Iterable[tuple[str, str]]:
         yield "connect_proxy_name", cfg.connect_proxy_name

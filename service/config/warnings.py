@@ -238,6 +238,45 @@ def _set(cfg: Config, option: str) -> bool:
     return bool(getattr(cfg, option) != getattr(_DEFAULTS, option))
 
 
+_CHANNEL_PROXY_KINDS = ("subscribe", "publish", "sub_refresh")
+
+
+def _other_proxy_mode(cfg: Config) -> list[tuple[str, str]]:
+    """``(option, reason)`` for proxy options of the mode not in use: Centrifugo v4 starts with
+    them and ignores them, so a v4 config keeps working, and Gyre says so."""
+    scopes = [("", cfg.channel_options)] + [
+        (f"namespaces[{i}].", ns.options) for i, ns in enumerate(cfg.namespaces)
+    ]
+    if cfg.granular_proxy_mode:
+        why = "granular_proxy_mode is on: proxies are chosen by name from `proxies`"
+        found = [k for k in CONFIG_KINDS if k.startswith("proxy_") and k.endswith("_endpoint")]
+        out = [(k, why) for k in found if getattr(cfg, k)]
+        out += [
+            (f"{prefix}proxy_{kind}", f"{why} (use {kind}_proxy_name)")
+            for prefix, o in scopes
+            for kind in _CHANNEL_PROXY_KINDS
+            if getattr(o, f"proxy_{kind}")
+        ]
+        return out
+    why = "it applies with granular_proxy_mode: true only"
+    out = [
+        (k, why) for k in ("proxies", "connect_proxy_name", "refresh_proxy_name") if _set(cfg, k)
+    ]
+    out += [("rpc_proxy_name", why)] if cfg.rpc_proxy_name else []
+    out += [
+        (f"{prefix}{kind}_proxy_name", why)
+        for prefix, o in scopes
+        for kind in _CHANNEL_PROXY_KINDS
+        if getattr(o, f"{kind}_proxy_name")
+    ]
+    out += [
+        (f"rpc_namespaces[{i}].rpc_proxy_name", why)
+        for i, rns in enumerate(cfg.rpc_namespaces)
+        if rns.rpc_proxy_name
+    ]
+    return out
+
+
 def config_warnings(cfg: Config) -> list[str]:
     """One line per option accepted but not acted on, then one per insecure mode in effect."""
     out = [
@@ -247,6 +286,7 @@ def config_warnings(cfg: Config) -> list[str]:
         for option in group.options
         if _set(cfg, option)
     ]
+    out += [f"{option} is accepted but ignored: {why}" for option, why in _other_proxy_mode(cfg)]
     out += [f"INSECURE: {m.name} {m.risk}" for m in INSECURE if m.active(cfg)]
     return out
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from service.config import Config, ConfigError, load_config, validate_config
+from service.config.warnings import config_warnings
 
 
 def _load(tmp_path: Path, data: dict[str, Any]) -> Config:
@@ -148,23 +149,6 @@ CASES: list[tuple[dict[str, Any], str]] = [
     ),
     ({"proxy_http_pool_size": 0}, "proxy_http_pool_size: must be positive"),
     (
-        {"proxies": [{"name": "p1", "endpoint": "http://a"}]},
-        "proxies: used only with granular_proxy_mode: true",
-    ),
-    ({"connect_proxy_name": "p1"}, "connect_proxy_name: used only with granular_proxy_mode"),
-    (
-        {"namespaces": [{"name": "ns", "publish_proxy_name": "p1"}]},
-        "namespaces[0].publish_proxy_name: used only with granular_proxy_mode",
-    ),
-    (
-        {"granular_proxy_mode": True, "proxy_rpc_endpoint": "http://a/rpc"},
-        "proxy_rpc_endpoint: not used with granular_proxy_mode (use proxies)",
-    ),
-    (
-        {"granular_proxy_mode": True, "proxy_subscribe": True},
-        "proxy_subscribe: not used with granular_proxy_mode (use subscribe_proxy_name)",
-    ),
-    (
         {"rpc_namespaces": [{"name": "r1"}, {"name": "r1"}]},
         'rpc_namespaces[1].name: duplicate name "r1"',
     ),
@@ -245,3 +229,29 @@ def test_validate_config_on_hand_built_config() -> None:
     validate_config(Config())
     with pytest.raises(ConfigError, match=r"^ping_interval: must be greater than pong_timeout$"):
         validate_config(Config(ping_interval=1.0, pong_timeout=2.0))
+
+
+MIXED_MODE = [
+    ({"proxies": [{"name": "p1", "endpoint": "http://a"}]}, "proxies"),
+    ({"connect_proxy_name": "p1"}, "connect_proxy_name"),
+    (
+        {"namespaces": [{"name": "ns", "publish_proxy_name": "p1"}]},
+        "namespaces[0].publish_proxy_name",
+    ),
+    (
+        {"rpc_namespaces": [{"name": "rr", "rpc_proxy_name": "p1"}]},
+        "rpc_namespaces[0].rpc_proxy_name",
+    ),
+    ({"granular_proxy_mode": True, "proxy_rpc_endpoint": "http://a/rpc"}, "proxy_rpc_endpoint"),
+    ({"granular_proxy_mode": True, "proxy_subscribe": True}, "proxy_subscribe"),
+]
+
+
+@pytest.mark.parametrize(("data", "option"), MIXED_MODE, ids=[o for _, o in MIXED_MODE])
+def test_other_proxy_mode_options_start_with_a_warning(
+    tmp_path: Path, data: dict[str, Any], option: str
+) -> None:
+    """Centrifugo v4 starts with proxy options of the mode not in use and ignores them: the
+    config loads, and the start-up warnings name each such option."""
+    lines = config_warnings(_load(tmp_path, data))
+    assert any(line.startswith(f"{option} is accepted but ignored:") for line in lines), lines
