@@ -26,7 +26,7 @@ import asyncio
 import functools
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import pytest
@@ -289,6 +289,84 @@ class EngineSuite:
         stored = (await engine.broker.history(channel, HistoryQuery(limit=-1))).publications
         assert [(p.data, p.offset) for p in stored][2:] == [(b"m%d" % i, 3 + i) for i in range(5)]
         assert all(p.offset == 0 for p in pubs)  # the caller's publications are not modified
+
+    # -- idempotent publish and the delta mark (docs/beyond_v4.md) ------------------------
+
+    async def _idempotent_twice(
+        self, engine: Engine, channel: str, opts: PublishOptions
+    ) -> tuple[StreamPosition | None, StreamPosition | None]:
+        """Publish with key "k" twice (other data the second time), then a marker without a
+        key; return both results once the marker arrived (so a duplicate would be there)."""
+        await engine.broker.subscribe(channel)
+        keyed = replace(opts, idempotency_key="k")
+        first = await publish_one(engine.broker, channel, Publication(data=b"first"), keyed)
+        second = await publish_one(engine.broker, channel, Publication(data=b"second"), keyed)
+        await publish_one(engine.broker, channel, Publication(data=b"marker"), opts)
+        delivered = await engine.handler.wait_publications(channel, 2)
+        await engine.handler.wait_for(
+            lambda: any(p.data == b"marker" for p, _ in engine.handler.publications_in(channel))
+        )
+        assert [p.data for p, _ in engine.handler.publications_in(channel)] == [
+            b"first",
+            b"marker",
+        ], delivered
+        return first, second
+
+    @needs_history
+    async def test_idempotent_publish_with_history(self, engine: Engine, channel: str) -> None:
+        first, second = await self._idempotent_twice(engine, channel, HISTORY)
+        assert first is not None and first.offset == 1
+        assert second == first  # the first result: same offset and epoch
+        stored = (await engine.broker.history(channel, HistoryQuery(limit=-1))).publications
+        assert [(p.data, p.offset) for p in stored] == [(b"first", 1), (b"marker", 2)]
+
+    async def test_idempotent_publish_without_history(self, engine: Engine, channel: str) -> None:
+        first, second = await self._idempotent_twice(engine, channel, NO_HISTORY)
+        assert first is None and second is None
+
+    @needs_history
+    async def test_idempotency_key_is_per_channel(self, engine: Engine, channel: str) -> None:
+        other = channel + "-other"
+        await engine.broker.subscribe(channel)
+        await engine.broker.subscribe(other)
+        keyed = replace(HISTORY, idempotency_key="same")
+        a = await publish_one(engine.broker, channel, Publication(data=b"a"), keyed)
+        b = await publish_one(engine.broker, other, Publication(data=b"b"), keyed)
+        assert a is not None and b is not None and (a.offset, b.offset) == (1, 1)
+        await engine.handler.wait_publications(channel, 1)
+        await engine.handler.wait_publications(other, 1)
+
+    @needs_history
+    async def test_concurrent_identical_publishes_publish_once(
+        self, engine: Engine, channel: str
+    ) -> None:
+        await engine.broker.subscribe(channel)
+        keyed = replace(HISTORY, idempotency_key="race")
+        results = await asyncio.gather(
+            *(publish_one(engine.broker, channel, Publication(data=b"x"), keyed) for _ in range(5))
+        )
+        assert len(set(results)) == 1 and results[0] is not None and results[0].offset == 1
+        await publish_one(engine.broker, channel, Publication(data=b"marker"), HISTORY)
+        await engine.handler.wait_for(
+            lambda: any(p.data == b"marker" for p, _ in engine.handler.publications_in(channel))
+        )
+        assert [p.data for p, _ in engine.handler.publications_in(channel)] == [b"x", b"marker"]
+
+    async def test_delta_mark_reaches_the_handler(self, engine: Engine, channel: str) -> None:
+        await engine.broker.subscribe(channel)
+        opts = HISTORY if self.has_history else NO_HISTORY
+        await publish_one(engine.broker, channel, Publication(data=b'{"v":1}', delta=True), opts)
+        await publish_one(engine.broker, channel, Publication(data=b'{"v":2}'), opts)
+        info = ClientInfo(user="u", client="c")
+        await publish_one(
+            engine.broker,
+            channel,
+            Publication(data=b"x", info=info, tags={"a": "b"}, delta=True),
+            opts,
+        )
+        delivered = await engine.handler.wait_publications(channel, 3)
+        assert [p.delta for p, _ in delivered] == [True, False, True]
+        assert delivered[2][0].tags == {"a": "b"} and delivered[2][0].info == info
 
     # -- history -------------------------------------------------------------------------
 

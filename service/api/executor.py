@@ -13,7 +13,7 @@ import binascii
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple, Protocol
 
 import msgspec
@@ -160,6 +160,12 @@ class PublishFields(Protocol):
     @property
     def tags(self) -> Mapping[str, str]: ...
 
+    @property
+    def idempotency_key(self) -> str: ...
+
+    @property
+    def delta(self) -> bool: ...
+
 
 class _Publish(NamedTuple):
     """A publish request made by the executor itself (one per ``broadcast`` channel)."""
@@ -169,6 +175,8 @@ class _Publish(NamedTuple):
     b64data: str
     skip_history: bool
     tags: Mapping[str, str]
+    idempotency_key: str
+    delta: bool
 
 
 def _not_json(channel: str, what: str) -> c.ReplyError:
@@ -304,8 +312,13 @@ class Executor:
             raise c.ReplyError(c.ERROR_BAD_REQUEST)
         caps = self.policy.api_channel(channel)
         tags = req.tags
-        pub = Publication(data, None, 0, dict(tags) if tags else None)
-        return channel, pub, _NO_HISTORY if req.skip_history else caps.publish
+        pub = Publication(data, None, 0, dict(tags) if tags else None, delta=req.delta)
+        opts = _NO_HISTORY if req.skip_history else caps.publish
+        key = req.idempotency_key
+        if key:  # a publish of its own (a new options object never joins a run)
+            ttl = caps.publish.idempotent_result_ttl
+            opts = replace(opts, idempotency_key=key, idempotent_result_ttl=ttl)
+        return channel, pub, opts
 
     async def _publish_run(
         self,
@@ -338,8 +351,12 @@ class Executor:
     async def broadcast(self, req: a.BroadcastRequest) -> a.BroadcastResult:
         if not req.channels or not _data(req.data, req.b64data):
             raise c.ReplyError(c.ERROR_BAD_REQUEST)
+        key = req.idempotency_key
         results = await self._publish(
-            [_Publish(ch, req.data, req.b64data, req.skip_history, req.tags) for ch in req.channels]
+            [
+                _Publish(ch, req.data, req.b64data, req.skip_history, req.tags, key, req.delta)
+                for ch in req.channels
+            ]
         )
         return a.BroadcastResult(
             responses=[

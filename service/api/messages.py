@@ -71,6 +71,8 @@ class PublishRequest(_Msg):
     b64data: str = ""
     skip_history: bool = False
     tags: dict[str, str] = {}
+    idempotency_key: str = ""  # docs/beyond_v4.md#idempotent-publish
+    delta: bool = False  # mark for delta delivery (docs/beyond_v4.md)
 
 
 class PublishResult(_Msg):
@@ -89,6 +91,8 @@ class BroadcastRequest(_Msg):
     b64data: str = ""
     skip_history: bool = False
     tags: dict[str, str] = {}
+    idempotency_key: str = ""  # one remembered result per channel
+    delta: bool = False
 
 
 class BroadcastResult(_Msg):

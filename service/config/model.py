@@ -181,6 +181,13 @@ class Config:
     subscribe_proxy_name: str = ""
     publish_proxy_name: str = ""
     sub_refresh_proxy_name: str = ""
+    allowed_delta_types: tuple[str, ...] = ()
+    delta_publish: bool = False
+    allow_tags_filter: bool = False
+    force_recovery_mode: str = ""
+    auto_cache_recover: bool = False
+    # how long an API publish's idempotency_key is remembered (docs/beyond_v4.md)
+    idempotent_result_ttl: float = 300.0
     # --- bidirectional transports --------------------------------------------------------
     websocket_disable: bool = False
     websocket_compression: bool = False

@@ -31,6 +31,9 @@ class ChannelOptions:
     History is on when both ``history_size`` and ``history_ttl`` are non-zero.
     ``channel_regex`` is a regular expression the channel part after ``ns:`` must match (empty:
     no check). ``proxy_*`` select simple-mode proxies, ``*_proxy_name`` granular-mode ones.
+    The last five options are Centrifugo v5/v6 ones (delta compression, tags filter, cache
+    recovery mode; docs/beyond_v4.md): ``allowed_delta_types`` holds only ``"fossil"``,
+    ``force_recovery_mode`` is ``""``, ``"stream"`` or ``"cache"``.
     """
 
     presence: bool = False
@@ -61,11 +64,22 @@ class ChannelOptions:
     subscribe_proxy_name: str = ""
     publish_proxy_name: str = ""
     sub_refresh_proxy_name: str = ""
+    # beyond v4 (docs/beyond_v4.md#configuration): opt-in, off by default
+    allowed_delta_types: tuple[str, ...] = ()
+    delta_publish: bool = False
+    allow_tags_filter: bool = False
+    force_recovery_mode: str = ""
+    auto_cache_recover: bool = False
 
     @property
     def history_enabled(self) -> bool:
         """True when both ``history_size`` and ``history_ttl`` are set."""
         return self.history_size > 0 and self.history_ttl > 0
+
+    @property
+    def cache_recovery(self) -> bool:
+        """True when a recovering subscription gets only the newest publication."""
+        return self.force_recovery_mode == "cache"
 
 
 CHANNEL_OPTION_KEYS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(ChannelOptions))

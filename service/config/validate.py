@@ -24,7 +24,9 @@ PORT_KEYS = (
     "grpc_stream_port",
     "graphite_port",
 )
-WHOLE_SECONDS_KEYS = ("history_meta_ttl", "presence_ttl")
+WHOLE_SECONDS_KEYS = ("history_meta_ttl", "presence_ttl", "idempotent_result_ttl")
+DELTA_TYPES = ("fossil",)
+RECOVERY_MODES = ("", "stream", "cache")
 # ints that may legitimately be negative (flate levels, "auto" GOMAXPROCS)
 _SIGNED_INTS = frozenset(
     {"websocket_compression_level", "uni_websocket_compression_level", "gomaxprocs"}
@@ -77,6 +79,19 @@ def _check_channel_options(prefix: str, label: str, o: ChannelOptions) -> None:
     if o.force_recovery and not o.history_enabled:
         _fail(f"{prefix}force_recovery: requires history_size and history_ttl ({label})")
     _check_regex(f"{prefix}channel_regex", o.channel_regex)
+    for kind in o.allowed_delta_types:
+        if kind not in DELTA_TYPES:
+            _fail(f'{prefix}allowed_delta_types: unknown allowed delta type: "{kind}" ({label})')
+    if o.force_recovery_mode not in RECOVERY_MODES:
+        _fail(
+            f'{prefix}force_recovery_mode: unknown recovery mode: "{o.force_recovery_mode}" '
+            f'(expected "stream" or "cache"; {label})'
+        )
+    if o.auto_cache_recover and not (o.force_recovery and o.cache_recovery):
+        _fail(
+            f"{prefix}auto_cache_recover: requires force_recovery and "
+            f'force_recovery_mode "cache" ({label})'
+        )
 
 
 def _check_scalars(cfg: Config) -> None:
@@ -101,6 +116,8 @@ def _check_scalars(cfg: Config) -> None:
             _fail(f"{key}: must not be negative")
         if kind == "duration" and key not in _SIGNED_DURATIONS and getattr(cfg, key) < 0:
             _fail(f"{key}: must not be negative")
+    if cfg.idempotent_result_ttl < 1:
+        _fail("idempotent_result_ttl: must be at least 1s")
     for key in ("websocket_compression_level", "uni_websocket_compression_level"):
         if not -2 <= getattr(cfg, key) <= 9:
             _fail(f"{key}: must be within -2..9 (flate levels), got {getattr(cfg, key)}")
@@ -236,14 +253,17 @@ def validate_config(cfg: Config) -> None:
     ``token_audience``/``token_audience_regex`` (and issuer) mutually exclusive; every regex
     compiles; ``history_ttl`` (top level and namespaces), ``presence_ttl`` and
     ``history_meta_ttl`` whole seconds; ``history_size``/``history_ttl`` both zero or both
-    non-zero; ``force_recovery`` requires history; namespace / RPC namespace / proxy names
-    match ``^[-a-zA-Z0-9_.]{2,}$`` and are unique; ``user_personal_channel_namespace`` exists
-    when set; ``user_personal_single_connection`` requires presence in the personal channel
-    namespace; proxy endpoints are http(s) URLs or gRPC ``host:port`` addresses with a
-    positive timeout; in granular proxy mode every referenced proxy name exists and the
-    simple-mode proxy options are unset, outside it the granular ones are unset (neither is
-    silently ignored); Redis sentinel needs ``redis_sentinel_master_name``; ``tls_autocert``
-    is refused (not supported, and ignoring it would serve plaintext).
+    non-zero; ``force_recovery`` requires history; ``allowed_delta_types`` only ``fossil``;
+    ``force_recovery_mode`` "", ``stream`` or ``cache``; ``auto_cache_recover`` requires
+    ``force_recovery`` in cache mode; ``idempotent_result_ttl`` whole seconds >= 1;
+    namespace / RPC namespace / proxy names match ``^[-a-zA-Z0-9_.]{2,}$`` and are unique;
+    ``user_personal_channel_namespace`` exists when set; ``user_personal_single_connection``
+    requires presence in the personal channel namespace; proxy endpoints are http(s) URLs or
+    gRPC ``host:port`` addresses with a positive timeout; in granular proxy mode every
+    referenced proxy name exists and the simple-mode proxy options are unset, outside it the
+    granular ones are unset (neither is silently ignored); Redis sentinel needs
+    ``redis_sentinel_master_name``; ``tls_autocert`` is refused (not supported, and ignoring it
+    would serve plaintext).
     """
     _check_scalars(cfg)
     _check_namespaces(cfg)

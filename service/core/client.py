@@ -248,6 +248,9 @@ class ClientSession(SessionTimers):
 
     def deliver(self, sub: ChannelSub, pub: Publication, position: StreamPosition | None) -> None:
         """Deliver one publication to one subscription (used for buffered publications)."""
+        if sub.special:  # tags filter / delta: the hub's rules, position check included
+            self.node.hub.deliver(sub, pub, position)
+            return
         if sub.options.positioned and position is not None and pub.offset:
             seen = sub.check(pub.offset, position.epoch)
             if seen is Continuity.DUPLICATE:

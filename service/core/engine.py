@@ -43,6 +43,10 @@ class Publication(msgspec.Struct, gc=False):
     ``core.wire.publication_json_ok`` fills it the first time a JSON connection needs it, so
     a publication is checked once, not once per subscriber or history read.  Engines that
     copy a publication keep it; engines that decode one from the wire leave it None.
+
+    ``delta``: the publication is marked for delta delivery (API ``delta`` or namespace
+    ``delta_publish``; docs/beyond_v4.md#delta-compression); engines carry the mark to every
+    node.
     """
 
     data: bytes
@@ -50,6 +54,7 @@ class Publication(msgspec.Struct, gc=False):
     offset: int = 0
     tags: dict[str, str] | None = None
     json_ok: bool | None = None
+    delta: bool = False
 
 
 class StreamPosition(NamedTuple):
@@ -71,11 +76,23 @@ exception it failed with."""
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PublishOptions:
-    """How a publication is stored; no history when size or ttl is zero."""
+    """How a publication is stored; no history when size or ttl is zero.
+
+    ``idempotency_key`` (one publication per call; docs/beyond_v4.md#idempotent-publish):
+    when the engine remembers a result for (channel, key) younger than
+    ``idempotent_result_ttl`` seconds, the publish is neither stored nor delivered and returns
+    that result (the same position, or None without history); otherwise it publishes and
+    remembers its result for that long.  Check and publish are atomic per channel, across nodes
+    where the engine is shared (Redis).  ``delta_publish``: the node marks every publication
+    for delta delivery (``Publication.delta``); engines ignore it.
+    """
 
     history_size: int = 0
     history_ttl: float = 0.0
     history_meta_ttl: float = 0.0
+    idempotency_key: str = ""
+    idempotent_result_ttl: float = 300.0
+    delta_publish: bool = False
     # derived once (read on every publish): size and ttl both > 0
     with_history: bool = field(init=False, repr=False, compare=False)
 

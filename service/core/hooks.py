@@ -20,6 +20,7 @@ from ..protocol.messages import (
     SubscribeRequest,
 )
 from .engine import PublishOptions, StreamPosition
+from .tags_filter import TagsFilter
 
 if TYPE_CHECKING:
     from .client import ClientSession
@@ -33,6 +34,12 @@ class SubscriptionOptions:
     join/leave pushes to it.  ``expire_at`` unix seconds, 0 = never.  ``client_side_refresh``:
     the client refreshes it with ``sub_refresh`` (False when a sub_refresh proxy does it).
     ``recover_since``: position to recover from (server API subscribe).
+
+    Beyond v4 (docs/beyond_v4.md), from the namespace: ``allow_delta`` (fossil may be
+    negotiated), ``allow_tags_filter``, ``cache_recovery`` (recover the newest publication
+    only), ``auto_recover`` (recover even when not asked to); negotiated by the subscribe:
+    ``delta``, ``tags_filter`` and ``reject_unrecovered`` (flag 2: a stream recovery that
+    fails answers error 112 instead of ``recovered: false``).
     """
 
     presence: bool = False
@@ -45,6 +52,13 @@ class SubscriptionOptions:
     data: bytes = b""
     client_side_refresh: bool = True
     recover_since: StreamPosition | None = None
+    allow_delta: bool = False
+    allow_tags_filter: bool = False
+    cache_recovery: bool = False
+    auto_recover: bool = False
+    delta: bool = False
+    tags_filter: TagsFilter | None = None
+    reject_unrecovered: bool = False
 
 
 @dataclass(slots=True, kw_only=True)

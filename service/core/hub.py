@@ -1,7 +1,10 @@
 """Local registry of connections and channel subscribers, and the fan-out loop.
 
 A broadcast encodes its message once per wire variant (``wire.Encoded``) and appends the same
-bytes to every subscriber's writer; no Task or Queue per subscriber.
+bytes to every subscriber's writer; no Task or Queue per subscriber.  Subscriptions with a tags
+filter or negotiated delta (``ChannelSub.special``, docs/beyond_v4.md) are kept apart, so the
+plain loop pays nothing for them: each distinct filter is evaluated once per publication and
+each delta computed once per publication (``delta.DeltaFrames``).
 """
 
 from __future__ import annotations
@@ -9,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from .delta import DeltaChannel, DeltaFrames
 from .engine import ClientInfo, Publication, StreamPosition
 from .state import Continuity, SubscriptionState
 from .subscription import ChannelSub
+from .tags_filter import TagsFilter
 from .wire import INVALID, Encoded, encoded_join, encoded_leave, encoded_publication
 
 if TYPE_CHECKING:
@@ -21,13 +26,16 @@ if TYPE_CHECKING:
 class Hub:
     """Connections by client ID, user and session; subscribers by channel."""
 
-    __slots__ = ("channels", "conns", "sessions", "users")
+    __slots__ = ("channels", "conns", "deltas", "plain", "sessions", "special", "users")
 
     def __init__(self) -> None:
         self.conns: dict[str, ClientSession] = {}
         self.users: dict[str, dict[str, ClientSession]] = {}
         self.sessions: dict[str, ClientSession] = {}
-        self.channels: dict[str, dict[str, ChannelSub]] = {}
+        self.channels: dict[str, dict[str, ChannelSub]] = {}  # every subscriber
+        self.plain: dict[str, dict[str, ChannelSub]] = {}  # subscribers that are not special
+        self.special: dict[str, dict[str, ChannelSub]] = {}  # tags filter or delta
+        self.deltas: dict[str, DeltaChannel] = {}  # channels with a delta subscriber
 
     # --- connections ----------------------------------------------------------------------
 
@@ -64,11 +72,22 @@ class Hub:
 
     def add_subscriber(self, sub: ChannelSub) -> bool:
         """Register ``sub``; True when it is the first local subscriber of the channel."""
-        subs = self.channels.get(sub.channel)
+        channel, cid = sub.channel, sub.client.id
+        subs = self.channels.get(channel)
         first = subs is None
         if subs is None:
-            subs = self.channels[sub.channel] = {}
-        subs[sub.client.id] = sub
+            subs = self.channels[channel] = {}
+        subs[cid] = sub
+        group = self.special if sub.special else self.plain
+        members = group.get(channel)
+        if members is None:
+            members = group[channel] = {}
+        members[cid] = sub
+        if sub.options.delta:
+            state = self.deltas.get(channel)
+            if state is None:
+                state = self.deltas[channel] = DeltaChannel()
+            state.subscribers += 1
         return first
 
     def remove_subscriber(self, channel: str, client_id: str) -> bool:
@@ -76,11 +95,27 @@ class Hub:
         subs = self.channels.get(channel)
         if subs is None:
             return False
-        subs.pop(client_id, None)
+        sub = subs.pop(client_id, None)
+        if sub is not None:
+            group = self.special if sub.special else self.plain
+            members = group.get(channel)
+            if members is not None and members.pop(client_id, None) is not None and not members:
+                del group[channel]
+            state = self.deltas.get(channel) if sub.options.delta else None
+            if state is not None:
+                state.subscribers -= 1
+                if not state.subscribers:
+                    del self.deltas[channel]
         if not subs:
             del self.channels[channel]
             return True
         return False
+
+    def delta_seen(self, channel: str, pub: Publication, position: StreamPosition) -> None:
+        """A delta subscriber recovered ``pub``: the next publication's base if newer."""
+        state = self.deltas.get(channel)
+        if state is not None:
+            state.saw(pub, position)
 
     def num_subscribers(self, channel: str) -> int:
         return len(self.channels.get(channel, ()))
@@ -105,9 +140,12 @@ class Hub:
         """Deliver each of ``pubs``, in order, to every local subscriber of ``channel`` (the
         hot loop); ``positions[i]`` is the stream position ``pubs[i]`` made (None: no
         history).  The same as one ``broadcast_publication`` per publication."""
-        subs = self.channels.get(channel)
+        subs = self.plain.get(channel)
+        special = self.special.get(channel)
         if not subs:
-            return
+            if special is None:
+                return
+            subs = {}
         SUBSCRIBED, IN_ORDER = SubscriptionState.SUBSCRIBED, Continuity.IN_ORDER
         for i, pub in enumerate(pubs):
             position = None if positions is None else positions[i]
@@ -141,9 +179,89 @@ class Hub:
                     bad.append(sub)
                     continue
                 client.writer.write(data)
+            if special is not None:
+                bad = self._broadcast_special(channel, special, pub, position, enc, bad)
             if bad is not None:
                 for sub in bad:
                     sub.client.on_delivery_problem(sub, pub, position, enc)
+
+    def _broadcast_special(
+        self,
+        channel: str,
+        subs: dict[str, ChannelSub],
+        pub: Publication,
+        position: StreamPosition | None,
+        enc: Encoded,
+        bad: list[ChannelSub] | None,
+    ) -> list[ChannelSub] | None:
+        """The special subscribers' part of a broadcast; returns ``bad`` with theirs added.
+
+        A filtered-out publication is not sent but still moves a positioned subscription on
+        (the gap is the filter's, not a loss).  A delta subscriber gets the shared delta frame
+        when its base is the previous publication, else the shared full frame."""
+        verdicts: dict[TagsFilter, bool] = {}
+        state = self.deltas.get(channel)
+        frames: DeltaFrames | None = None
+        check_position = position is not None and pub.offset > 0
+        for sub in subs.values():
+            if sub.state != SubscriptionState.SUBSCRIBED:
+                if sub.buffer is not None:
+                    sub.buffer.append((pub, position))
+                continue
+            if check_position and sub.options.positioned:
+                assert position is not None
+                seen = sub.check(pub.offset, position.epoch)
+                if seen is not Continuity.IN_ORDER:
+                    if seen is Continuity.GAP:
+                        if bad is None:
+                            bad = []
+                        bad.append(sub)
+                    continue
+            flt = sub.options.tags_filter
+            if flt is not None:
+                verdict = verdicts.get(flt)
+                if verdict is None:
+                    verdict = verdicts[flt] = flt.match(pub.tags)
+                if not verdict:
+                    continue
+            if sub.options.delta:
+                if frames is None:
+                    base = None if state is None else state.base_of(pub, position)
+                    frames = DeltaFrames(channel, pub, enc, base)
+                data = self.delta_frame(sub, frames)
+            else:
+                data = enc.get(sub.client.variant)
+            if data is INVALID:
+                if bad is None:
+                    bad = []
+                bad.append(sub)
+                continue
+            sub.client.writer.write(data)
+        if state is not None:
+            state.saw(pub, position)
+        return bad
+
+    @staticmethod
+    def delta_frame(sub: ChannelSub, frames: DeltaFrames) -> bytes:
+        """The frame of ``frames``' publication for delta subscriber ``sub`` (its next base)."""
+        pub = frames.pub
+        variant = sub.client.variant
+        data: bytes | None = None
+        if sub.options.positioned and pub.offset and sub.delta_base == pub.offset - 1:
+            data = frames.delta(variant)
+        if data is None:
+            data = frames.full(variant)
+        if pub.offset:
+            sub.delta_base = pub.offset
+        return data
+
+    def deliver(self, sub: ChannelSub, pub: Publication, position: StreamPosition | None) -> None:
+        """Deliver one publication to one special subscriber outside a broadcast (buffered
+        during its subscribe): filter and delta rules as in a broadcast."""
+        enc = encoded_publication(sub.channel, pub)
+        bad = self._broadcast_special(sub.channel, {sub.client.id: sub}, pub, position, enc, None)
+        if bad:
+            sub.client.on_delivery_problem(sub, pub, position, enc)
 
     def broadcast_join(self, channel: str, info: ClientInfo) -> None:
         self._broadcast_presence_event(channel, encoded_join(channel, info))

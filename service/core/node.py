@@ -341,9 +341,13 @@ class Node:
         """Publish ``pubs`` into ``channel`` in order, as ONE broker call (a single publish is
         the one-item case); one outcome per publication (see ``Broker.publish``).  ``opts``
         come complete from the policy (size, ttl and meta ttl).  Each publication's JSON
-        check is made here, where it enters (``wire.json_checked``)."""
+        check is made here, where it enters (``wire.json_checked``), and so is the namespace's
+        delta mark (``opts.delta_publish`` sets ``Publication.delta``, docs/beyond_v4.md)."""
+        mark = opts.delta_publish
         for pub in pubs:
             json_checked(pub)
+            if mark:
+                pub.delta = True
         self.metrics.message_sent("publication", len(pubs))
         self.num_published += len(pubs)
         return await self.broker.publish(channel, pubs, opts)

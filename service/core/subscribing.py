@@ -17,9 +17,10 @@ from ..protocol import codes as c
 from ..protocol import messages as m
 from .engine import EngineError, HistoryQuery, StreamPosition
 from .hooks import SubscriptionOptions
-from .state import Continuity, continuity, ttl_of
+from .recovery import recover
+from .state import ttl_of
 from .subscription import ChannelSub
-from .wire import require_json, wire_publication
+from .wire import require_json
 
 if TYPE_CHECKING:
     from .client import ClientSession
@@ -37,14 +38,18 @@ async def subscribe_channel(
 ) -> tuple[ChannelSub, m.SubscribeResult]:
     """Register a subscription (SUBSCRIBING) and compute its SubscribeResult.
 
-    ``recover_since`` is the client's position when it asked to recover.  The broker failing
-    to subscribe the channel raises DisconnectError(3004) (as v4), a channel the broker
-    cannot carry its ReplyError, any other engine failure ReplyError(100), and a JSON client
-    that would get ``opts.data`` or recovered publications that are not JSON disconnect
-    3506; in each case the subscription is rolled back.
+    ``recover_since`` is the client's position when it asked to recover (``auto_recover``
+    makes every subscription recover; ``recovery.recover``).  ``opts.delta``: the result
+    says so (docs/beyond_v4.md).  The broker failing to subscribe the channel raises
+    DisconnectError(3004) (as v4), a channel the broker cannot carry its ReplyError, any
+    other engine failure ReplyError(100), a rejected unrecovered recovery ReplyError(112),
+    and a JSON client that would get ``opts.data`` or recovered publications that are not
+    JSON disconnect 3506; in each case the subscription is rolled back.
     """
     node = client.node
     require_json(client.transport.codec, payloads=(opts.data,))
+    if opts.auto_recover and recover_since is None:
+        recover_since = StreamPosition(0, "")
     try:
         sub = await client.add_subscription(channel, opts, server_side=server_side)
     except EngineError:
@@ -56,7 +61,7 @@ async def subscribe_channel(
         await _rollback(client, channel)
         raise
     try:
-        result = m.SubscribeResult(data=m.raw(opts.data))
+        result = m.SubscribeResult(data=m.raw(opts.data), delta=opts.delta)
         if opts.expire_at > 0 and opts.client_side_refresh and not server_side:
             result.expires = True
             result.ttl = ttl_of(opts.expire_at)
@@ -65,7 +70,7 @@ async def subscribe_channel(
             result.positioned = True
             result.recoverable = opts.recoverable
             if opts.recoverable and recover_since is not None:
-                await _recover(client, sub, result, recover_since, meta_ttl)
+                await recover(client, sub, result, recover_since, meta_ttl)
             else:
                 hist = await node.broker.history(channel, HistoryQuery(limit=0, meta_ttl=meta_ttl))
                 top = hist.position
@@ -75,7 +80,7 @@ async def subscribe_channel(
     except EngineError:
         await _rollback(client, channel)
         raise c.ReplyError(c.ERROR_INTERNAL) from None
-    except c.DisconnectError:  # recovered publications a JSON client cannot take (3506)
+    except (c.DisconnectError, c.ReplyError):  # 3506 for JSON clients; 112 (flag 2)
         await _rollback(client, channel)
         raise
     return sub, result
@@ -87,47 +92,3 @@ async def _rollback(client: ClientSession, channel: str) -> None:
         await client.drop_subscription(channel)
     except EngineError as e:
         log.warning("client %s: rollback of %s failed: %s", client.id, channel, e)
-
-
-async def _recover(
-    client: ClientSession,
-    sub: ChannelSub,
-    result: m.SubscribeResult,
-    since: StreamPosition,
-    meta_ttl: float,
-) -> None:
-    node = client.node
-    node.metrics.inc_action("history_recover")
-    limit = node.config.client_recovery_max_publication_limit
-    hist = await node.broker.history(
-        sub.channel,
-        HistoryQuery(
-            since=StreamPosition(since.offset, since.epoch),
-            limit=limit + 1 if limit > 0 else -1,
-            meta_ttl=meta_ttl,
-        ),
-    )
-    top = hist.position
-    pubs = hist.publications
-    # an empty request epoch accepts the stream's (SDKs may omit it)
-    epoch = since.epoch or top.epoch
-    if not pubs:
-        recovered = epoch == top.epoch and top.offset == since.offset
-    else:
-        recovered = (
-            continuity(since.offset, epoch, pubs[0].offset, top.epoch) is Continuity.IN_ORDER
-            and pubs[-1].offset == top.offset
-            and (limit <= 0 or len(pubs) <= limit)
-        )
-    result.was_recovering = True
-    result.recovered = recovered
-    sub.place(top)
-    if recovered:
-        require_json(client.transport.codec, pubs=pubs)
-        result.offset = since.offset
-        result.epoch = since.epoch
-        result.publications = [wire_publication(p) for p in pubs]
-    else:
-        result.offset = top.offset
-        result.epoch = top.epoch
-    node.observe_recover(recovered)

@@ -19,16 +19,22 @@ class ChannelSub:
     duplicated between the position/recovery read and the subscribe reply
     (docs/protocol.md#positioning-and-recovery).  ``offset``/``epoch`` are the last position
     delivered of a positioned subscription; ``check`` is how it moves.
+    ``delta_base``: offset of the last publication a delta subscription was sent with data (0:
+    none since it subscribed), the base of its next delta (docs/beyond_v4.md).
+    ``special``: it has a tags filter or negotiated delta, so the hub fans out to it apart from
+    plain subscribers.
     """
 
     __slots__ = (
         "buffer",
         "channel",
         "client",
+        "delta_base",
         "epoch",
         "offset",
         "options",
         "server_side",
+        "special",
         "state",
     )
 
@@ -48,6 +54,8 @@ class ChannelSub:
         self.buffer: list[tuple[Publication, StreamPosition | None]] | None = []
         self.offset = 0
         self.epoch = ""
+        self.delta_base = 0
+        self.special = options.delta or options.tags_filter is not None
 
     def place(self, position: StreamPosition) -> None:
         """Start from ``position`` (the stream top read when subscribing)."""

@@ -172,7 +172,7 @@ def _wire_info(info: ClientInfo) -> m.ClientInfo:
     return wi
 
 
-def _pb_info(info: ClientInfo) -> bytes:
+def pb_info(info: ClientInfo) -> bytes:
     return pb_fast.client_info(info.user, info.client, info.conn_info, info.chan_info)
 
 
@@ -191,7 +191,7 @@ class _PublicationEncoded(Encoded, gc=False):
         pub = self.pub
         if pub.info is None and not pub.offset and not pub.tags:
             return pb_fast.data_push(self.channel, pub.data)
-        info = _pb_info(pub.info) if pub.info is not None else None
+        info = pb_info(pub.info) if pub.info is not None else None
         body = pb_fast.publication(pub.data, info, pub.offset, pub.tags)
         return pb_fast.push(self.channel, pb_fast.PUB, body)
 
@@ -213,7 +213,7 @@ class _PresenceEncoded(Encoded, gc=False):
         return info_json_ok(self.info)
 
     def _pb_push(self) -> bytes:
-        return pb_fast.push(self.channel, self.kind, pb_fast.ld(0x0A, _pb_info(self.info)))
+        return pb_fast.push(self.channel, self.kind, pb_fast.ld(0x0A, pb_info(self.info)))
 
 
 encoded_publication: Callable[[str, Publication], Encoded] = _PublicationEncoded

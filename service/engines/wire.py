@@ -40,16 +40,21 @@ def decode_info(data: bytes) -> ClientInfo:
     return info_from_pb(_PB_CLIENT_INFO.FromString(data))
 
 
+_DELTA_FIELD = b"\x40\x01"  # Publication.delta = true (field 8, varint)
+
+
 def encode_publication(pub: Publication) -> bytes:
-    """Protobuf ``Publication`` without offset (``data``, ``info``, ``tags``).
+    """Protobuf ``Publication`` without offset (``data``, ``info``, ``tags``, ``delta``).
 
     A data-only publication (what the server API publishes) is framed by hand: the same
     bytes as the generated class gives, without building a message object per publish.
+    ``delta`` (the mark for delta delivery) is field 8, which v4 nodes skip as unknown.
     """
     if pub.info is None and not pub.tags:
         raw = pub.data
-        return b"\x22" + encode_varint(len(raw)) + raw if raw else b""
-    pb = _PB_PUBLICATION(data=pub.data)
+        out = b"\x22" + encode_varint(len(raw)) + raw if raw else b""
+        return out + _DELTA_FIELD if pub.delta else out
+    pb = _PB_PUBLICATION(data=pub.data, delta=pub.delta)
     if pub.info is not None:
         pb.info.CopyFrom(_info_pb(pub.info))
     if pub.tags:
@@ -90,4 +95,5 @@ def publication_from_pb(pb: Any, offset: int) -> Publication:
         info_from_pb(pb.info) if pb.HasField("info") else None,
         offset,
         dict(pb.tags) if pb.tags else None,
+        delta=pb.delta,
     )

@@ -333,7 +333,9 @@ class CentrifugoHooks:
         )
         if not allowed:
             raise c.ReplyError(c.ERROR_PERMISSION_DENIED)
-        return PublishDecision(publish_options(o, self.cfg.history_meta_ttl))
+        return PublishDecision(
+            publish_options(o, self.cfg.history_meta_ttl, self.cfg.idempotent_result_ttl)
+        )
 
     async def presence(self, client: ClientSession, channel: str) -> None:
         o = self.rules.check(channel).options
@@ -384,7 +386,9 @@ class CentrifugoHooks:
             caps = ChannelCapabilities(
                 presence=o.presence,
                 history=o.history_size > 0 and o.history_ttl > 0,
-                publish=publish_options(o, self.cfg.history_meta_ttl),
+                publish=publish_options(
+                    o, self.cfg.history_meta_ttl, self.cfg.idempotent_result_ttl
+                ),
             )
             self._caps[ns] = caps
         return caps

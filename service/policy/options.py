@@ -35,12 +35,20 @@ def base_options(
         positioned=positioning or recovery,
         recoverable=recovery,
         client_side_refresh=not (opts.proxy_sub_refresh or opts.sub_refresh_proxy_name),
+        allow_delta="fossil" in opts.allowed_delta_types,
+        allow_tags_filter=opts.allow_tags_filter,
+        cache_recovery=opts.cache_recovery,
+        auto_recover=opts.auto_cache_recover and recovery,
     )
 
 
-def publish_options(opts: ChannelOptions, meta_ttl: float) -> PublishOptions:
+def publish_options(
+    opts: ChannelOptions, meta_ttl: float, idempotent_result_ttl: float = 300.0
+) -> PublishOptions:
     return PublishOptions(
         history_size=opts.history_size,
         history_ttl=opts.history_ttl,
         history_meta_ttl=meta_ttl,
+        idempotent_result_ttl=idempotent_result_ttl,
+        delta_publish=opts.delta_publish,
     )

@@ -43,6 +43,7 @@ class Publication(_Msg):
     info: ClientInfo | None = None
     offset: int = 0
     tags: dict[str, str] = {}
+    delta: bool = False  # data is a fossil delta (docs/beyond_v4.md#delta-compression)
 
 
 class StreamPosition(_Msg):
@@ -59,6 +60,19 @@ class EmulationRequest(_Msg):
 # --- requests -----------------------------------------------------------------------------
 
 
+class FilterNode(_Msg):
+    """A publication tags filter (docs/beyond_v4.md#tags-filter): a leaf (``op`` empty)
+    compares tag ``key`` with ``cmp`` against ``val`` / ``vals``; ``and``, ``or`` and ``not``
+    combine ``nodes``."""
+
+    op: str = ""
+    key: str = ""
+    cmp: str = ""
+    val: str = ""
+    vals: list[str] = []
+    nodes: list[FilterNode] = []
+
+
 class SubscribeRequest(_Msg):
     channel: str = ""
     token: str = ""
@@ -69,6 +83,9 @@ class SubscribeRequest(_Msg):
     positioned: bool = False
     recoverable: bool = False
     join_leave: bool = False
+    delta: str = ""  # delta format asked for: "fossil" (docs/beyond_v4.md)
+    tf: FilterNode | None = None  # tags filter
+    flag: int = 0  # bit field: 2 = answer 112 to an unrecovered stream recovery
 
 
 class ConnectRequest(_Msg):
@@ -155,6 +172,7 @@ class SubscribeResult(_Msg):
     positioned: bool = False
     data: Raw = EMPTY
     was_recovering: bool = False
+    delta: bool = False  # delta negotiated: publications come in delta mode
 
 
 class ConnectResult(_Msg):

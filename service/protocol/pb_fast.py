@@ -4,8 +4,8 @@ Byte-identical to serializing the generated ``Push`` / ``Reply`` classes (fields
 order, proto3 zero values omitted), without building protobuf objects: this runs once per
 publication for every protobuf subscriber group, so it is on the hot path.
 Field numbers (client.proto): Reply.push=4; Push.channel=2, pub=4, join=5, leave=6;
-Publication.data=4, info=5, offset=6, tags=7; ClientInfo.user=1, client=2, conn_info=3,
-chan_info=4; Join/Leave.info=1; map entries key=1, value=2.
+Publication.data=4, info=5, offset=6, tags=7, delta=8 (docs/beyond_v4.md); ClientInfo.user=1,
+client=2, conn_info=3, chan_info=4; Join/Leave.info=1; map entries key=1, value=2.
 """
 
 from __future__ import annotations
@@ -48,7 +48,13 @@ def client_info(user: str, client: str, conn_info: bytes, chan_info: bytes) -> b
     return out
 
 
-def publication(data: bytes, info: bytes | None, offset: int, tags: dict[str, str] | None) -> bytes:
+def publication(
+    data: bytes,
+    info: bytes | None,
+    offset: int,
+    tags: dict[str, str] | None,
+    delta: bool = False,
+) -> bytes:
     """Publication bytes; ``info`` is already-encoded ClientInfo (None = absent)."""
     out = ld(0x22, data) if data else b""
     if info is not None:
@@ -58,6 +64,8 @@ def publication(data: bytes, info: bytes | None, offset: int, tags: dict[str, st
         # map entries always carry key and value (as upb writes them); entry order is free
         for k, v in tags.items():
             out += ld(0x3A, ld(0x0A, k.encode()) + ld(0x12, v.encode()))
+    if delta:
+        out += b"\x40\x01"
     return out
 
 

@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING
 from ...protocol import codes as c
 from ...protocol import messages as m
 from ..engine import StreamPosition
+from ..hooks import SubscriptionOptions
 from ..state import ttl_of
 from ..subscribing import subscribe_channel
+from ..tags_filter import compile_filter
 
 if TYPE_CHECKING:
     from ..client import ClientSession
@@ -21,6 +23,8 @@ async def handle_subscribe(client: ClientSession, cmd: m.Command) -> m.Reply | N
     assert req is not None
     channel = req.channel
     if not channel:
+        raise c.DisconnectError(c.DISCONNECT_BAD_REQUEST)
+    if req.delta and req.delta != "fossil":  # before any channel check, as v6
         raise c.DisconnectError(c.DISCONNECT_BAD_REQUEST)
     node = client.node
     cfg = node.config
@@ -37,6 +41,7 @@ async def handle_subscribe(client: ClientSession, cmd: m.Command) -> m.Reply | N
         raise c.ReplyError(c.ERROR_ALREADY_SUBSCRIBED)
     if opts.expire_at > 0 and opts.expire_at < time.time():
         raise c.ReplyError(c.ERROR_EXPIRED)
+    negotiate(opts, req)
     since = StreamPosition(req.offset, req.epoch) if req.recover else None
     sub, result = await subscribe_channel(
         client, channel, opts, server_side=False, recover_since=since
@@ -46,6 +51,23 @@ async def handle_subscribe(client: ClientSession, cmd: m.Command) -> m.Reply | N
     client.write_reply(m.Reply(id=cmd.id, subscribe=result))
     client.activate(sub)
     return None
+
+
+FLAG_REJECT_UNRECOVERED = 2
+"""``SubscribeRequest.flag`` bit: answer 112 instead of an unrecovered stream recovery."""
+
+
+def negotiate(opts: SubscriptionOptions, req: m.SubscribeRequest) -> None:
+    """Delta, tags filter and flags of a client subscribe (docs/beyond_v4.md): ``delta`` when
+    the namespace allows fossil; ``tf`` refused with 107 when not allowed, invalid, or
+    together with a negotiated delta (Gyre's choice); flag 2 (reject unrecovered)."""
+    delta = req.delta == "fossil" and opts.allow_delta
+    opts.reject_unrecovered = bool(req.flag & FLAG_REJECT_UNRECOVERED)
+    if req.tf is not None:
+        if not opts.allow_tags_filter or delta:
+            raise c.ReplyError(c.ERROR_BAD_REQUEST)
+        opts.tags_filter = compile_filter(req.tf)
+    opts.delta = delta
 
 
 async def handle_unsubscribe(client: ClientSession, cmd: m.Command) -> m.Reply | None:

@@ -24,6 +24,7 @@ from service.core.engine import (
     PublishOutcome,
 )
 
+from ..idempotency import IdempotentResults
 from .streams import StreamStore
 
 logger = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ class MemoryBroker:
         self._node_id = ""
         self._channels: set[str] = set()
         self._sweeper: asyncio.Task[None] | None = None
+        self._results = IdempotentResults(clock)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -134,8 +136,17 @@ class MemoryBroker:
         Never an exception entry: storing cannot fail, and a handler exception is logged and
         not raised (the publications are stored, as with the Redis engine where delivery is
         decoupled from publishing).  Raises ``EngineError`` before ``start`` or after ``close``.
+
+        ``opts.idempotency_key`` (one publication): a result remembered for it is returned at
+        once (nothing is stored or delivered); otherwise this result is remembered (nothing
+        awaits in between, so two concurrent calls publish once).
         """
         handler = self._require_handler()
+        key = opts.idempotency_key
+        if key:
+            hit, result = self._results.lookup(channel, key)
+            if hit:
+                return [result]
         out: list[PublishOutcome]
         if not opts.with_history:
             stored: Sequence[Publication] = pubs
@@ -151,6 +162,10 @@ class MemoryBroker:
                 positions.append(position)
             stored = copies
             out = list(positions)
+        if key:
+            self._results.remember(
+                channel, key, positions[0] if positions else None, opts.idempotent_result_ttl
+            )
         try:
             handler.handle_publications(channel, stored, positions)
         except Exception:

@@ -39,6 +39,7 @@ def _copy(pub: Publication, offset: int) -> Publication:
         offset=offset,
         tags=dict(pub.tags) if pub.tags is not None else None,
         json_ok=pub.json_ok,
+        delta=pub.delta,
     )
 
 

@@ -7,6 +7,8 @@
 * No history: ``history`` and ``remove_history`` raise ``EngineError`` (the caller answers
   error 100, as v4 answers for channels with history), ``publish`` never returns a position,
   whatever the channel's history options.
+* Idempotent publish (``PublishOptions.idempotency_key``) is remembered per node: NATS keeps
+  no state, so a retry that reaches another node is published again (docs/beyond_v4.md).
 * NATS down: ``publish``/``subscribe`` fail at once with ``EngineError`` (nothing is buffered
   for later, as v4 with its reconnect buffer disabled), ``healthy()`` is False; nats-py
   reconnects with exponential backoff, then every subscription is sent again and confirmed
@@ -20,6 +22,7 @@ import contextlib
 import functools
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
@@ -35,6 +38,7 @@ from service.core.engine import (
 )
 from service.protocol import codes as c
 
+from ..idempotency import IdempotentResults
 from ..tls import TLSOptions
 from .codec import (
     JOIN,
@@ -112,6 +116,7 @@ class NatsBroker:
         self._ready = False
         self._down_logged = False
         self._closed = False
+        self._results = IdempotentResults(time.monotonic)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -350,9 +355,14 @@ class NatsBroker:
         self, channel: str, pubs: Sequence[Publication], opts: PublishOptions
     ) -> list[PublishOutcome]:
         """Publish ``Push{channel, pub}`` for each of ``pubs`` in order (none waits for NATS
-        to confirm).  No history with NATS (``opts`` has no effect): each entry is None, or
-        the exception that publication failed with (a channel NATS cannot carry: an
-        ``EngineError``, v4's error 100)."""
+        to confirm).  No history with NATS (``opts`` has no effect but its idempotency key,
+        remembered on this node only): each entry is None, or the exception that publication
+        failed with (a channel NATS cannot carry: an ``EngineError``, v4's error 100)."""
+        key = opts.idempotency_key
+        if key:
+            if self._results.lookup(channel, key)[0]:
+                return [None]
+            self._results.remember(channel, key, None, opts.idempotent_result_ttl)
         out: list[PublishOutcome] = []
         for pub in pubs:
             try:
@@ -361,6 +371,8 @@ class NatsBroker:
                 out.append(None)
             except Exception as e:
                 out.append(e)
+        if key and isinstance(out[0], Exception):
+            self._results.forget(channel, key)  # nothing was published: not remembered
         return out
 
     async def publish_join(self, channel: str, info: ClientInfo) -> None:

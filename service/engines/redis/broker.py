@@ -45,7 +45,7 @@ from .codec import (
 )
 from .hashing import ShardRing
 from .pubsub import PubSub
-from .scripts import HISTORY, PUBLISH_HISTORY
+from .scripts import HISTORY, PUBLISH_HISTORY, PUBLISH_IDEMPOTENT, Script
 from .shard import Shard
 
 logger = logging.getLogger(__name__)
@@ -232,31 +232,54 @@ class RedisBroker:
     async def _publish_one(
         self, channel: str, pub: Publication, opts: PublishOptions
     ) -> StreamPosition | None:
+        """One publication (see ``publish``); ``opts.idempotency_key`` is checked and
+        remembered inside the same Lua call as the publish (``P.result.<ch>.<key>``), so every
+        node sharing the Redis sees one publish per key and window."""
         index = self._ring.index(channel)
-        shard, names = self._shards[index], self._names[index]
+        names = self._names[index]
         payload = encode_publication(pub)
         stream = names.stream_key(channel)
+        key = opts.idempotency_key
         if not opts.with_history:
-            await self._write(index, stream, ("PUBLISH", names.client_channel(channel), payload))
-            return None
-        try:
-            reply = await shard.script(
-                PUBLISH_HISTORY,
-                (stream, names.meta_key(channel)),
-                (
-                    payload,
-                    opts.history_size,
-                    ttl_seconds(opts.history_ttl),
-                    names.client_channel(channel),
-                    ttl_seconds(opts.history_meta_ttl),
-                    self._epoch(),
-                ),
+            if not key:
+                await self._write(
+                    index, stream, ("PUBLISH", names.client_channel(channel), payload)
+                )
+                return None
+            result_key = names.result_key(channel, key)
+            await self._script(
+                index,
+                PUBLISH_IDEMPOTENT,
+                (result_key,),
+                (payload, names.client_channel(channel), ttl_seconds(opts.idempotent_result_ttl)),
             )
+            return None
+        meta = names.meta_key(channel)
+        reply = await self._script(
+            index,
+            PUBLISH_HISTORY,
+            (stream, meta, names.result_key(channel, key) if key else meta),
+            (
+                payload,
+                opts.history_size,
+                ttl_seconds(opts.history_ttl),
+                names.client_channel(channel),
+                ttl_seconds(opts.history_meta_ttl),
+                self._epoch(),
+                ttl_seconds(opts.idempotent_result_ttl) if key else "",
+            ),
+        )
+        return StreamPosition(int(reply[0]), reply[1].decode())
+
+    async def _script(self, index: int, script: Script, keys: Any, args: Any) -> Any:
+        """A write script on shard ``index``; its outcome feeds ``healthy()``."""
+        try:
+            reply = await self._shards[index].script(script, keys, args)
         except EngineError:
             self._write_failed.add(index)
             raise
         self._write_failed.discard(index)
-        return StreamPosition(int(reply[0]), reply[1].decode())
+        return reply
 
     async def publish_join(self, channel: str, info: ClientInfo) -> None:
         """PUBLISH ``__j__`` + protobuf ClientInfo to ``P.client.<ch>``."""

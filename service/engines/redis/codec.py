@@ -82,6 +82,11 @@ class Names:
         """HASH ``P.stream.meta.<ch>`` with fields ``s`` (top offset) and ``e`` (epoch)."""
         return self._key("stream.meta", channel)
 
+    def result_key(self, channel: str, idempotency_key: str) -> bytes:
+        """HASH ``P.result.<ch>.<key>`` (cluster ``P.result.{<ch>}.<key>``) with fields ``s``
+        (offset) and ``e`` (epoch): an idempotent publish's result (docs/beyond_v4.md)."""
+        return self._key("result", channel) + b"." + idempotency_key.encode()
+
     def presence_data_key(self, channel: str) -> bytes:
         """HASH ``P.presence.data.<ch>``: client ID → protobuf ``ClientInfo``."""
         return self._key("presence.data", channel)

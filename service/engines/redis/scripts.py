@@ -26,11 +26,19 @@ class Script:
         object.__setattr__(self, "sha", hashlib.sha1(self.source.encode()).hexdigest())
 
 
-# KEYS: stream, meta.
+# KEYS: stream, meta, idempotent result (the meta key again when ARGV[7] is "").
 # ARGV: payload, history size, history ttl (s), PUB/SUB channel ("" = do not publish),
-#       meta ttl (s, "0" = none), new epoch.
-# Returns {offset, epoch}; publishes "__p1:<offset>:<epoch>__" .. payload.
+#       meta ttl (s, "0" = none), new epoch, result ttl (s; "" = not idempotent).
+# Returns {offset, epoch}; publishes "__p1:<offset>:<epoch>__" .. payload.  With a result
+# key: a result stored there is returned at once (nothing stored or published), else this one
+# is stored there (fields s and e) for the result ttl (docs/beyond_v4.md#idempotent-publish).
 PUBLISH_HISTORY = Script("""
+if ARGV[7] ~= "" then
+  local found = redis.call("hmget", KEYS[3], "s", "e")
+  if found[1] then
+    return {found[1], found[2]}
+  end
+end
 local epoch
 if redis.call("exists", KEYS[2]) ~= 0 then
   epoch = redis.call("hget", KEYS[2], "e")
@@ -50,7 +58,24 @@ redis.call("expire", KEYS[1], ARGV[3])
 if ARGV[4] ~= "" then
   redis.call("publish", ARGV[4], "__p1:" .. offset .. ":" .. epoch .. "__" .. ARGV[1])
 end
+if ARGV[7] ~= "" then
+  redis.call("hset", KEYS[3], "s", offset, "e", epoch)
+  redis.call("expire", KEYS[3], ARGV[7])
+end
 return {offset, epoch}
+""")
+
+# KEYS: idempotent result.  ARGV: payload, PUB/SUB channel, result ttl (s).
+# An idempotent publish without history: PUBLISH unless a result is stored (then nothing);
+# stores s = 0, e = "" for the result ttl.  Returns 1 when it published, 0 when suppressed.
+PUBLISH_IDEMPOTENT = Script("""
+if redis.call("exists", KEYS[1]) ~= 0 then
+  return 0
+end
+redis.call("publish", ARGV[2], ARGV[1])
+redis.call("hset", KEYS[1], "s", "0", "e", "")
+redis.call("expire", KEYS[1], ARGV[3])
+return 1
 """)
 
 # KEYS: stream, meta.

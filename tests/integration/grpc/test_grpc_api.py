@@ -576,3 +576,37 @@ async def test_batch_of_one_slice_reaches_a_subscriber_in_one_frame(start: Any, 
         frame = await asyncio.wait_for(ws.receive_str(), 5)
         assert frame.count('"pub"') == n, frame
         await ws.close()
+
+
+async def test_idempotent_publish_broadcast_and_batch(gyre: Gyre, ws_factory: Any) -> None:
+    """idempotency_key (field 6) over gRPC (docs/beyond_v4.md#idempotent-publish): the repeat
+    answers the first offset and epoch, and the subscriber gets the publication once."""
+    ws = await ws_factory(channels=("idem", "idem2"))
+    api = gyre.api()
+    first = await api.Publish(
+        api_pb2.PublishRequest(channel="idem", data=data({"n": 1}), idempotency_key="k1")
+    )
+    again = await api.Publish(
+        api_pb2.PublishRequest(channel="idem", data=data({"n": 99}), idempotency_key="k1")
+    )
+    assert first.result.offset == 1 and first.result.epoch
+    assert (again.result.offset, again.result.epoch) == (first.result.offset, first.result.epoch)
+    bc = api_pb2.BroadcastRequest(
+        channels=["idem", "idem2"], data=data({"n": 2}), idempotency_key="k2", delta=True
+    )
+    b1 = await api.Broadcast(bc)
+    b2 = await api.Broadcast(bc)
+    assert [r.result.offset for r in b1.result.responses] == [2, 1]
+    assert [r.result.offset for r in b2.result.responses] == [2, 1]
+    batch = api_pb2.BatchRequest()
+    for _ in range(2):
+        cmd = batch.commands.add()
+        cmd.publish.channel = "idem"
+        cmd.publish.data = data({"n": 3})
+        cmd.publish.idempotency_key = "k3"
+    replies = (await api.Batch(batch)).replies
+    assert [r.publish.offset for r in replies] == [3, 3]
+    await api.Publish(api_pb2.PublishRequest(channel="idem", data=data({"n": "end"})))
+    await ws.wait_push(lambda p: p.get("pub", {}).get("data") == {"n": "end"})
+    assert [d["n"] for d in ws.pubs("idem")] == [1, 2, 3, "end"]
+    assert [d["n"] for d in ws.pubs("idem2")] == [2]

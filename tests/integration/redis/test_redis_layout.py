@@ -127,6 +127,60 @@ async def test_publish_with_history_keys_and_payload(engine: Any, raw: RedisProc
     sub.close()
 
 
+async def test_idempotency_result_keys(engine: Any, raw: RedisProcess, channel: str) -> None:
+    """``P.result.<ch>.<key>`` holds the first result (s, e) for idempotent_result_ttl; a
+    repeat is answered from it inside the Lua call and never PUBLISHed."""
+    broker, _, _ = engine
+    sub = RawSubscriber(raw.port, f"centrifugo.client.{channel}")
+    keyed = PublishOptions(
+        history_size=5,
+        history_ttl=300,
+        history_meta_ttl=3600,
+        idempotency_key="req-1",
+        idempotent_result_ttl=120,
+    )
+    pos = await publish_one(broker, channel, Publication(b"1"), keyed)
+    again = await publish_one(broker, channel, Publication(b"2"), keyed)
+    assert pos is not None and again == pos
+    key = f"centrifugo.result.{channel}.req-1"
+    assert raw.command("HGETALL", key) == [b"s", b"1", b"e", pos.epoch.encode()]
+    assert 100 < raw.command("TTL", key) <= 120
+    assert raw.command("XLEN", f"centrifugo.stream.{channel}") == 1
+    await publish_one(broker, channel, Publication(b"3"), HISTORY)
+    assert sub.message()[1].endswith(b"1")
+    assert sub.message()[1].endswith(b"3")  # the repeat was never published
+    nohist = PublishOptions(idempotency_key="req-2", idempotent_result_ttl=60)
+    assert await publish_one(broker, channel, Publication(b"4"), nohist) is None
+    assert await publish_one(broker, channel, Publication(b"5"), nohist) is None
+    assert raw.command("HGETALL", f"centrifugo.result.{channel}.req-2") == [b"s", b"0", b"e", b""]
+    await publish_one(broker, channel, Publication(b"6"), PublishOptions())
+    assert sub.message()[1] == pb_publication(b"4")
+    assert sub.message()[1] == pb_publication(b"6")
+    sub.close()
+
+
+async def test_idempotency_window_expires(engine: Any, raw: RedisProcess, channel: str) -> None:
+    broker, _, _ = engine
+    keyed = PublishOptions(
+        history_size=5, history_ttl=300, idempotency_key="k", idempotent_result_ttl=1
+    )
+    first = await publish_one(broker, channel, Publication(b"1"), keyed)
+    await asyncio.sleep(1.1)  # Redis EXPIRE resolution is one second
+    later = await publish_one(broker, channel, Publication(b"2"), keyed)
+    assert first is not None and later is not None and later.offset == first.offset + 1
+
+
+async def test_delta_mark_is_field_8_of_the_payload(
+    engine: Any, raw: RedisProcess, channel: str
+) -> None:
+    broker, _, _ = engine
+    pos = await publish_one(broker, channel, Publication(b'{"v":1}', delta=True), HISTORY)
+    assert pos is not None
+    [[_, [_, stored]]] = raw.command("XRANGE", f"centrifugo.stream.{channel}", "-", "+")
+    assert stored == client_pb2.Publication(data=b'{"v":1}', delta=True).SerializeToString()
+    assert stored.endswith(b"\x40\x01")
+
+
 async def test_stream_trimmed_exactly_and_offsets_continue(
     engine: Any, raw: RedisProcess, channel: str
 ):
@@ -264,7 +318,10 @@ async def test_cluster_keys_use_hash_tags(redis_cluster: list[RedisProcess], cha
     await broker.start(handler, NODE)
     try:
         await broker.subscribe(channel)
-        pos = await publish_one(broker, channel, Publication(b"x"), HISTORY)
+        keyed = PublishOptions(
+            history_size=5, history_ttl=300, history_meta_ttl=3600, idempotency_key="k1"
+        )
+        pos = await publish_one(broker, channel, Publication(b"x"), keyed)
         await presence.add_presence(channel, "c1", ClientInfo(user="u", client="c1"))
         await handler.wait_publications(channel, 1)
         slot = key_slot(channel.encode())
@@ -274,6 +331,7 @@ async def test_cluster_keys_use_hash_tags(redis_cluster: list[RedisProcess], cha
         assert sorted(owner.command("CLUSTER", "GETKEYSINSLOT", slot, 10)) == [
             f"centrifugo.presence.data.{{{channel}}}".encode(),
             f"centrifugo.presence.expire.{{{channel}}}".encode(),
+            f"centrifugo.result.{{{channel}}}.k1".encode(),
             f"centrifugo.stream.meta.{{{channel}}}".encode(),
             f"centrifugo.stream.{{{channel}}}".encode(),
         ]

@@ -112,7 +112,7 @@ def test_load_without_sources_gives_defaults() -> None:
 def test_channel_option_defaults_are_all_off() -> None:
     opts = ChannelOptions()
     for f in dataclasses.fields(ChannelOptions):
-        assert getattr(opts, f.name) in (False, 0, 0.0, ""), f.name
+        assert getattr(opts, f.name) in (False, 0, 0.0, "", ()), f.name
     assert not opts.history_enabled
 
 

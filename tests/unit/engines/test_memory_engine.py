@@ -77,6 +77,34 @@ async def position(broker: MemoryBroker, channel: str = "ch") -> StreamPosition:
     return (await broker.history(channel, HistoryQuery(limit=0))).position
 
 
+# -- idempotent publish ------------------------------------------------------------------
+
+
+async def test_idempotency_window(broker: MemoryBroker, clock: FakeClock) -> None:
+    keyed = PublishOptions(
+        history_size=10, history_ttl=60, idempotency_key="k", idempotent_result_ttl=30
+    )
+    first = await publish_one(broker, "ch", Publication(b"1"), keyed)
+    clock.advance(29.9)
+    assert await publish_one(broker, "ch", Publication(b"2"), keyed) == first
+    clock.advance(0.1)  # ttl after the first publish: forgotten
+    later = await publish_one(broker, "ch", Publication(b"3"), keyed)
+    assert first is not None and later is not None and later.offset == first.offset + 1
+    assert await offsets(broker) == [1, 2]
+
+
+async def test_idempotency_entries_are_swept(broker: MemoryBroker, clock: FakeClock) -> None:
+    for i in range(3000):
+        await publish_one(broker, "ch", Publication(b"x"), PublishOptions(idempotency_key=str(i)))
+        clock.advance(0.01)
+    # entries live 300 s; each sweep (every 1024 new keys) keeps only live ones
+    assert len(broker._results) == 3000
+    clock.advance(301)
+    for i in range(1024):
+        await publish_one(broker, "ch", Publication(b"x"), PublishOptions(idempotency_key=f"n{i}"))
+    assert len(broker._results) <= 1024
+
+
 # -- history_ttl ------------------------------------------------------------------------
 
 

@@ -262,7 +262,7 @@ class SubscribeOptionOverride(_message.Message):
     def __init__(self, presence: _Optional[_Union[BoolValue, _Mapping]] = ..., join_leave: _Optional[_Union[BoolValue, _Mapping]] = ..., force_recovery: _Optional[_Union[BoolValue, _Mapping]] = ..., force_positioning: _Optional[_Union[BoolValue, _Mapping]] = ..., force_push_join_leave: _Optional[_Union[BoolValue, _Mapping]] = ...) -> None: ...
 
 class PublishRequest(_message.Message):
-    __slots__ = ("channel", "data", "b64data", "skip_history", "tags")
+    __slots__ = ("channel", "data", "b64data", "skip_history", "tags", "idempotency_key", "delta")
     class TagsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -275,12 +275,16 @@ class PublishRequest(_message.Message):
     B64DATA_FIELD_NUMBER: _ClassVar[int]
     SKIP_HISTORY_FIELD_NUMBER: _ClassVar[int]
     TAGS_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    DELTA_FIELD_NUMBER: _ClassVar[int]
     channel: str
     data: bytes
     b64data: str
     skip_history: bool
     tags: _containers.ScalarMap[str, str]
-    def __init__(self, channel: _Optional[str] = ..., data: _Optional[bytes] = ..., b64data: _Optional[str] = ..., skip_history: _Optional[bool] = ..., tags: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    idempotency_key: str
+    delta: bool
+    def __init__(self, channel: _Optional[str] = ..., data: _Optional[bytes] = ..., b64data: _Optional[str] = ..., skip_history: _Optional[bool] = ..., tags: _Optional[_Mapping[str, str]] = ..., idempotency_key: _Optional[str] = ..., delta: _Optional[bool] = ...) -> None: ...
 
 class PublishResult(_message.Message):
     __slots__ = ("offset", "epoch")
@@ -291,7 +295,7 @@ class PublishResult(_message.Message):
     def __init__(self, offset: _Optional[int] = ..., epoch: _Optional[str] = ...) -> None: ...
 
 class BroadcastRequest(_message.Message):
-    __slots__ = ("channels", "data", "b64data", "skip_history", "tags")
+    __slots__ = ("channels", "data", "b64data", "skip_history", "tags", "idempotency_key", "delta")
     class TagsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -304,12 +308,16 @@ class BroadcastRequest(_message.Message):
     B64DATA_FIELD_NUMBER: _ClassVar[int]
     SKIP_HISTORY_FIELD_NUMBER: _ClassVar[int]
     TAGS_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    DELTA_FIELD_NUMBER: _ClassVar[int]
     channels: _containers.RepeatedScalarFieldContainer[str]
     data: bytes
     b64data: str
     skip_history: bool
     tags: _containers.ScalarMap[str, str]
-    def __init__(self, channels: _Optional[_Iterable[str]] = ..., data: _Optional[bytes] = ..., b64data: _Optional[str] = ..., skip_history: _Optional[bool] = ..., tags: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    idempotency_key: str
+    delta: bool
+    def __init__(self, channels: _Optional[_Iterable[str]] = ..., data: _Optional[bytes] = ..., b64data: _Optional[str] = ..., skip_history: _Optional[bool] = ..., tags: _Optional[_Mapping[str, str]] = ..., idempotency_key: _Optional[str] = ..., delta: _Optional[bool] = ...) -> None: ...
 
 class BroadcastResult(_message.Message):
     __slots__ = ("responses",)
