@@ -240,6 +240,18 @@ def _set(cfg: Config, option: str) -> bool:
 
 _CHANNEL_PROXY_KINDS = ("subscribe", "publish", "sub_refresh")
 
+#: Simple-mode settings of every proxy; a granular `proxies` entry has its own of each.
+_SIMPLE_SHARED = (
+    *(f"proxy_{kind}_timeout" for kind in _PROXY_KINDS),
+    "proxy_http_headers",
+    "proxy_grpc_metadata",
+    "proxy_binary_encoding",
+    "proxy_include_connection_meta",
+    "proxy_grpc_cert_file",
+    "proxy_grpc_credentials_key",
+    "proxy_grpc_credentials_value",
+)
+
 
 def _other_proxy_mode(cfg: Config) -> list[tuple[str, str]]:
     """``(option, reason)`` for proxy options of the mode not in use: Centrifugo v4 starts with
@@ -257,6 +269,7 @@ def _other_proxy_mode(cfg: Config) -> list[tuple[str, str]]:
             for kind in _CHANNEL_PROXY_KINDS
             if getattr(o, f"proxy_{kind}")
         ]
+        out += [(k, f"{why} (set it on each entry)") for k in _SIMPLE_SHARED if _set(cfg, k)]
         return out
     why = "it applies with granular_proxy_mode: true only"
     out = [
