@@ -269,7 +269,6 @@ class SockJSHandler:
             session_id,
             headers=client_headers(request),
             on_gone=self._gone,
-            write_timeout=self.options.write_timeout,
             wrap=V1Transport if v1 else None,
         )
         self.sessions[session_id] = session

@@ -12,6 +12,8 @@ Rules shared with WebSocket: ``allowed_origins`` (403), connection limits and sh
 ``websocket_message_size_limit`` for one incoming command (beyond it: 3501),
 ``client_queue_max_size`` on the stream's bytes not yet sent (3008),
 ``websocket_write_timeout`` (3009).  No bidirectional stream within 10 s closes the session.
+A client that ends (FIN) or resets its command stream, or resets the session, is gone (3000),
+as in Centrifugo v4, which stops reading the stream there.
 Other HTTP/3 requests are answered 404: only WebTransport is served over HTTP/3.
 """
 
@@ -30,7 +32,7 @@ from aioquic.buffer import encode_uint_var
 from aioquic.h3.connection import H3_ALPN, H3Connection
 from aioquic.h3.events import DataReceived, H3Event, HeadersReceived, WebTransportStreamDataReceived
 from aioquic.quic.configuration import QuicConfiguration
-from aioquic.quic.events import ConnectionTerminated, ProtocolNegotiated, QuicEvent
+from aioquic.quic.events import ConnectionTerminated, ProtocolNegotiated, QuicEvent, StreamReset
 
 from ..core.client import ClientSession
 from ..core.node import Node
@@ -141,7 +143,7 @@ class WebTransportStream:
 class Session:
     """One WebTransport session: its command stream, incoming buffer and client."""
 
-    __slots__ = ("buf", "client", "codec", "headers", "id", "stream_id", "task", "wake")
+    __slots__ = ("buf", "client", "codec", "ended", "headers", "id", "stream_id", "task", "wake")
 
     def __init__(self, session_id: int, codec: Codec, headers: dict[str, str]) -> None:
         self.id = session_id
@@ -150,6 +152,7 @@ class Session:
         self.stream_id: int | None = None
         self.client: ClientSession | None = None
         self.buf = bytearray()
+        self.ended = False  # the client ended its command stream (FIN)
         self.wake = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
 
@@ -172,6 +175,12 @@ class Http3Protocol(QuicConnectionProtocol):
         elif isinstance(event, ConnectionTerminated):
             for s in list(self.sessions.values()):
                 self._end(s)
+        elif isinstance(event, StreamReset):
+            # the client reset its command stream or the session's CONNECT stream: it is gone
+            # (aioquic's HTTP/3 layer reports no event for a reset)
+            for s in list(self.sessions.values()):
+                if event.stream_id in (s.id, s.stream_id):
+                    self._end(s)
         if self._h3 is not None:
             try:
                 for ev in self._h3.handle_event(event):
@@ -342,6 +351,7 @@ class WebTransportHandler:
             conn.stop(stream_id)  # one command stream per session
             return
         session.buf += data
+        session.ended |= ended
         session.wake.set()
 
     async def _pump(self, conn: Http3Protocol, session: Session) -> None:
@@ -367,6 +377,9 @@ class WebTransportHandler:
                         break
                     if not await client.handle_data(frame):
                         return
+                if session.ended:  # no more commands will come: the client went away
+                    client.on_transport_closed()
+                    return
         except asyncio.CancelledError:
             pass
         except Exception:
