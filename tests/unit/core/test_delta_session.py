@@ -216,3 +216,19 @@ async def test_publication_without_history_in_between_makes_the_next_one_full(
     pubs = pushes(t)
     assert [p.get("delta", False) for p in pubs] == [False, True, False, False]
     assert decode_json_stream(pubs) == docs
+
+
+async def test_text_that_is_not_json_is_3506_not_a_delta(node: Node) -> None:
+    """UTF-8 text that is not JSON (b64data, a Protobuf client) after a JSON document: a JSON
+    delta subscriber is closed with 3506 as a plain JSON subscriber is, never sent a delta
+    whose result centrifuge-js would fail to ``JSON.parse``."""
+    c, t = await connected(node)
+    plain, tplain = await connected(node)
+    await subscribe(c, t, "doc:text", delta="fossil")
+    await subscribe(plain, tplain, "doc:text")
+    text = b"hello world " * 20
+    await publish(node, "doc:text", b'{"text":"' + text + b'"}')
+    await publish(node, "doc:text", text)
+    for tr in (t, tplain):
+        assert (await tr.wait_closed()).code == 3506  # type: ignore[union-attr]
+    assert [p.get("delta", False) for p in pushes(t)] == [False]
