@@ -264,12 +264,14 @@ class SockJSHandler:
         return ws
 
     def _new_session(self, request: web.Request, session_id: str, v1: bool) -> Session:
+        # no write timeout: between two receiving requests the backlog makes no progress by
+        # design (the session is gone after DISCONNECT_DELAY; a growing backlog is 3008)
         session = Session(
             self.node,
             session_id,
             headers=client_headers(request),
             on_gone=self._gone,
-            write_timeout=self.options.write_timeout,
+            write_timeout=0.0,
             wrap=V1Transport if v1 else None,
         )
         self.sessions[session_id] = session

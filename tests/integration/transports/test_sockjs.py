@@ -216,6 +216,25 @@ async def test_client_that_stops_polling_is_slow(tmp_path: Path) -> None:
             assert await r.read() == b'c[3008,"slow"]\n'
 
 
+async def test_backlog_waits_for_the_next_poll(tmp_path: Path) -> None:
+    """A publication that arrives between two polls waits in the backlog until the next
+    poll, even one that comes seconds later (within the 5 s a session lives without a
+    receiver): no write timeout (3009) applies to the backlog of an HTTP session."""
+    async with running(tmp_path, sockjs=True) as h:
+        base = f"{h.base}{P}/000/later"
+        async with h.http.post(base + "/xhr") as r:
+            assert await r.read() == b"o\n"
+        sub = json.dumps({"id": 2, "subscribe": {"channel": "news:z"}})
+        await (await h.http.post(base + "/xhr_send", data=json.dumps([connect_cmd(), sub]))).read()
+        async with h.http.post(base + "/xhr") as r:
+            assert [m["id"] for m in frame_messages((await r.read()).decode())] == [1, 2]
+        await h.publish("news:z", {"n": 1})
+        await asyncio.sleep(2.0)
+        async with h.http.post(base + "/xhr") as r:
+            [reply] = frame_messages((await r.read()).decode())
+        assert reply["push"]["pub"]["data"] == {"n": 1}
+
+
 async def test_metrics_and_connection_limit(tmp_path: Path) -> None:
     async with running(tmp_path, sockjs=True, prometheus=True, client_connection_limit=1) as h:
         s = XhrSession(h, "m1")
