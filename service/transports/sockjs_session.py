@@ -199,13 +199,14 @@ class SockJSTransport:
         self.backlog.clear()
         self.backlog_bytes = 0
         receiver = self.receiver
+        if receiver is None:  # detached already: the session's expiry check is pending
+            return
         self.receiver = None
-        if receiver is not None:
-            if disconnect is not None and disconnect.slow:
-                receiver.end(abort=True)
-            else:
-                receiver.send(self.closed_frame)
-                receiver.end()
+        if disconnect is not None and disconnect.slow:
+            receiver.end(abort=True)
+        else:
+            receiver.send(self.closed_frame)
+            receiver.end()
         self._on_detached()
 
 
