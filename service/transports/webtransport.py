@@ -36,6 +36,7 @@ from aioquic.quic.events import ConnectionTerminated, ProtocolNegotiated, QuicEv
 
 from ..core.client import ClientSession
 from ..core.node import Node
+from ..core.timers import Timer
 from ..protocol import JSON, Codec, ProtocolError, protobuf_codec
 from ..protocol.codes import DISCONNECT_BAD_REQUEST, DisconnectCode
 from ..protocol.varint import decode_varint
@@ -143,7 +144,18 @@ class WebTransportStream:
 class Session:
     """One WebTransport session: its command stream, incoming buffer and client."""
 
-    __slots__ = ("buf", "client", "codec", "ended", "headers", "id", "stream_id", "task", "wake")
+    __slots__ = (
+        "accept_timer",
+        "buf",
+        "client",
+        "codec",
+        "ended",
+        "headers",
+        "id",
+        "stream_id",
+        "task",
+        "wake",
+    )
 
     def __init__(self, session_id: int, codec: Codec, headers: dict[str, str]) -> None:
         self.id = session_id
@@ -155,6 +167,15 @@ class Session:
         self.ended = False  # the client ended its command stream (FIN)
         self.wake = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
+        # closes a session that opens no command stream; it holds the session, so it is
+        # cancelled as soon as the stream comes or the session ends
+        self.accept_timer: Timer | None = None
+
+    def stop_accept_timer(self) -> None:
+        """Cancel the no-command-stream timer (idempotent)."""
+        if self.accept_timer is not None:
+            self.accept_timer.cancel()
+            self.accept_timer = None
 
 
 class Http3Protocol(QuicConnectionProtocol):
@@ -259,6 +280,8 @@ class Http3Protocol(QuicConnectionProtocol):
 
     def close_capsule(self, session_id: int, code: int, reason: str) -> None:
         session = self.sessions.pop(session_id, None)
+        if session is not None:
+            session.stop_accept_timer()
         if self._h3 is not None:
             try:
                 self._h3.send_data(session_id, close_capsule(code, reason), end_stream=True)
@@ -272,6 +295,7 @@ class Http3Protocol(QuicConnectionProtocol):
 
     def _end(self, session: Session) -> None:
         self.sessions.pop(session.id, None)
+        session.stop_accept_timer()
         if session.task is not None:
             session.task.cancel()
         if session.client is not None:
@@ -332,7 +356,7 @@ class WebTransportHandler:
             if conn.sessions.get(stream_id) is session and session.stream_id is None:
                 conn.close_capsule(stream_id, 0, "")
 
-        self.node.timers.schedule(ACCEPT_TIMEOUT, no_stream)
+        session.accept_timer = self.node.timers.schedule(ACCEPT_TIMEOUT, no_stream)
 
     def stream_data(
         self, conn: Http3Protocol, session: Session, stream_id: int, data: bytes, ended: bool
@@ -342,6 +366,7 @@ class WebTransportHandler:
                 conn.stop(stream_id)
                 return
             session.stream_id = stream_id
+            session.stop_accept_timer()
             transport = WebTransportStream(
                 conn, session.id, stream_id, session.codec, self.options.write_timeout
             )
