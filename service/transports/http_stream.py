@@ -233,7 +233,15 @@ async def read_body(request: web.Request, limit: int) -> bytes | None:
 
 
 def client_headers(request: web.Request) -> dict[str, str]:
-    return {k.lower(): v for k, v in request.headers.items()}
+    """The connecting request's headers for the proxies, names in lower case.  A field sent on
+    several lines keeps every value, as Centrifugo v4 forwards them all: ``Cookie`` lines
+    joined with ``; `` (RFC 6265), any other field with ``, `` (RFC 9110 section 5.3)."""
+    out: dict[str, str] = {}
+    for k, v in request.headers.items():
+        name = k.lower()
+        seen = out.get(name)
+        out[name] = v if seen is None else seen + ("; " if name == "cookie" else ", ") + v
+    return out
 
 
 def plain(status: int, request: web.Request, text: str = "") -> web.Response:

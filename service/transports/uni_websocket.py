@@ -26,6 +26,7 @@ from ..core.node import Node
 from ..protocol import JSON
 from ..protocol.codes import DisconnectCode
 from ..protocol.messages import ConnectRequest
+from .http_stream import client_headers
 from .limits import ConnectionLimiter
 from .origin import OriginChecker
 from .uni_http_stream import decode_connect_request, protocol_version_ok
@@ -142,7 +143,7 @@ class UniWebSocketHandler:
         client = ClientSession(
             self.node,
             UniWebSocketTransport(ws, request, self.deflate if ws.compress else None),
-            headers={k.lower(): v for k, v in request.headers.items()},
+            headers=client_headers(request),
         )
         try:
             if await client.connect_unidirectional(req):

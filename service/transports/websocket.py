@@ -29,6 +29,7 @@ from ..core.client import ClientSession
 from ..core.node import Node
 from ..protocol import JSON, Codec, protobuf_codec
 from ..protocol.codes import DISCONNECT_WRITE_ERROR, DisconnectCode
+from .http_stream import client_headers
 from .limits import ConnectionLimiter
 from .origin import OriginChecker
 from .v1 import V1, ProtocolVersions, V1Transport, handle_v1_data
@@ -242,7 +243,7 @@ class WebSocketHandler:
             if not v1 and (ws.ws_protocol == PROTOBUF_SUBPROTOCOL or fmt == "protobuf")
             else JSON
         )
-        headers = {k.lower(): v for k, v in request.headers.items()}
+        headers = client_headers(request)
         wst = WebSocketTransport(
             ws,
             request,

@@ -198,3 +198,38 @@ async def test_sockjs_session_forwards_the_opening_requests_headers(
         assert_forwarded(call)
         assert x.resp is not None
         x.resp.close()
+
+
+async def test_repeated_header_lines_reach_the_backend_whole(
+    tmp_path: Path, backend: HttpBackend
+) -> None:
+    """A header sent on several lines (two ``Cookie`` lines, an ``X-Forwarded-For`` line per
+    proxy hop) reaches the backend with every value, as Centrifugo v4 copies them all: cookies
+    joined with ``; ``, other fields with ``, `` (one field line each in the proxy request)."""
+    sent = [
+        ("Cookie", "session=abc"),
+        ("Cookie", "theme=dark"),
+        ("X-Forwarded-For", "10.0.0.1"),
+        ("X-Forwarded-For", "10.0.0.2"),
+    ]
+    cfg = proxy_config(backend, proxy_http_headers=["Cookie", "X-Forwarded-For"])
+    async with running(tmp_path, **cfg) as h:
+        async with h.http.ws_connect(h.base + "/connection/websocket", headers=sent) as ws:
+            await ws.send_str(json.dumps({"id": 1, "connect": {}}))
+            assert json.loads((await asyncio.wait_for(ws.receive(), TIMEOUT)).data)["id"] == 1
+        async with h.http.ws_connect(h.base + "/connection/uni_websocket", headers=sent) as ws:
+            await ws.send_str("{}")
+            assert "connect" in json.loads((await asyncio.wait_for(ws.receive(), TIMEOUT)).data)
+        async with h.http.post(
+            h.base + "/connection/uni_http_stream", data=b"{}", headers=sent
+        ) as resp:
+            assert "connect" in json.loads(await resp.content.readline())
+        calls = await backend.wait("connect", 3)
+        assert [c.body["transport"] for c in calls] == [
+            "websocket",
+            "uni_websocket",
+            "uni_http_stream",
+        ]
+        for call in calls:
+            assert call.headers["cookie"] == "session=abc; theme=dark"
+            assert call.headers["x-forwarded-for"] == "10.0.0.1, 10.0.0.2"
