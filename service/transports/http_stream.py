@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from aiohttp import web
@@ -232,16 +232,22 @@ async def read_body(request: web.Request, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def client_headers(request: web.Request) -> dict[str, str]:
-    """The connecting request's headers for the proxies, names in lower case.  A field sent on
+def joined_headers(fields: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Header fields as the proxies forward them, names in lower case.  A field sent on
     several lines keeps every value, as Centrifugo v4 forwards them all: ``Cookie`` lines
-    joined with ``; `` (RFC 6265), any other field with ``, `` (RFC 9110 section 5.3)."""
+    joined with ``; `` (RFC 6265, RFC 9114 section 4.2.1), any other field with ``, ``
+    (RFC 9110 section 5.3)."""
     out: dict[str, str] = {}
-    for k, v in request.headers.items():
+    for k, v in fields:
         name = k.lower()
         seen = out.get(name)
         out[name] = v if seen is None else seen + ("; " if name == "cookie" else ", ") + v
     return out
+
+
+def client_headers(request: web.Request) -> dict[str, str]:
+    """The connecting request's headers for the proxies (:func:`joined_headers`)."""
+    return joined_headers(request.headers.items())
 
 
 def plain(status: int, request: web.Request, text: str = "") -> web.Response:

@@ -40,6 +40,7 @@ from ..core.timers import Timer
 from ..protocol import JSON, Codec, ProtocolError, protobuf_codec
 from ..protocol.codes import DISCONNECT_BAD_REQUEST, DisconnectCode
 from ..protocol.varint import decode_varint
+from .http_stream import joined_headers
 from .limits import ConnectionLimiter
 from .origin import OriginChecker
 
@@ -212,7 +213,7 @@ class Http3Protocol(QuicConnectionProtocol):
 
     def _h3_event(self, ev: H3Event) -> None:
         if isinstance(ev, HeadersReceived):
-            self.handler.open_session(self, ev.stream_id, dict(ev.headers))
+            self.handler.open_session(self, ev.stream_id, ev.headers)
         elif isinstance(ev, WebTransportStreamDataReceived):
             session = self.sessions.get(ev.session_id)
             if session is None:
@@ -319,8 +320,9 @@ class WebTransportHandler:
         self.options = options
 
     def open_session(
-        self, conn: Http3Protocol, stream_id: int, headers: dict[bytes, bytes]
+        self, conn: Http3Protocol, stream_id: int, fields: list[tuple[bytes, bytes]]
     ) -> None:
+        headers = dict(fields)
         raw_path = headers.get(b":path", b"").decode(errors="replace")
         path, _, query = raw_path.partition("?")
         if (
@@ -343,11 +345,11 @@ class WebTransportHandler:
             conn.respond(stream_id, 503, end=True)
             return
         binary = params.get("cf_protocol", [""])[0] == "protobuf"
-        plain = {
-            k.decode(errors="replace"): v.decode(errors="replace")
-            for k, v in headers.items()
+        plain = joined_headers(
+            (k.decode(errors="replace"), v.decode(errors="replace"))
+            for k, v in fields
             if not k.startswith(b":")
-        }
+        )
         session = Session(stream_id, protobuf_codec() if binary else JSON, plain)
         conn.sessions[stream_id] = session
         conn.respond(stream_id, 200, end=False)

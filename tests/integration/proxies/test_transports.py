@@ -22,6 +22,8 @@ import pytest
 
 from tests.integration.transports.harness import TIMEOUT, raw_request, running
 from tests.integration.transports.test_sockjs import XhrSession, frame_messages
+from tests.integration.transports.test_webtransport import WT, wt_config
+from tests.integration.transports.wt_client import wt_connect
 from tests.proxy_backends import HttpBackend
 
 HEADERS = {"Cookie": "session=abc", "Authorization": "Bearer xyz", "X-Other": "not-forwarded"}
@@ -233,3 +235,23 @@ async def test_repeated_header_lines_reach_the_backend_whole(
         for call in calls:
             assert call.headers["cookie"] == "session=abc; theme=dark"
             assert call.headers["x-forwarded-for"] == "10.0.0.1, 10.0.0.2"
+
+
+async def test_webtransport_forwards_every_cookie_field(
+    tmp_path: Path, backend: HttpBackend
+) -> None:
+    """HTTP/3 clients may send the cookie as one field per cookie (QPACK "crumbs"); the proxy
+    request, an HTTP/1.1 context, gets them joined with ``; `` (RFC 9114 section 4.2.1), and
+    the session's transport name ``webtransport``."""
+    crumbs = ((b"cookie", b"session=abc"), (b"cookie", b"theme=dark"), (b"x-other", b"1"))
+    cfg = proxy_config(backend, proxy_http_headers=["Cookie"])
+    async with running(tmp_path, **wt_config(tmp_path), **cfg) as h:
+        async with wt_connect(h.port, WT, headers=crumbs) as s:
+            s.open_stream()
+            s.send(b'{"id":1,"connect":{}}\n')
+            reply = json.loads(await s.read_line())
+            assert reply["connect"]["data"] == {"welcome": True}
+        [call] = backend.of("connect")
+        assert call.body["transport"] == "webtransport"
+        assert call.headers["cookie"] == "session=abc; theme=dark"
+        assert "x-other" not in call.headers

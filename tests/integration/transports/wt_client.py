@@ -137,7 +137,10 @@ class WtSession:
 
 
 @contextlib.asynccontextmanager
-async def wt_connect(port: int, path: str, *, origin: str = "") -> AsyncIterator[WtSession]:
+async def wt_connect(
+    port: int, path: str, *, origin: str = "", headers: tuple[tuple[bytes, bytes], ...] = ()
+) -> AsyncIterator[WtSession]:
+    """``headers``: extra header fields of the CONNECT request, sent in this order."""
     config = QuicConfiguration(
         is_client=True, alpn_protocols=H3_ALPN, max_datagram_frame_size=65536
     )
@@ -145,7 +148,7 @@ async def wt_connect(port: int, path: str, *, origin: str = "") -> AsyncIterator
     async with connect("127.0.0.1", port, configuration=config, create_protocol=_Protocol) as proto:
         assert isinstance(proto, _Protocol)
         sid = proto._quic.get_next_available_stream_id()
-        headers = [
+        fields = [
             (b":method", b"CONNECT"),
             (b":scheme", b"https"),
             (b":authority", f"127.0.0.1:{port}".encode()),
@@ -154,8 +157,8 @@ async def wt_connect(port: int, path: str, *, origin: str = "") -> AsyncIterator
             (b"sec-webtransport-http3-draft02", b"1"),
         ]
         if origin:
-            headers.append((b"origin", origin.encode()))
-        proto.h3.send_headers(sid, headers)
+            fields.append((b"origin", origin.encode()))
+        proto.h3.send_headers(sid, [*fields, *headers])
         proto.transmit()
         session = WtSession(proto, sid)
         await session._pump(lambda: session.status != 0)
