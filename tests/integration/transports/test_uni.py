@@ -64,7 +64,11 @@ async def test_uni_websocket(tmp_path: Path) -> None:
                         await ws.pong(m.data)
                     elif m.type == aiohttp.WSMsgType.TEXT:
                         assert "\n" not in m.data
-                        texts.put_nowait(json.loads(m.data))
+                        # the first app-level ping comes at a random time within ping_interval
+                        # (as in v4): skipped here, test_uni_websocket_app_ping_and_bad_connect
+                        # checks them
+                        if m.data != "{}":
+                            texts.put_nowait(json.loads(m.data))
                 texts.put_nowait(None)
 
             reader = asyncio.create_task(read())
