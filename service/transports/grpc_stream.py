@@ -39,6 +39,7 @@ from ..core.node import Node
 from ..protocol import Codec, ProtocolError, pb_codec
 from ..protocol.codes import DisconnectCode
 from ..protocol.messages import Command
+from .http_stream import joined_headers
 from .limits import ConnectionLimiter
 
 log = logging.getLogger("gyre.grpc_stream")
@@ -72,12 +73,11 @@ STREAM_CODEC = Codec(
 
 
 def metadata_headers(context: Any) -> dict[str, str]:
-    """Text invocation metadata as a header dict (forwarded to proxies like HTTP headers)."""
-    out: dict[str, str] = {}
-    for key, value in context.invocation_metadata() or ():
-        if isinstance(value, str):
-            out[key] = value
-    return out
+    """Text invocation metadata as a header dict (forwarded to proxies like HTTP headers;
+    a key sent several times keeps every value, :func:`joined_headers`)."""
+    return joined_headers(
+        (key, value) for key, value in context.invocation_metadata() or () if isinstance(value, str)
+    )
 
 
 class GrpcStreamWriter:

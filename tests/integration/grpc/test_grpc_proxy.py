@@ -70,6 +70,25 @@ async def test_uni_grpc_metadata_reaches_the_http_connect_proxy(
         await uni.close()
 
 
+async def test_repeated_metadata_keys_reach_the_proxy_whole(
+    start: Callable[..., Awaitable[Gyre]], http: HttpBackend
+) -> None:
+    """A metadata key sent with several values reaches the backend with all of them (joined
+    with ``, ``; cookies with ``; ``), as v4 copies every value."""
+    g = await start(
+        proxy_connect_endpoint=http.url("connect"), proxy_grpc_metadata=("x-tenant", "cookie")
+    )
+    md = (("x-tenant", "t1"), ("x-tenant", "t2"), ("cookie", "a=1"), ("cookie", "b=2"))
+    uni = g.uni(unistream_pb2.ConnectRequest(name="uni"), metadata=md)
+    try:
+        await uni.inbox.wait(lambda p: p.HasField("connect"))
+        [call] = http.of("connect")
+        assert call.headers["x-tenant"] == "t1, t2"
+        assert call.headers["cookie"] == "a=1; b=2"
+    finally:
+        await uni.close()
+
+
 async def test_grpc_stream_connect_and_rpc_through_the_grpc_proxy(
     start: Callable[..., Awaitable[Gyre]], grpc_backend: GrpcBackend
 ) -> None:
