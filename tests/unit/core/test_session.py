@@ -299,14 +299,16 @@ async def test_write_timeout_disconnects_with_3009(node: Node) -> None:
 
 async def test_draining_writer_is_not_timed_out(node: Node) -> None:
     c, t = client(node)
-    c.writer.write_timeout = 0.3
+    # the drain takes 1.5 s, longer than the timeout, but each 0.1 s step makes progress; the
+    # timeout is 1 s so that a busy machine stretching one step does not look like a stall
+    c.writer.write_timeout = 1.0
     await send(
         c, {"id": 1, "connect": {"token": token()}}, {"id": 2, "subscribe": {"channel": "chat:d"}}
     )
     await t.wait_for(lambda m: m.get("id") == 2)
     t.pending = 5000
     await publish_one(node, "chat:d", b"{}", PublishOptions())
-    for _ in range(8):  # the peer keeps reading, slowly
+    for _ in range(15):  # the peer keeps reading, slowly
         await asyncio.sleep(0.1)
-        t.pending -= 500
+        t.pending -= 300
     assert t.closed is None
