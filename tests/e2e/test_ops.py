@@ -1111,6 +1111,17 @@ def test_unreachable_redis_at_start_is_one_error_line(tmp_path: Path) -> None:
     assert "ERROR" in last and "cannot start" in last and "refused" in last, out
 
 
+@pytest.mark.parametrize("option", ["token_rsa_public_key", "token_ecdsa_public_key"])
+def test_unusable_public_key_is_one_error_line(tmp_path: Path, option: str) -> None:
+    """Regression: a token public key that is no PEM key ended the process with a traceback;
+    as Centrifugo v4, it is one line naming the option."""
+    rc, out = run_to_exit(base_config(**{option: "not a key"}), tmp_path / option)
+    assert rc == 1
+    assert "Traceback" not in out, out
+    last = out.strip().splitlines()[-1]
+    assert "ERROR" in last and "cannot start" in last and f"{option}: invalid" in last, out
+
+
 async def test_pid_file(start: Start, tmp_path: Path) -> None:
     """Regression: ``pid_file`` (v4 option and ``--pid_file`` flag) was accepted and ignored.
     The file holds the process id while the server runs and is removed at a graceful exit."""
