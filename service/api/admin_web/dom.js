@@ -57,6 +57,45 @@ export function pretty(value) {
   return JSON.stringify(value, null, 2);
 }
 
+// Valid JSON `text` re-spaced without parsing it: compact with indent "", else laid out as
+// pretty() does. JSON.parse would turn numbers into doubles (12345678901234567891 comes back
+// as 12345678901234567000, 1.10 as 1.1); this keeps every token as written.
+export function reformat(text, indent = "") {
+  let out = "";
+  let depth = 0;
+  let inString = false;
+  let escaped = false;
+  const newline = () => (indent ? `\n${indent.repeat(depth)}` : "");
+  for (const ch of text) {
+    if (inString) {
+      out += ch;
+      if (escaped) escaped = false;
+      else if (ch === "\\") escaped = true;
+      else if (ch === '"') inString = false;
+      continue;
+    }
+    if (ch === '"') {
+      inString = true;
+      out += ch;
+    } else if (ch === "{" || ch === "[") {
+      depth += 1;
+      out += ch + newline();
+    } else if (ch === "}" || ch === "]") {
+      depth -= 1;
+      out = out.trimEnd();
+      if (out.endsWith("{") || out.endsWith("[")) out += ch;
+      else out += newline() + ch;
+    } else if (ch === ",") {
+      out += ch + newline();
+    } else if (ch === ":") {
+      out += indent ? ": " : ":";
+    } else if (!" \t\n\r".includes(ch)) {
+      out += ch;
+    }
+  }
+  return out;
+}
+
 export function clock(ms) {
   return new Date(ms).toLocaleTimeString("en-GB", { hour12: false });
 }
