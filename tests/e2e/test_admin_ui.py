@@ -271,6 +271,10 @@ async def test_channel_live_view_shows_an_api_publication_within_a_second(
     await api_publish(server, channel, {"marker": marker})
     await shown
     assert time.monotonic() - started < 1.0
+    # shown as published, not through a JavaScript number (12345678901234567000)
+    await api_publish(server, channel, {"big": 12345678901234567891})
+    newest = page.locator("#live-events li.publication").first
+    await expect(newest).to_contain_text('"big": 12345678901234567891')
 
     client, _ = await connect(sdk, server, "live-user")
     sub = client.new_subscription(channel)

@@ -3,6 +3,8 @@
 // tab closes) and is sent as "Authorization: token <t>"; a 401 anywhere means the token is
 // expired or invalid: it is forgotten and the page goes back to the login form.
 
+import { parseForDisplay } from "./dom.js";
+
 const TOKEN_KEY = "gyre-admin-token";
 let authLost = () => {};
 
@@ -83,7 +85,7 @@ export async function call(method, params = {}) {
 }
 
 // Follow a channel: calls onEvent(object) per NDJSON line until the stream ends or `signal`
-// aborts it.
+// aborts it. The objects are for display (numbers as sent, see dom.parseForDisplay).
 export async function stream(channel, onEvent, signal) {
   const response = await fetch("admin/stream", {
     method: "POST",
@@ -104,7 +106,7 @@ export async function stream(channel, onEvent, signal) {
     while ((end = buffer.indexOf("\n")) >= 0) {
       const line = buffer.slice(0, end);
       buffer = buffer.slice(end + 1);
-      if (line) onEvent(JSON.parse(line));
+      if (line) onEvent(parseForDisplay(line));
     }
   }
 }

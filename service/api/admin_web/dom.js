@@ -57,6 +57,17 @@ export function pretty(value) {
   return JSON.stringify(value, null, 2);
 }
 
+// JSON.parse for display: a number a double cannot hold exactly becomes JSON.rawJSON of its
+// source text, so pretty() prints it as sent (12345678901234567891, not ...567000). Browsers
+// without JSON.rawJSON (and its reviver source text) parse as usual.
+export function parseForDisplay(text) {
+  if (typeof JSON.rawJSON !== "function") return JSON.parse(text);
+  return JSON.parse(text, (key, value, context) =>
+    typeof value === "number" && context && String(value) !== context.source
+      ? JSON.rawJSON(context.source)
+      : value);
+}
+
 // Valid JSON `text` re-spaced without parsing it: compact with indent "", else laid out as
 // pretty() does. JSON.parse would turn numbers into doubles (12345678901234567891 comes back
 // as 12345678901234567000, 1.10 as 1.1); this keeps every token as written.
