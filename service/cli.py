@@ -306,15 +306,13 @@ def static_app(directory: str) -> web.Application:
     """aiohttp application serving files under ``directory`` (``index.html`` for dirs)."""
     from aiohttp import web
 
+    from service.api.admin_web import find_file
+
     root = Path(directory).resolve()
 
     async def handle(request: web.Request) -> web.StreamResponse:
-        target = (root / request.match_info["path"]).resolve()
-        if not target.is_relative_to(root):
-            raise web.HTTPNotFound()
-        if target.is_dir():
-            target = target / "index.html"
-        if not target.is_file():
+        target = find_file(root, request.match_info["path"])
+        if target is None:
             raise web.HTTPNotFound()
         return web.FileResponse(target)
 

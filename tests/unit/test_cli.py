@@ -299,3 +299,5 @@ async def test_static_serve_app(tmp_path: Path) -> None:
         assert await resp.text() == "A"
         assert (await client.get("/missing")).status == 404
         assert (await client.get("/../etc/passwd")).status == 404
+        for bad in ("/%00", "/a%00b", "/%ff"):  # no possible file name: 404, not a 500
+            assert (await client.get(bad)).status == 404, bad
