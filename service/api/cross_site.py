@@ -8,7 +8,9 @@ setup the insecure options are meant for.  Backends and SDKs send neither header
 browsers send both.  The rule is Go's ``http.CrossOriginProtection``: a request is
 cross-site when ``Sec-Fetch-Site`` is present and neither ``same-origin`` nor ``none`` (the
 user typed the address), or, from browsers without ``Sec-Fetch-Site``, when ``Origin`` is
-present and names another host than ``Host``.  Such requests get 403.
+present and names another host than ``Host``.  Such requests get 403 on the admin endpoints
+(browser-facing) and on the HTTP API while ``api_insecure`` is on; with an API key a page
+cannot forge the key, so keyed API calls are served whatever their origin.
 """
 
 from __future__ import annotations

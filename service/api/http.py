@@ -2,8 +2,9 @@
 
 Auth unless ``api_insecure``: ``Authorization: apikey KEY`` (scheme case-insensitive),
 ``?api_key=KEY`` or ``X-API-Key: KEY``; compared in constant time.  Wrong or missing key, or
-no key configured → 401 with an empty body; a browser request from a page of another
-origin → 403 (``cross_site.py``).  Domain errors travel inside a 200 response.
+no key configured → 401 with an empty body.  Without a key check (``api_insecure``, and the
+admin's own handler), a browser request from a page of another origin → 403
+(``cross_site.py``).  Domain errors travel inside a 200 response.
 ``GET /api/openapi.json`` (same key) serves the OpenAPI 3.1 document of these routes.
 A body that is not UTF-8, or does not decode, is a 400.
 """
@@ -95,7 +96,7 @@ class ApiHandler:
             return web.Response(status=405)
         if self.is_shutting_down():
             return web.Response(status=503)
-        if cross_site(request):
+        if self.insecure and cross_site(request):  # with a key, a page cannot forge it
             return forbidden()
         if not self.authorized(request):
             return web.Response(status=401)

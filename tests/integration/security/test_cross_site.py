@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.transports.harness import Harness, running
+from tests.integration.transports.harness import API_KEY, Harness, running
 
 INSECURE = {"api_insecure": True, "admin": True, "admin_insecure": True}
 CHROME_CROSS_SITE = {"Origin": "http://127.0.0.2:8080", "Sec-Fetch-Site": "cross-site"}
@@ -78,3 +78,16 @@ async def test_backends_and_same_origin_pages_are_served(
         async with h.http.post(h.base + "/admin/auth", data="password=", headers=sent) as r:
             assert r.status == 200 and (await r.json())["token"] == "insecure"
         assert await history(h) == ["/api", "/api/publish", "/admin/api"]
+
+
+async def test_api_calls_with_the_key_are_served_from_anywhere(tmp_path: Path) -> None:
+    """A page cannot forge the API key, so with one the HTTP API keeps serving requests whatever
+    their origin (e.g. relayed by a proxy that copies browser headers), as before."""
+    async with running(tmp_path) as h:
+        async with h.http.post(
+            h.base + "/api/publish",
+            data=publish_body("/api/publish", "keyed"),
+            headers={**CHROME_CROSS_SITE, "X-API-Key": API_KEY},
+        ) as r:
+            assert r.status == 200
+        assert await history(h) == ["keyed"]
