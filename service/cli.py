@@ -306,15 +306,13 @@ def static_app(directory: str) -> web.Application:
     """aiohttp application serving files under ``directory`` (``index.html`` for dirs)."""
     from aiohttp import web
 
+    from service.api.admin_web import find_file
+
     root = Path(directory).resolve()
 
     async def handle(request: web.Request) -> web.StreamResponse:
-        target = (root / request.match_info["path"]).resolve()
-        if not target.is_relative_to(root):
-            raise web.HTTPNotFound()
-        if target.is_dir():
-            target = target / "index.html"
-        if not target.is_file():
+        target = find_file(root, request.match_info["path"])
+        if target is None:
             raise web.HTTPNotFound()
         return web.FileResponse(target)
 
@@ -388,12 +386,35 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_BOOL_FLAGS = frozenset(f"--{key}" for key, _, kind in SERVE_FLAGS if kind == "bool")
+
+
+def _bool_flag_values(argv: list[str]) -> tuple[list[str], dict[str, str]]:
+    """v4's flag parser (pflag) also takes ``--flag=value`` for a bool flag (``--admin=false``);
+    argparse's ``store_true`` takes none.  Such arguments become ``--flag`` and their values
+    are returned by option key, to replace True (``load_config`` parses them as Go's
+    ParseBool, an invalid one being a config error)."""
+    args: list[str] = []
+    values: dict[str, str] = {}
+    for arg in argv:
+        name, eq, value = arg.partition("=")
+        if eq and name in _BOOL_FLAGS:
+            args.append(name)
+            values[name[2:]] = value
+        else:
+            args.append(arg)
+    return args, values
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); return the exit code."""
     parser = _build_parser()
+    args, bool_values = _bool_flag_values(sys.argv[1:] if argv is None else argv)
     try:
-        ns = parser.parse_args(sys.argv[1:] if argv is None else argv)
+        ns = parser.parse_args(args)
     except SystemExit as e:  # --help, usage errors
         return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+    for key, value in bool_values.items():
+        setattr(ns, key, value)
     handler: Callable[[argparse.Namespace], int] = ns.handler
     return handler(ns)

@@ -3,6 +3,18 @@
 {{- if .Values.internalService.enabled }}internal{{ else }}http{{ end }}
 {{- end }}
 
+{{/*
+"true" when the listener of the HTTP probes speaks TLS: config.tls puts TLS on every HTTP
+listener, except the internal one with config.tls_external. Kubernetes gRPC probes cannot speak
+TLS, and the gRPC listeners use the general certificate when config.tls is on. HTTP probes of
+a TLS listener use scheme HTTPS (kubelet does not verify the certificate).
+*/}}
+{{- define "gyre.probeTLS" -}}
+{{- if and .Values.config.tls (not (and .Values.internalService.enabled .Values.config.tls_external)) -}}
+true
+{{- end -}}
+{{- end }}
+
 {{/* config.health_handler_prefix as the server reads it (default /health), without trailing "/". */}}
 {{- define "gyre.healthPrefix" -}}
 {{- $prefix := "/health" -}}
@@ -56,6 +68,9 @@ Call with (dict "root" $ "probe" .Values.probes.liveness).
 httpGet:
   path: {{ include "gyre.livePath" .root }}
   port: {{ include "gyre.healthPortName" .root }}
+  {{- if include "gyre.probeTLS" .root }}
+  scheme: HTTPS
+  {{- end }}
 {{ include "gyre.probeTiming" .probe }}
 {{- end }}
 
@@ -68,7 +83,7 @@ gRPC listener enabled); both report NOT ready while the engine is unreachable.
 {{- $grpcPort := include "gyre.grpcProbePort" . -}}
 {{- $type := $p.type | default "http" -}}
 {{- if eq $type "auto" -}}
-{{- $type = ternary "grpc" "http" (ne $grpcPort "") -}}
+{{- $type = ternary "grpc" "http" (and (ne $grpcPort "") (not (include "gyre.probeTLS" .))) -}}
 {{- end -}}
 {{- if eq $type "grpc" }}
 {{- if eq $grpcPort "" -}}
@@ -83,6 +98,9 @@ grpc:
 httpGet:
   path: {{ include "gyre.readyPath" . }}
   port: {{ include "gyre.healthPortName" . }}
+  {{- if include "gyre.probeTLS" . }}
+  scheme: HTTPS
+  {{- end }}
 {{- end }}
 {{ include "gyre.probeTiming" $p }}
 {{- end }}

@@ -11,7 +11,9 @@ gets 401.  ``admin_insecure`` skips both checks (token ``"insecure"``).  Without
 described in docs/admin_ui.md.
 Login attempts are throttled per client address (429) and their bodies need a
 ``Content-Length`` of at most ``AUTH_BODY_LIMIT`` bytes (411/413), checked before anything
-is read.
+is read.  Browser requests from a page of another origin get 403 on every admin endpoint
+(``cross_site.py``): with ``admin_insecure`` any web site could otherwise act through an
+operator's browser.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from aiohttp import web
 from .admin_stream import AdminStreamHandler
 from .admin_web import AdminWeb, Handler
 from .credentials import secret_equal
+from .cross_site import cross_site, forbidden
 from .http import ApiHandler
 from .throttle import KeyedRateLimit
 
@@ -84,8 +87,11 @@ class AdminHandler:
         if not self.secret or "." not in token:
             return False
         ts, _, sig = token.partition(".")
-        # ASCII digits only: str.isdigit() also accepts "²", which int() refuses
-        if not (ts.isascii() and ts.isdigit()) or time.time() - int(ts) > TOKEN_TTL:
+        # ASCII digits only: str.isdigit() also accepts "²", which int() refuses; and few of
+        # them: int() refuses more than 4300 digits (a unix time has 10)
+        if not (ts.isascii() and ts.isdigit() and len(ts) <= 20):
+            return False
+        if time.time() - int(ts) > TOKEN_TTL:
             return False
         want = hmac.new(self.secret.encode(), ts.encode(), hashlib.sha256).hexdigest()
         return secret_equal(sig, want)
@@ -103,6 +109,8 @@ class AdminHandler:
     async def handle_auth(self, request: web.Request) -> web.StreamResponse:
         if request.method != "POST":
             return web.Response(status=405)
+        if cross_site(request):
+            return forbidden()
         if self.insecure:
             return web.json_response({"token": "insecure"}, headers=_NO_STORE)
         # before anything is read or compared: a throttled, size-limited body

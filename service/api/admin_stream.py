@@ -16,7 +16,8 @@ happen, until the client goes away or the server shuts down:
 
 The node observes the channel server-side (``core/observers.py``): no client connection, no
 subscription, no channel permission is involved, and nothing changes for clients.  Missing or
-bad tokens get 401 (as ``/admin/api``); a body that is not ``{"channel": string}`` gets 400.
+bad tokens get 401 (as ``/admin/api``), browser requests from another origin 403; a body that
+is not ``{"channel": string}`` gets 400.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from ..core.hooks import ApiPolicy
 from ..core.node import Node
 from ..protocol import codes as c
 from ..protocol.json_codec import is_valid_json
+from .cross_site import cross_site, forbidden
 
 log = logging.getLogger("gyre.admin")
 
@@ -153,6 +155,8 @@ class AdminStreamHandler:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         if request.method != "POST":
             return web.Response(status=405)
+        if cross_site(request):
+            return forbidden()
         if not self.authorized(request):
             return web.Response(status=401)
         if self.node.shutting_down:

@@ -130,14 +130,8 @@ class AdminWeb:
         if self.proxy_address:
             return await self._proxy(request, name)
         assert self.web_path is not None
-        try:  # a NUL byte (``/%00``) or an undecodable name is no file of ours
-            target = (self.web_path / name).resolve()
-            if target.is_dir():
-                target = target / INDEX
-            found = target.is_relative_to(self.web_path) and target.is_file()
-        except (ValueError, OSError):
-            found = False
-        if not found:
+        target = find_file(self.web_path, name)
+        if target is None:
             return web.Response(status=404, headers=CUSTOM_HEADERS)
         return web.FileResponse(target, headers=CUSTOM_HEADERS)
 
@@ -159,6 +153,21 @@ class AdminWeb:
         except (aiohttp.ClientError, TimeoutError) as e:
             log.warning("admin_web_proxy_address %s: %s", url, e)
             return web.Response(status=502, headers=CUSTOM_HEADERS)
+
+
+def find_file(root: Path, name: str) -> Path | None:
+    """The file ``name`` (a URL path) names under the resolved directory ``root`` (its
+    ``index.html`` for a directory), or None: outside ``root``, missing, or no possible
+    file name (a NUL byte from ``/%00``, undecodable bytes), never an exception."""
+    try:
+        target = (root / name).resolve()
+        if target.is_dir():
+            target = target / INDEX
+        if target.is_relative_to(root) and target.is_file():
+            return target
+    except (ValueError, OSError):
+        pass
+    return None
 
 
 def _serve(request: web.Request, asset: Asset, *, cache: str) -> web.Response:

@@ -7,7 +7,9 @@ gRPC ``UNIMPLEMENTED`` like v4 OSS.
 
 Auth (v4): with an API key configured every call needs the metadata
 ``authorization: apikey <key>`` (exact value); otherwise the call fails with
-``UNAUTHENTICATED`` "unauthenticated" before anything runs.
+``UNAUTHENTICATED`` "unauthenticated" before anything runs.  Bytes that do not decode as
+the request message get ``INTERNAL`` "grpc: error unmarshalling request" (grpc-go's answer)
+after that check, never a logged traceback.
 
 ``Batch`` runs ``BatchRequest.commands`` in order: the first typed request field of each
 ``Command`` (``publish`` (4) ... ``channels`` (16)) selects the method and the result goes into
@@ -26,6 +28,7 @@ from typing import Any
 import grpc
 import msgspec
 from centrifugal.centrifugo.api import api_pb2
+from google.protobuf.message import DecodeError
 
 from ..protocol import codes as c
 from ..protocol.pb_convert import pb_to_struct, struct_to_pb
@@ -74,8 +77,8 @@ class CentrifugoApiService:
             request_cls = getattr(api_pb2, method.input_type.name)
             response_cls = getattr(api_pb2, method.output_type.name)
             handlers[method.name] = grpc.unary_unary_rpc_method_handler(
-                getattr(self, method.name),
-                request_deserializer=request_cls.FromString,
+                self._decoded(getattr(self, method.name)),
+                request_deserializer=_lenient(request_cls),
                 response_serializer=response_cls.SerializeToString,
             )
         server.add_generic_rpc_handlers(
@@ -205,6 +208,19 @@ class CentrifugoApiService:
                 return secret_equal(v if isinstance(v, str) else bytes(v), f"apikey {key}")
         return False
 
+    def _decoded(self, method: Callable[[Any, Any], Awaitable[Any]]) -> Callable[..., Any]:
+        """``method`` behind the answer to an undecodable request: UNAUTHENTICATED without
+        the key, else INTERNAL as grpc-go answers (the servicer never sees it)."""
+
+        async def handle(request: Any, context: Any) -> Any:
+            if request is _UNDECODABLE:
+                await self._authorize(context)
+                await context.abort(grpc.StatusCode.INTERNAL, "grpc: error unmarshalling request")
+            return await method(request, context)
+
+        handle.__name__ = getattr(method, "__name__", "handle")
+        return handle
+
     async def _authorize(self, context: Any) -> None:
         if not self.authorized(context):
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, "unauthenticated")
@@ -258,6 +274,23 @@ class CentrifugoApiService:
             struct_to_pb(res, reply.error)
         else:
             reply.result = _json.encode(res)
+
+
+_UNDECODABLE = object()
+"""What ``_lenient`` deserializers return for bytes that are not the request message."""
+
+
+def _lenient(request_cls: Any) -> Callable[[bytes], Any]:
+    """``request_cls.FromString`` returning ``_UNDECODABLE`` instead of raising: grpc.aio
+    logs a raising deserializer's traceback at ERROR and answers UNKNOWN with its message."""
+
+    def decode(data: bytes) -> Any:
+        try:
+            return request_cls.FromString(data)
+        except DecodeError:
+            return _UNDECODABLE
+
+    return decode
 
 
 def _fill(out: Any, res: msgspec.Struct | a.Error) -> None:

@@ -2,7 +2,9 @@
 
 Auth unless ``api_insecure``: ``Authorization: apikey KEY`` (scheme case-insensitive),
 ``?api_key=KEY`` or ``X-API-Key: KEY``; compared in constant time.  Wrong or missing key, or
-no key configured → 401 with an empty body.  Domain errors travel inside a 200 response.
+no key configured → 401 with an empty body.  Without a key check (``api_insecure``, and the
+admin's own handler), a browser request from a page of another origin → 403
+(``cross_site.py``).  Domain errors travel inside a 200 response.
 ``GET /api/openapi.json`` (same key) serves the OpenAPI 3.1 document of these routes.
 A body that is not UTF-8, or does not decode, is a 400.
 """
@@ -19,6 +21,7 @@ from aiohttp import web
 from ..protocol import codes as c
 from . import messages as a
 from .credentials import secret_equal
+from .cross_site import cross_site, forbidden
 from .executor import METHOD_NUMBERS, PRO_METHODS, Executor, batch_turn
 from .openapi import openapi_json
 
@@ -93,6 +96,8 @@ class ApiHandler:
             return web.Response(status=405)
         if self.is_shutting_down():
             return web.Response(status=503)
+        if self.insecure and cross_site(request):  # with a key, a page cannot forge it
+            return forbidden()
         if not self.authorized(request):
             return web.Response(status=401)
         return None

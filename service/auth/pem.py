@@ -24,9 +24,9 @@ def load_rsa_public_key(pem: str) -> rsa.RSAPublicKey:
     try:
         key = _load_public_key(pem)
     except Exception as exc:  # cryptography raises ValueError / UnsupportedAlgorithm
-        raise ValueError(f"invalid RSA public key PEM: {exc}") from exc
+        raise ValueError(f"token_rsa_public_key: invalid RSA public key PEM: {exc}") from exc
     if not isinstance(key, rsa.RSAPublicKey):
-        raise ValueError("token_rsa_public_key is not an RSA public key")
+        raise ValueError("token_rsa_public_key: not an RSA public key")
     return key
 
 
@@ -35,7 +35,7 @@ def load_ecdsa_public_key(pem: str) -> ec.EllipticCurvePublicKey:
     try:
         key = _load_public_key(pem)
     except Exception as exc:  # cryptography raises ValueError / UnsupportedAlgorithm
-        raise ValueError(f"invalid ECDSA public key PEM: {exc}") from exc
+        raise ValueError(f"token_ecdsa_public_key: invalid ECDSA public key PEM: {exc}") from exc
     if not isinstance(key, ec.EllipticCurvePublicKey):
-        raise ValueError("token_ecdsa_public_key is not an ECDSA public key")
+        raise ValueError("token_ecdsa_public_key: not an ECDSA public key")
     return key

@@ -8,10 +8,11 @@ rule or an explicit ``allow_*`` namespace option grants it (or ``client_insecure
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from ..auth import SubscribeOverride, TokenExpired, TokenInvalid, TokenKeys, TokenVerifier
-from ..config import ChannelOptions, Config
+from ..config import ChannelOptions, Config, ConfigError
 from ..core.engine import PublishOptions
 from ..core.hooks import (
     ChannelCapabilities,
@@ -32,6 +33,9 @@ if TYPE_CHECKING:
     from ..core.client import ClientSession
 
 
+_T = TypeVar("_T")
+
+
 def token_keys(cfg: Config) -> TokenKeys:
     return TokenKeys(
         hmac_secret_key=cfg.token_hmac_secret_key,
@@ -43,6 +47,15 @@ def token_keys(cfg: Config) -> TokenKeys:
         issuer=cfg.token_issuer,
         issuer_regex=cfg.token_issuer_regex,
     )
+
+
+def _verifier_or_config_error(build: Callable[[], _T]) -> _T:
+    """``build()``; a configured key it cannot use (ValueError naming the option) becomes a
+    ConfigError, the one-line start-up or reload error."""
+    try:
+        return build()
+    except ValueError as e:
+        raise ConfigError(str(e)) from e
 
 
 class CentrifugoHooks:
@@ -63,7 +76,9 @@ class CentrifugoHooks:
         self.connections = Connections()
         self.proxy_metrics: ProxyMetrics = proxy_metrics or NullProxyMetrics()
         self.proxies = ProxyRoutes(cfg, self.connections, self.proxy_metrics)
-        self.verifier = verifier or TokenVerifier(token_keys(cfg))
+        self.verifier = verifier or _verifier_or_config_error(
+            lambda: TokenVerifier(token_keys(cfg))
+        )
         self.cfg = cfg
         self.rules = ChannelRules(cfg)
         # namespace name -> capabilities; only known namespaces enter, so it stays small
@@ -79,10 +94,10 @@ class CentrifugoHooks:
         old = self.proxies
         try:
             proxies = ProxyRoutes(cfg, self.connections, self.proxy_metrics)
+            _verifier_or_config_error(lambda: self.verifier.reload(token_keys(cfg)))
         except BaseException:
             self.connections.prune(keep=old.keys, grace=0)
             raise
-        self.verifier.reload(token_keys(cfg))
         self.cfg, self.rules, self._caps, self._channel_caps = cfg, rules, {}, {}
         self.proxies = proxies
         self.connections.prune(keep=proxies.keys, grace=old.max_timeout + 1.0)

@@ -45,14 +45,24 @@ def cert_files(tls: ServerTls) -> Iterator[tuple[str, str]]:
 
 
 def server_ssl_context(tls: ServerTls) -> ssl.SSLContext:
-    """The ``SSLContext`` of ``tls`` (OSError / ``ssl.SSLError`` on unusable files)."""
+    """The ``SSLContext`` of ``tls``; OSError naming the file that cannot be used (the
+    ``ssl`` module's own errors name none: ``[Errno 2] No such file or directory``)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    with cert_files(tls) as (cert, key):
-        ctx.load_cert_chain(cert, key)
+    inline = tls.cert_pem and tls.key_pem
+    try:
+        with cert_files(tls) as (cert, key):
+            ctx.load_cert_chain(cert, key)
+    except OSError as e:
+        files = "inline PEM" if inline else f"{tls.cert_file!r}, key {tls.key_file!r}"
+        raise OSError(f"cannot load the TLS certificate ({files}): {e}") from None
     if tls.client_ca_pem or tls.client_ca_file:
-        if tls.client_ca_pem:
-            ctx.load_verify_locations(cadata=tls.client_ca_pem)
-        else:
-            ctx.load_verify_locations(cafile=tls.client_ca_file)
+        try:
+            if tls.client_ca_pem:
+                ctx.load_verify_locations(cadata=tls.client_ca_pem)
+            else:
+                ctx.load_verify_locations(cafile=tls.client_ca_file)
+        except OSError as e:
+            source = "inline PEM" if tls.client_ca_pem else repr(tls.client_ca_file)
+            raise OSError(f"cannot load the TLS client CA ({source}): {e}") from None
         ctx.verify_mode = ssl.CERT_REQUIRED
     return ctx

@@ -208,6 +208,44 @@ async def test_actions_publish_presence_history_disconnect(
     assert_clean(w, server)
 
 
+async def test_actions_publish_the_data_exactly_as_typed(
+    server: ServerProcess, chromium: Browser
+) -> None:
+    """Regression: the page re-encoded the Data editor's JSON through JavaScript numbers, so
+    12345678901234567891 was published (and formatted, and shown) as 12345678901234567000.
+    What the operator types (formatted over several lines) is what subscribers get."""
+    channel = f"chat:{uid('exact')}"
+    typed = (
+        '{\n  "id": 12345678901234567891,\n  "price": 1.10,\n  "tags": [\n    "a",\n    "b"\n  ]\n}'
+    )
+    w = await watched_page(chromium)
+    page = await log_in(w, server)
+    await page.get_by_role("link", name="Actions").click()
+    await page.get_by_role("combobox", name="Method").select_option("publish")
+    await page.get_by_role("textbox", name="Channel", exact=True).fill(channel)
+    data = page.get_by_role("textbox", name="Data", exact=True)
+    await data.fill(typed.replace("\n", "").replace("  ", ""))  # one line; Format lays it out
+    await page.get_by_role("button", name="Format Data").click()
+    await expect(data).to_have_value(typed)
+    await page.get_by_role("button", name="Send").click()
+    result = page.get_by_role("region", name="Result")
+    await expect(result).to_contain_text("publish: OK")
+    await page.get_by_role("combobox", name="Method").select_option("history")
+    await page.get_by_role("button", name="Send").click()
+    await expect(result).to_contain_text('"id": 12345678901234567891,\n')
+    async with (
+        aiohttp.ClientSession() as s,
+        s.post(
+            f"{server.api_url}/history",
+            data=json.dumps({"channel": channel, "limit": 1}),
+            headers={"X-API-Key": API_KEY},
+        ) as r,
+    ):
+        body = await r.text()
+    assert '"data":{"id":12345678901234567891,"price":1.10,"tags":["a","b"]}' in body, body
+    assert_clean(w, server)
+
+
 async def test_channel_live_view_shows_an_api_publication_within_a_second(
     server: ServerProcess, chromium: Browser, sdk: list[centrifuge.Client]
 ) -> None:
@@ -233,6 +271,10 @@ async def test_channel_live_view_shows_an_api_publication_within_a_second(
     await api_publish(server, channel, {"marker": marker})
     await shown
     assert time.monotonic() - started < 1.0
+    # shown as published, not through a JavaScript number (12345678901234567000)
+    await api_publish(server, channel, {"big": 12345678901234567891})
+    newest = page.locator("#live-events li.publication").first
+    await expect(newest).to_contain_text('"big": 12345678901234567891')
 
     client, _ = await connect(sdk, server, "live-user")
     sub = client.new_subscription(channel)

@@ -1111,6 +1111,30 @@ def test_unreachable_redis_at_start_is_one_error_line(tmp_path: Path) -> None:
     assert "ERROR" in last and "cannot start" in last and "refused" in last, out
 
 
+@pytest.mark.parametrize("option", ["token_rsa_public_key", "token_ecdsa_public_key"])
+def test_unusable_public_key_is_one_error_line(tmp_path: Path, option: str) -> None:
+    """Regression: a token public key that is no PEM key ended the process with a traceback;
+    as Centrifugo v4, it is one line naming the option."""
+    rc, out = run_to_exit(base_config(**{option: "not a key"}), tmp_path / option)
+    assert rc == 1
+    assert "Traceback" not in out, out
+    last = out.strip().splitlines()[-1]
+    assert "ERROR" in last and "cannot start" in last and f"{option}: invalid" in last, out
+
+
+@pytest.mark.parametrize("missing", ["tls_cert", "tls_client_ca"])
+def test_missing_tls_file_is_named(tmp_path: Path, missing: str) -> None:
+    """Regression: a TLS file that cannot be read stopped start-up with "[Errno 2] No such
+    file or directory" and no file name."""
+    cert, key, _ = self_signed(tmp_path)
+    files = {"tls_cert": str(cert), "tls_key": str(key), "tls_client_ca": str(cert)}
+    files[missing] = str(tmp_path / "nowhere.pem")
+    rc, out = run_to_exit(base_config(tls=True, **files), tmp_path / missing)
+    assert rc == 1
+    last = out.strip().splitlines()[-1]
+    assert "cannot start" in last and "nowhere.pem" in last, out
+
+
 async def test_pid_file(start: Start, tmp_path: Path) -> None:
     """Regression: ``pid_file`` (v4 option and ``--pid_file`` flag) was accepted and ignored.
     The file holds the process id while the server runs and is removed at a graceful exit."""

@@ -211,6 +211,30 @@ def test_probes_follow_health_handler_prefix() -> None:
     assert c["readinessProbe"]["httpGet"]["path"] == "/"
 
 
+def test_probes_speak_https_to_a_tls_listener() -> None:
+    # config.tls: every HTTP listener speaks TLS, so plain-HTTP probes would never pass.
+    tls = ("--set", "config.tls=true", "--set", "config.tls_cert=/tls/tls.crt")
+    c = container(template(*tls, "--set", "config.tls_key=/tls/tls.key"))
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        assert c[probe]["httpGet"] == {
+            "path": "/health" if probe == "readinessProbe" else "/health/live",
+            "port": "http",
+            "scheme": "HTTPS",
+        }
+    # tls_external leaves the internal listener (where the probes go) plaintext.
+    c = container(
+        template(*tls, "--set", "config.tls_external=true", "--set", "internalService.enabled=true")
+    )
+    assert c["livenessProbe"]["httpGet"] == {"path": "/health/live", "port": "internal"}
+    # Kubernetes gRPC probes cannot speak TLS, and the gRPC listeners use the certificate too.
+    c = container(
+        template(
+            *tls, "--set", "grpcApiService.enabled=true", "--set", "probes.readiness.type=auto"
+        )
+    )
+    assert c["readinessProbe"]["httpGet"]["scheme"] == "HTTPS" and "grpc" not in c["readinessProbe"]
+
+
 def test_grpc_readiness_targets_a_grpc_port() -> None:
     # values-all: readiness type auto with gRPC listeners -> grpc on probes.grpcListener.
     assert container(all_docs())["readinessProbe"]["grpc"] == {"port": 10000}

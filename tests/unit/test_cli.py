@@ -237,6 +237,23 @@ def test_run_server_passes_only_given_flags(
     assert cfg.uni_grpc_port == 11000
 
 
+def test_run_server_bool_flags_take_explicit_values(
+    tmp_path: Path, fake_serve: list[Config], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """v4's flag parser (pflag) also takes ``--flag=value`` for bool flags: ``--admin=false``
+    turns off what the file turns on; the value is Go's ParseBool."""
+    path = _config(tmp_path, {"admin": True, "health": False})
+    argv = ["-c", path, "--admin=false", "--health=true", "--prometheus=1", "--sockjs", "--tls=F"]
+    assert main(argv) == 0
+    (cfg,) = fake_serve
+    assert (cfg.admin, cfg.health, cfg.prometheus, cfg.sockjs, cfg.tls) == (
+        False, True, True, True, False,
+    )  # fmt: skip
+    assert main(["-c", path, "--health=maybe"]) == 1
+    assert capsys.readouterr().err.startswith('error: health: invalid boolean "maybe"')
+    assert len(fake_serve) == 1
+
+
 def test_run_server_config_error(
     tmp_path: Path, fake_serve: list[Config], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -282,3 +299,5 @@ async def test_static_serve_app(tmp_path: Path) -> None:
         assert await resp.text() == "A"
         assert (await client.get("/missing")).status == 404
         assert (await client.get("/../etc/passwd")).status == 404
+        for bad in ("/%00", "/a%00b", "/%ff"):  # no possible file name: 404, not a 500
+            assert (await client.get(bad)).status == 404, bad

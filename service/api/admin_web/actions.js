@@ -1,7 +1,7 @@
 // Actions page: one form per Centrifugo v4 OSS server API method, sent to /admin/api.
 
 import * as api from "./api.js";
-import { el, pretty } from "./dom.js";
+import { el, pretty, reformat } from "./dom.js";
 
 const text = (name, label, extra = {}) => ({ name, label, type: "text", ...extra });
 const CHANNEL = text("channel", "Channel", { required: true });
@@ -93,9 +93,9 @@ export class ActionsView {
       const error = el("p", { class: "field-error", id: `${id}-error`, "aria-live": "polite" });
       input.setAttribute("aria-describedby", error.id);
       input.addEventListener("input", () => checkJSON(input, error));
-      const format = el("button", { type: "button", class: "quiet small" }, "Format");
+      const format = el("button", { type: "button", class: "quiet small", "aria-label": `Format ${f.label}` }, "Format");
       format.addEventListener("click", () => {
-        if (checkJSON(input, error) && input.value.trim()) input.value = pretty(JSON.parse(input.value));
+        if (checkJSON(input, error) && input.value.trim()) input.value = reformat(input.value, "  ");
       });
       wrap.append(el("div", { class: "label-row" }, el("label", { for: id }, f.label), format), input, error);
     } else {
@@ -131,7 +131,8 @@ export class ActionsView {
         continue;
       }
       if (f.type === "json") {
-        try { out[f.name] = JSON.parse(raw); } catch (e) { throw new Error(`${f.label} is not valid JSON: ${e.message}`); }
+        try { JSON.parse(raw); } catch (e) { throw new Error(`${f.label} is not valid JSON: ${e.message}`); }
+        out[f.name] = new api.RawJSON(reformat(raw)); // sent as typed: no rounding of numbers
       } else if (f.type === "number") {
         const n = Number(raw);
         if (!Number.isInteger(n)) throw new Error(`${f.label} must be a whole number.`);
@@ -158,12 +159,12 @@ export class ActionsView {
     this.show("", `Sending ${method}…`, "");
     const started = performance.now();
     try {
-      const reply = await api.call(method, params);
+      const { reply, text } = await api.callRaw(method, params);
       const ms = Math.round(performance.now() - started);
       if (reply.error) {
         this.show("failed", `Error ${reply.error.code}: ${reply.error.message}`, pretty(reply));
       } else {
-        this.show("ok", `${method}: OK in ${ms} ms`, pretty(reply.result ?? {}));
+        this.show("ok", `${method}: OK in ${ms} ms`, resultText(reply, text));
       }
     } catch (e) {
       if (!(e instanceof api.AuthError)) this.show("failed", `Request failed: ${e.message}`, "");
@@ -177,6 +178,16 @@ export class ActionsView {
     this.status.textContent = status;
     this.result.textContent = body;
   }
+}
+
+// The reply's result laid out from the server's own text (so numbers show as sent), when the
+// text is the v4 reply {"result":...}; else from the parsed reply.
+const RESULT_PREFIX = '{"result":';
+function resultText(reply, text) {
+  if (text.startsWith(RESULT_PREFIX) && text.endsWith("}")) {
+    return reformat(text.slice(RESULT_PREFIX.length, -1), "  ");
+  }
+  return pretty(reply.result ?? {});
 }
 
 // Form values -> the v4 request shape where it nests.

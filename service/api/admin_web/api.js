@@ -3,6 +3,8 @@
 // tab closes) and is sent as "Authorization: token <t>"; a 401 anywhere means the token is
 // expired or invalid: it is forgotten and the page goes back to the login form.
 
+import { parseForDisplay } from "./dom.js";
+
 const TOKEN_KEY = "gyre-admin-token";
 let authLost = () => {};
 
@@ -46,21 +48,44 @@ function headers() {
   return { Authorization: `token ${token() || ""}`, "Content-Type": "application/json" };
 }
 
-// One server API command; resolves to the reply object ({result} or {error: {code, message}}).
-export async function call(method, params = {}) {
+// JSON text to send as written (already valid and compact, see dom.reformat), for values an
+// operator typed: a JavaScript value would round big numbers.
+export class RawJSON {
+  constructor(text) { this.text = text; }
+}
+
+// JSON.stringify for plain objects, arrays and scalars, with RawJSON values inserted as is.
+export function stringify(value) {
+  if (value instanceof RawJSON) return value.text;
+  if (Array.isArray(value)) return `[${value.map(stringify).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    return `{${Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}:${stringify(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+// One server API command; resolves to {reply, text}: the reply object ({result} or
+// {error: {code, message}}) and the reply's JSON text as the server sent it.
+export async function callRaw(method, params = {}) {
   const response = await fetch("admin/api", {
     method: "POST",
     headers: headers(),
-    body: JSON.stringify({ method, params }),
+    body: stringify({ method, params }),
     cache: "no-store",
   });
   if (response.status === 401) throw lost();
   if (!response.ok) throw new HttpError(response.status);
-  return response.json();
+  const text = await response.text();
+  return { reply: JSON.parse(text), text };
+}
+
+// One server API command; resolves to the reply object.
+export async function call(method, params = {}) {
+  return (await callRaw(method, params)).reply;
 }
 
 // Follow a channel: calls onEvent(object) per NDJSON line until the stream ends or `signal`
-// aborts it.
+// aborts it. The objects are for display (numbers as sent, see dom.parseForDisplay).
 export async function stream(channel, onEvent, signal) {
   const response = await fetch("admin/stream", {
     method: "POST",
@@ -81,7 +106,7 @@ export async function stream(channel, onEvent, signal) {
     while ((end = buffer.indexOf("\n")) >= 0) {
       const line = buffer.slice(0, end);
       buffer = buffer.slice(end + 1);
-      if (line) onEvent(JSON.parse(line));
+      if (line) onEvent(parseForDisplay(line));
     }
   }
 }

@@ -57,6 +57,56 @@ export function pretty(value) {
   return JSON.stringify(value, null, 2);
 }
 
+// JSON.parse for display: a number a double cannot hold exactly becomes JSON.rawJSON of its
+// source text, so pretty() prints it as sent (12345678901234567891, not ...567000). Browsers
+// without JSON.rawJSON (and its reviver source text) parse as usual.
+export function parseForDisplay(text) {
+  if (typeof JSON.rawJSON !== "function") return JSON.parse(text);
+  return JSON.parse(text, (key, value, context) =>
+    typeof value === "number" && context && String(value) !== context.source
+      ? JSON.rawJSON(context.source)
+      : value);
+}
+
+// Valid JSON `text` re-spaced without parsing it: compact with indent "", else laid out as
+// pretty() does. JSON.parse would turn numbers into doubles (12345678901234567891 comes back
+// as 12345678901234567000, 1.10 as 1.1); this keeps every token as written.
+export function reformat(text, indent = "") {
+  let out = "";
+  let depth = 0;
+  let inString = false;
+  let escaped = false;
+  const newline = () => (indent ? `\n${indent.repeat(depth)}` : "");
+  for (const ch of text) {
+    if (inString) {
+      out += ch;
+      if (escaped) escaped = false;
+      else if (ch === "\\") escaped = true;
+      else if (ch === '"') inString = false;
+      continue;
+    }
+    if (ch === '"') {
+      inString = true;
+      out += ch;
+    } else if (ch === "{" || ch === "[") {
+      depth += 1;
+      out += ch + newline();
+    } else if (ch === "}" || ch === "]") {
+      depth -= 1;
+      out = out.trimEnd();
+      if (out.endsWith("{") || out.endsWith("[")) out += ch;
+      else out += newline() + ch;
+    } else if (ch === ",") {
+      out += ch + newline();
+    } else if (ch === ":") {
+      out += indent ? ": " : ":";
+    } else if (!" \t\n\r".includes(ch)) {
+      out += ch;
+    }
+  }
+  return out;
+}
+
 export function clock(ms) {
   return new Date(ms).toLocaleTimeString("en-GB", { hour12: false });
 }

@@ -425,6 +425,31 @@ class TestAuth:
         finally:
             await ws.close()
 
+    @pytest.mark.parametrize(
+        "body",
+        [b"\xff\xff\xff", b"\x0a\xff\xff\xff\xff\x0f", b"\x0a\x02\xc3\x28"],
+        ids=["bad-tag", "bad-length", "invalid-utf8-channel"],
+    )
+    async def test_undecodable_request(
+        self, secured: Gyre, body: bytes, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """Bytes that are no PublishRequest: without the key UNAUTHENTICATED, with it
+        INTERNAL "grpc: error unmarshalling request" (grpc-go's answer in v4); no traceback."""
+        raw = secured.channel("grpc_api").unary_unary(
+            "/centrifugal.centrifugo.api.CentrifugoApi/Publish",
+            request_serializer=None,
+            response_deserializer=None,
+        )
+        for metadata, code in (
+            (None, grpc.StatusCode.UNAUTHENTICATED),
+            ((("authorization", "apikey s3cret"),), grpc.StatusCode.INTERNAL),
+        ):
+            with pytest.raises(grpc.aio.AioRpcError) as e:
+                await raw(body, metadata=metadata)
+            assert e.value.code() == code
+        assert e.value.details() == "grpc: error unmarshalling request"
+        assert "Traceback" not in caplog.text and "DecodeError" not in caplog.text
+
     async def test_accepted_with_key(self, secured: Gyre) -> None:
         ok = (("authorization", "apikey s3cret"),)
         resp = await secured.api().Publish(

@@ -36,8 +36,15 @@ async def test_api_key_bytes(
 
 @pytest.mark.parametrize(
     "tok",
-    ["{now}.\u00e9", "\u00b2.x", "{now}.\u00e9\u00e9", "\u0661\u0662.x", "{now}"],
-    ids=["non-ascii-sig", "superscript-ts", "two-non-ascii", "arabic-digits", "no-sig"],
+    [
+        "{now}.\u00e9",
+        "\u00b2.x",
+        "{now}.\u00e9\u00e9",
+        "\u0661\u0662.x",
+        "{now}",
+        "1" * 5000 + ".x",
+    ],
+    ids=["non-ascii-sig", "superscript-ts", "two-non-ascii", "arabic-digits", "no-sig", "huge-ts"],
 )
 async def test_admin_token_bytes(
     tmp_path: Path, tok: str, caplog: pytest.LogCaptureFixture
