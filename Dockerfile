@@ -64,9 +64,10 @@ EXPOSE 8000 9000 10000 11000 11001
 # Liveness: GET <health_handler_prefix>/live on the internal port if set, else the client port
 # (the process only, never Redis). CENTRIFUGO_HEALTH=true above turns the route on. The check
 # reads CENTRIFUGO_PORT, CENTRIFUGO_INTERNAL_PORT and CENTRIFUGO_HEALTH_HANDLER_PREFIX, so set
-# those as env vars (as the Helm chart does) rather than only in the config file.
+# those as env vars (as the Helm chart does) rather than only in the config file. Plain HTTP
+# first; a port that speaks TLS (tls: true) is asked over HTTPS, its certificate not checked.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
-  CMD ["/opt/gyre/bin/python", "-c", "import os, urllib.request; e = os.environ.get; port = next(p for p in (e('CENTRIFUGO_INTERNAL_PORT'), e('CENTRIFUGO_PORT'), '8000') if p and p != '0'); prefix = (e('CENTRIFUGO_HEALTH_HANDLER_PREFIX') or '/health').rstrip('/'); urllib.request.urlopen(f'http://127.0.0.1:{port}{prefix}/live', timeout=2)"]
+  CMD ["/opt/gyre/bin/python", "-c", "import os, ssl, urllib.request; e = os.environ.get; port = next(p for p in (e('CENTRIFUGO_INTERNAL_PORT'), e('CENTRIFUGO_PORT'), '8000') if p and p != '0'); prefix = (e('CENTRIFUGO_HEALTH_HANDLER_PREFIX') or '/health').rstrip('/'); url = f'127.0.0.1:{port}{prefix}/live'; tls = ssl.create_default_context(); tls.check_hostname = False; tls.verify_mode = ssl.CERT_NONE\ntry: urllib.request.urlopen('http://' + url, timeout=2)\nexcept Exception: urllib.request.urlopen('https://' + url, timeout=2, context=tls)"]
 # The server drains connections on SIGTERM within shutdown_timeout.
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["gyre"]

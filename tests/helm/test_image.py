@@ -16,6 +16,7 @@ import os
 import re
 import shlex
 import shutil
+import ssl
 import subprocess
 import sys
 import time
@@ -32,9 +33,14 @@ import yaml
 from scripts import relock
 from tests.helm.render import CHART, ROOT
 from tests.redis_fixtures import RedisFactory, free_port, wait_until
+from tests.tls_cert import write_self_signed
 
 DOCKERFILE = ROOT / "Dockerfile"
 IMAGE_VENV = "/opt/gyre"
+# the test servers' certificates are self-signed
+_NO_VERIFY = ssl.create_default_context()
+_NO_VERIFY.check_hostname = False
+_NO_VERIFY.verify_mode = ssl.CERT_NONE
 
 
 @dataclass(frozen=True)
@@ -200,12 +206,13 @@ def serve(image_venv: Path, tmp_path: Path) -> Iterator[Start]:
         )  # fmt: skip
         procs.append(proc)
         prefix = env.get("CENTRIFUGO_HEALTH_HANDLER_PREFIX", "/health").rstrip("/")
-        url = f"http://127.0.0.1:{env[live_port_var]}{prefix}/live"
+        scheme = "https" if env.get("CENTRIFUGO_TLS") == "true" else "http"
+        url = f"{scheme}://127.0.0.1:{env[live_port_var]}{prefix}/live"
         deadline = time.monotonic() + 20
         while True:
             assert proc.poll() is None, (tmp_path / f"server{len(procs) - 1}.log").read_text()
             try:
-                with urllib.request.urlopen(url, timeout=1):
+                with urllib.request.urlopen(url, timeout=1, context=_NO_VERIFY):
                     break
             except (urllib.error.URLError, ConnectionError):
                 assert time.monotonic() < deadline, f"{url} never answered"
@@ -251,6 +258,21 @@ def test_healthcheck_probes_the_liveness_route(image_venv: Path, serve: Start) -
     assert _healthcheck(image_venv, internal) == 0
     # Nothing serving there: the check fails.
     assert _healthcheck(image_venv, {**env, "CENTRIFUGO_PORT": str(free_port())}) != 0
+
+
+def test_healthcheck_speaks_https_to_a_tls_port(
+    image_venv: Path, serve: Start, tmp_path: Path
+) -> None:
+    """With ``tls: true`` the port answers only TLS: the check must ask it over HTTPS."""
+    cert, key, _ = write_self_signed(tmp_path / "tls")
+    env = serve(
+        "CENTRIFUGO_PORT",
+        CENTRIFUGO_PORT=str(free_port()),
+        CENTRIFUGO_TLS="true",
+        CENTRIFUGO_TLS_CERT=str(cert),
+        CENTRIFUGO_TLS_KEY=str(key),
+    )
+    assert _healthcheck(image_venv, env) == 0
 
 
 def test_healthcheck_passes_while_redis_is_down(image_venv: Path, serve: Start) -> None:
