@@ -285,7 +285,8 @@ def _other_proxy_mode(cfg: Config) -> list[tuple[str, str]]:
 
 
 def config_warnings(cfg: Config) -> list[str]:
-    """One line per option accepted but not acted on, then one per insecure mode in effect."""
+    """One line per option accepted but not acted on, then one per insecure mode in effect,
+    then one for an admin UI nobody can log in to."""
     out = [
         f"{option} is accepted but ignored: {group.reason}"
         for group in IGNORED
@@ -295,6 +296,11 @@ def config_warnings(cfg: Config) -> list[str]:
     ]
     out += [f"{option} is accepted but ignored: {why}" for option, why in _other_proxy_mode(cfg)]
     out += [f"INSECURE: {m.name} {m.risk}" for m in INSECURE if m.active(cfg)]
+    if cfg.admin and not cfg.admin_insecure and not (cfg.admin_password and cfg.admin_secret):
+        out.append(
+            "admin is on without admin_password and admin_secret: nobody can log in to the"
+            " admin UI or call /admin/api (set both)"
+        )
     return out
 
 

@@ -67,3 +67,15 @@ def test_needs_restart_names_only_what_a_reload_does_not_apply() -> None:
     new = dataclasses.replace(old, api_key="k", history_size=5, history_ttl=5.0, port=9000)
     assert needs_restart(old, new) == ["port"]
     assert {"api_key", "admin_password", "admin_secret", "grpc_api_key"} <= RELOADED
+
+
+def test_admin_nobody_can_log_in_to_is_warned_about() -> None:
+    line = (
+        "admin is on without admin_password and admin_secret: nobody can log in to the"
+        " admin UI or call /admin/api (set both)"
+    )
+    assert line in config_warnings(Config(admin=True))
+    assert line in config_warnings(Config(admin=True, admin_password="p"))
+    assert line not in config_warnings(Config(admin=True, admin_password="p", admin_secret="s"))
+    assert line not in config_warnings(Config(admin=True, admin_insecure=True))
+    assert line not in config_warnings(Config(admin_password="p"))
