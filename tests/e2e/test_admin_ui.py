@@ -332,6 +332,31 @@ async def test_insecure_mode_under_a_prefix_needs_no_login(
     assert_clean(w, insecure)
 
 
+throttled = server_fixture(
+    base_config(name="gyre-ui-throttled", **ADMIN), "admin-ui-throttled", name="throttled"
+)
+
+
+async def test_throttled_login_says_why(throttled: ServerProcess, chromium: Browser) -> None:
+    """After 10 wrong passwords the server answers 429 for a while, even to the right
+    password; the form says so in words, not only with the status code."""
+    w = await watched_page(chromium)
+    page = w.page
+    await page.goto(throttled.http + "/")
+    alert = page.get_by_role("alert")
+    for _ in range(10):
+        await page.get_by_label("Password").fill("not the password")
+        await page.get_by_role("button", name="Log in").click()
+        await expect(alert.filter(has_text="Wrong password.")).to_be_visible()
+        await expect(page.get_by_role("button", name="Log in")).to_be_enabled()
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Log in").click()
+    await expect(alert).to_have_text(
+        "Cannot log in: too many failed attempts from this address; wait a few seconds (HTTP 429)"
+    )
+    await expect(page.get_by_role("navigation")).to_be_hidden()
+
+
 @pytest.fixture
 def redis_nodes(redis_server: RedisProcess, tmp_path: Path) -> Iterator[list[ServerProcess]]:
     prefix = uid("ui")

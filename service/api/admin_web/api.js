@@ -14,7 +14,11 @@ export class AuthError extends Error {
 
 export class HttpError extends Error {
   constructor(status) {
-    super(status === 503 ? "the server is shutting down (HTTP 503)" : `HTTP ${status}`);
+    const reasons = {
+      429: "too many failed attempts from this address; wait a few seconds (HTTP 429)",
+      503: "the server is shutting down (HTTP 503)",
+    };
+    super(reasons[status] || `HTTP ${status}`);
     this.name = "HttpError";
     this.status = status;
   }
