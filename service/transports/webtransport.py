@@ -35,6 +35,7 @@ from aioquic.quic.events import ConnectionTerminated, ProtocolNegotiated, QuicEv
 from ..core.client import ClientSession
 from ..core.node import Node
 from ..protocol import JSON, Codec, ProtocolError, protobuf_codec
+from ..protocol.chunk import stream_framing
 from ..protocol.codes import DISCONNECT_BAD_REQUEST, DisconnectCode
 from ..protocol.varint import decode_varint
 from .limits import ConnectionLimiter
@@ -127,6 +128,10 @@ class WebTransportStream:
         else:
             data = b"\n".join(messages) + b"\n"
         self.conn.send_stream(self.stream_id, data)
+
+    @property
+    def chunk_framing(self) -> int:
+        return stream_framing(self.codec.binary)
 
     def buffered(self) -> int:
         return self.conn.unsent(self.stream_id)
