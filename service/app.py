@@ -251,7 +251,7 @@ async def start_server(cfg: Config) -> Server:
         client_routes(node, client_transport_options(cfg), limiter, origins)
     )
     if cfg.sockjs:
-        _, sockjs = sockjs_routes(
+        sockjs_handler, sockjs = sockjs_routes(
             node,
             SockJSOptions(
                 prefix=cfg.sockjs_handler_prefix,
@@ -265,6 +265,7 @@ async def start_server(cfg: Config) -> Server:
             origins,
         )
         routes.extra_external.extend(sockjs)
+        server.closers.append(sockjs_handler.close)
     if metrics is not None:
         routes.extra_internal.append(
             (

@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from service.core.broker_subs import BrokerSubscriptions
 from service.core.engine import (
     Broker,
     ClientInfo,
@@ -40,6 +41,7 @@ from service.core.engine import (
     PublishOptions,
     StreamPosition,
 )
+from service.core.timers import Timer, TimerWheel
 from tests.publishing import publish_one
 
 HISTORY = PublishOptions(history_size=10, history_ttl=300, history_meta_ttl=3600)
@@ -72,6 +74,26 @@ def needs_presence(test: _Test) -> _Test:
 
 
 NO_HISTORY = PublishOptions()
+
+
+class _ManualWheel(TimerWheel):
+    """A wheel whose timers run when the test says (``fire``), not on a clock."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scheduled: list[Timer] = []
+
+    def schedule(self, delay: float, fn: Callable[[], None]) -> Timer:
+        timer = Timer(self, fn)
+        self.scheduled.append(timer)
+        return timer
+
+    def fire(self) -> None:
+        timers, self.scheduled = self.scheduled, []
+        for timer in timers:
+            fn, timer.fn = timer.fn, None
+            if fn is not None:
+                fn()
 
 
 class RecordingHandler:
@@ -499,6 +521,35 @@ class EngineSuite:
         await engine.broker.remove_history(channel)
         result = await engine.broker.history(channel, HistoryQuery(limit=-1))
         assert result.publications == [] and result.position.offset == 0
+
+    # -- the node's broker subscriptions ---------------------------------------------------
+
+    async def test_subscriber_back_while_the_release_unsubscribes(
+        self, engine: Engine, channel: str
+    ) -> None:
+        """The release check found nobody listening and started the broker unsubscribe; a
+        subscriber came back before that unsubscribe ran.  The broker must see the unsubscribe
+        first and end subscribed: publications keep coming."""
+        listeners = 1
+        wheel = _ManualWheel()
+        tasks: list[asyncio.Task[Any]] = []
+        subs = BrokerSubscriptions(
+            engine.broker,
+            subscribers=lambda _: listeners,
+            timers=wheel,
+            spawn=lambda coro: tasks.append(asyncio.ensure_future(coro)),
+        )
+        await subs.ensure(channel)
+        listeners = 0
+        subs.release(channel)
+        wheel.fire()  # nobody listens: the unsubscribe is on its way
+        listeners = 1
+        await subs.ensure(channel)  # in the same loop turn, a subscriber is back
+        await asyncio.gather(*tasks)
+        await publish_one(engine.broker, channel, Publication(data=b"after"), NO_HISTORY)
+        [(pub, _)] = await engine.handler.wait_publications(channel, 1)
+        assert pub.data == b"after"
+        assert subs.sizes()["broker_subscribed"] == 1
 
     # -- join / leave / control ----------------------------------------------------------
 

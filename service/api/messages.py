@@ -22,6 +22,7 @@ from ..protocol.messages import (
     Disconnect,
     HistoryRequest,
     HistoryResult,
+    Int64,
     PresenceRequest,
     PresenceResult,
     PresenceStatsRequest,
@@ -102,7 +103,7 @@ class BroadcastResult(_Msg):
 class SubscribeRequest(_Msg):
     channel: str = ""
     user: str = ""
-    expire_at: int = 0
+    expire_at: Int64 = 0
     info: Raw = EMPTY
     b64info: str = ""
     client: str = ""
@@ -192,7 +193,7 @@ class RefreshRequest(_Msg):
     user: str = ""
     client: str = ""
     expired: bool = False
-    expire_at: int = 0
+    expire_at: Int64 = 0
     info: Raw = EMPTY
     session: str = ""
 

@@ -183,6 +183,18 @@ INSECURE: tuple[Insecure, ...] = (
 
 _PROXY_KINDS = ("connect", "refresh", "subscribe", "publish", "sub_refresh", "rpc")
 
+#: Simple-mode settings of every proxy; a granular `proxies` entry has its own of each.
+_SIMPLE_SHARED = (
+    *(f"proxy_{kind}_timeout" for kind in _PROXY_KINDS),
+    "proxy_http_headers",
+    "proxy_grpc_metadata",
+    "proxy_binary_encoding",
+    "proxy_include_connection_meta",
+    "proxy_grpc_cert_file",
+    "proxy_grpc_credentials_key",
+    "proxy_grpc_credentials_value",
+)
+
 RELOADED: frozenset[str] = frozenset(
     {
         # channel rules and token keys (CentrifugoHooks.reload)
@@ -208,14 +220,8 @@ RELOADED: frozenset[str] = frozenset(
         "user_personal_channel_namespace",
         "user_personal_single_connection",
         # proxies (CentrifugoHooks.reload builds them anew; docs/proxy.md#6-reloading)
-        *(f"proxy_{kind}_{what}" for kind in _PROXY_KINDS for what in ("endpoint", "timeout")),
-        "proxy_http_headers",
-        "proxy_grpc_metadata",
-        "proxy_binary_encoding",
-        "proxy_include_connection_meta",
-        "proxy_grpc_cert_file",
-        "proxy_grpc_credentials_key",
-        "proxy_grpc_credentials_value",
+        *(f"proxy_{kind}_endpoint" for kind in _PROXY_KINDS),
+        *_SIMPLE_SHARED,
         "proxy_http_pool_size",
         "granular_proxy_mode",
         "proxies",
@@ -257,6 +263,7 @@ def _other_proxy_mode(cfg: Config) -> list[tuple[str, str]]:
             for kind in _CHANNEL_PROXY_KINDS
             if getattr(o, f"proxy_{kind}")
         ]
+        out += [(k, f"{why} (set it on each entry)") for k in _SIMPLE_SHARED if _set(cfg, k)]
         return out
     why = "it applies with granular_proxy_mode: true only"
     out = [

@@ -4,7 +4,9 @@ A channel is subscribed on the broker (Redis: ``SUBSCRIBE`` of its PUB/SUB chann
 hub has a local subscriber, and unsubscribed once the last one left and none came back
 within ``RELEASE_DELAY`` (so a client that resubscribes at once does not cost two round
 trips).  Nobody listening means nothing subscribed, even when the last subscriber left
-while the subscribe was still on its way to the broker.
+while the subscribe was still on its way to the broker; and a subscriber that comes back
+while the unsubscribe is still on its way waits for it, so the broker sees the two in order
+and ends subscribed.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class BrokerSubscriptions:
         "_subscribers",
         "_subscribing",
         "_timers",
+        "_unsubscribing",
     )
 
     def __init__(
@@ -55,12 +58,14 @@ class BrokerSubscriptions:
         self._subscribed: set[str] = set()
         self._subscribing: dict[str, asyncio.Future[None]] = {}
         self._releasing: dict[str, Timer] = {}  # at most one pending release check a channel
+        self._unsubscribing: dict[str, asyncio.Future[None]] = {}  # done once it was sent
 
     def sizes(self) -> dict[str, int]:
         return {
             "broker_subscribed": len(self._subscribed),
             "broker_subscribing": len(self._subscribing),
             "broker_releasing": len(self._releasing),
+            "broker_unsubscribing": len(self._unsubscribing),
         }
 
     async def ensure(self, channel: str) -> None:
@@ -71,6 +76,12 @@ class BrokerSubscriptions:
         fut = self._subscribing.get(channel)
         if fut is not None:
             await asyncio.shield(fut)
+            return
+        leaving = self._unsubscribing.get(channel)
+        if leaving is not None:
+            # the release decided before this subscriber came: its unsubscribe goes first
+            await asyncio.shield(leaving)
+            await self.ensure(channel)
             return
         fut = asyncio.get_running_loop().create_future()
         self._subscribing[channel] = fut
@@ -108,10 +119,15 @@ class BrokerSubscriptions:
             return
         if channel in self._subscribed:
             self._subscribed.discard(channel)
-            self._spawn(self._unsubscribe(channel))
+            done = asyncio.get_running_loop().create_future()
+            self._unsubscribing[channel] = done
+            self._spawn(self._unsubscribe(channel, done))
 
-    async def _unsubscribe(self, channel: str) -> None:
+    async def _unsubscribe(self, channel: str, done: asyncio.Future[None]) -> None:
         try:
             await self._broker.unsubscribe(channel)
         except Exception as e:
             log.warning("broker unsubscribe %s failed: %s", channel, e)
+        finally:
+            del self._unsubscribing[channel]
+            done.set_result(None)

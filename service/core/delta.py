@@ -100,7 +100,8 @@ class DeltaFrames:
 
     def delta(self, variant: int) -> bytes | None:
         """The delta frame against the base, or None when there is none worth sending (no
-        base, not marked, not shorter than the payload, or not UTF-8 for JSON)."""
+        base, not marked, not shorter than the payload; for JSON: the publication is not
+        JSON, then ``full`` says so, or the delta is not UTF-8)."""
         raw = self._delta_bytes()
         if not raw:
             return None
@@ -116,12 +117,15 @@ class DeltaFrames:
             return frame
         frame = self._json_delta
         if frame is None:
-            try:
-                data = json_string(raw)
-            except UnicodeDecodeError:  # never from our encoder on UTF-8 payloads
+            if not publication_json_ok(self.pub):  # the SDK would JSON.parse the result
                 frame = INVALID
             else:
-                frame = _json_frame(self.channel, self.pub, data, True)
+                try:
+                    data = json_string(raw)
+                except UnicodeDecodeError:  # never from our encoder on UTF-8 payloads
+                    frame = INVALID
+                else:
+                    frame = _json_frame(self.channel, self.pub, data, True)
             self._json_delta = frame
         return None if frame is INVALID else frame
 

@@ -321,8 +321,9 @@ class Hub:
             data = frames.delta(variant)
         if data is None:
             data = frames.full(variant)
-        if pub.offset:
-            sub.delta_base = pub.offset
+        # the client's base is now this data; without an offset (no history) nothing can
+        # name it, so the next publication goes full
+        sub.delta_base = pub.offset
         return data
 
     def deliver(self, sub: ChannelSub, pub: Publication, position: StreamPosition | None) -> None:

@@ -26,6 +26,7 @@ from .config import NodeConfig
 from .engine import (
     Broker,
     ClientInfo,
+    EngineError,
     HistoryQuery,
     PresenceManager,
     Publication,
@@ -278,12 +279,27 @@ class Node:
     async def _cleanup_subs(self, client: ClientSession, subs: list[ChannelSub]) -> None:
         for sub in subs:
             try:
-                if sub.options.presence:
-                    await self.presence.remove_presence(sub.channel, client.id)
-                if sub.options.join_leave and sub.buffer is None:
-                    await self.publish_leave(sub.channel, client.client_info_for(sub))
+                await self._leave(client, sub, leave=True)
             except Exception as e:
                 log.debug("cleanup of %s failed: %s", sub.channel, e)
+
+    async def _leave(self, client: ClientSession, sub: ChannelSub, *, leave: bool) -> None:
+        """Remove ``sub``'s presence entry and publish its leave (``leave``: when it has one).
+
+        The subscription is gone from this node already: an engine failure here is logged,
+        never raised, so the unsubscribe is answered as done (as v4, which logs a failed
+        presence removal and ignores a failed leave).  An error reply would make
+        centrifuge-js drop and reconnect the whole connection."""
+        if sub.options.presence:
+            try:
+                await self.presence.remove_presence(sub.channel, client.id)
+            except EngineError as e:
+                log.debug("presence removal of %s in %s failed: %s", client.id, sub.channel, e)
+        if leave and sub.options.join_leave and sub.buffer is None:
+            try:
+                await self.publish_leave(sub.channel, client.client_info_for(sub))
+            except EngineError as e:
+                log.debug("leave of %s in %s failed: %s", client.id, sub.channel, e)
 
     # --- subscriptions --------------------------------------------------------------------
 
@@ -310,10 +326,7 @@ class Node:
         if self.hub.remove_subscriber(sub.channel, client.id):
             self.broker_subs.release(sub.channel)
         self.metrics.inc_action("remove_subscription")
-        if sub.options.presence:
-            await self.presence.remove_presence(sub.channel, client.id)
-        if leave and sub.options.join_leave and sub.buffer is None:
-            await self.publish_leave(sub.channel, client.client_info_for(sub))
+        await self._leave(client, sub, leave=leave)
 
     # --- server-side observers (see observers.py) ------------------------------------------
 

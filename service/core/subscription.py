@@ -20,7 +20,8 @@ class ChannelSub:
     (docs/protocol.md#positioning-and-recovery).  ``offset``/``epoch`` are the last position
     delivered of a positioned subscription; ``check`` is how it moves.
     ``delta_base``: offset of the last publication a delta subscription was sent with data (0:
-    none since it subscribed), the base of its next delta (docs/beyond_v4.md).
+    none since it subscribed, or that one had no offset), the base of its next delta
+    (docs/beyond_v4.md).
     ``special``: it has a tags filter or negotiated delta, so the hub fans out to it apart from
     plain subscribers.
     """

@@ -189,10 +189,10 @@ class CentrifugoHooks:
     def _client_channel(self, user: str, ch: str) -> SubscriptionOptions | None:
         """A channel the client asked for in ConnectRequest.subs, if it may have it
         (docs/protocol.md#server-side-subscriptions); a name longer than ``channel_max_length``
-        is not a valid name (ignored)."""
+        is not a valid name (ignored), nor is an empty one."""
         rules = self.rules
         max_length = self.cfg.channel_max_length
-        if max_length > 0 and len(ch) > max_length:
+        if not ch or (max_length > 0 and len(ch) > max_length):
             return None
         if rules.private_prefix and ch.startswith(rules.private_prefix):
             return None

@@ -12,10 +12,21 @@ v1-only fields are not modelled; unknown keys sent by newer SDKs are ignored on 
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 from msgspec import Raw
 
 EMPTY = Raw(b"")
+
+# Proto integer types of request fields: a JSON value outside the type does not decode (a bad
+# request, as in Centrifugo), so it never reaches code that encodes it as protobuf.
+Int32 = Annotated[int, msgspec.Meta(ge=-(2**31), le=2**31 - 1)]
+Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
+Uint32 = Annotated[int, msgspec.Meta(ge=0, le=2**32 - 1)]
+# uint64 offsets stop at 2**63 - 1 (msgspec bounds are int64; offsets are Redis INCR values,
+# which are signed 64-bit, so no real offset is larger)
+Uint64 = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 
 
 class _Msg(msgspec.Struct, omit_defaults=True, kw_only=True):
@@ -47,7 +58,7 @@ class Publication(_Msg):
 
 
 class StreamPosition(_Msg):
-    offset: int = 0
+    offset: Uint64 = 0
     epoch: str = ""
 
 
@@ -124,7 +135,7 @@ class PresenceStatsRequest(_Msg):
 
 class HistoryRequest(_Msg):
     channel: str = ""
-    limit: int = 0
+    limit: Int32 = 0
     since: StreamPosition | None = None
     reverse: bool = False
 
@@ -273,7 +284,7 @@ class Connect(_Msg):
 
 
 class Disconnect(_Msg):
-    code: int = 0
+    code: Uint32 = 0
     reason: str = ""
 
 

@@ -2,6 +2,8 @@
 
 The backend must answer ``200`` with a JSON object ``{"result": ...}``, ``{"error": ...}`` or
 ``{"disconnect": ...}`` (or ``{}``: no result).  Anything else is a :class:`ProxyFailure`.
+A member that is ``null`` counts as absent, as it does for Centrifugo v4 (Go's
+``encoding/json``): backends that write ``"channels": null`` for an empty list must work.
 
 Every endpoint of one backend (scheme, host and port) shares one keep-alive
 ``aiohttp.ClientSession`` with a bounded connection pool (:func:`new_session`): calls beyond
@@ -12,6 +14,7 @@ a few warm connections.  Sessions are created at start-up and closed at shutdown
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,6 +35,67 @@ def _decoder(t: type[RespT]) -> msgspec.json.Decoder[RespT]:
     if d is None:
         d = _decoders[t] = msgspec.json.Decoder(t)
     return d
+
+
+_NULL = b"null"
+_raw_object = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_raw_array = msgspec.json.Decoder(list[msgspec.Raw])
+
+
+def _struct_of(t: Any) -> Any:
+    """``X`` of an optional Struct field ``X | None`` (else ``t`` itself)."""
+    args = [a for a in typing.get_args(t) if a is not type(None)]
+    return args[0] if len(args) == 1 and typing.get_origin(t) is not list else t
+
+
+def _without_nulls(raw: bytes, t: Any) -> bytes:
+    """``raw`` (JSON of type ``t``) with the ``null`` members of its objects left out, down
+    through nested Structs, lists and maps of Structs; payloads (``Raw`` fields) and scalar
+    values are kept byte for byte.  Input that does not fit ``t`` is returned unchanged (the
+    typed decoder then refuses it)."""
+    t = _struct_of(t)
+    origin = typing.get_origin(t)
+    try:
+        if isinstance(t, type) and issubclass(t, msgspec.Struct):
+            types = {f.encode_name: f.type for f in msgspec.structs.fields(t)}
+            members = _raw_object.decode(raw)
+            kept = [
+                _encode(k) + b":" + _without_nulls(bytes(v), types[k])
+                for k, v in members.items()
+                if k in types and bytes(v) != _NULL
+            ]
+            return b"{" + b",".join(kept) + b"}"
+        if origin is list:
+            items = _raw_array.decode(raw)
+            (item,) = typing.get_args(t)
+            return b"[" + b",".join(_without_nulls(bytes(v), item) for v in items) + b"]"
+        if origin is dict:
+            _, value = typing.get_args(t)
+            entries = _raw_object.decode(raw)
+            kept = [_encode(k) + b":" + _without_nulls(bytes(v), value) for k, v in entries.items()]
+            return b"{" + b",".join(kept) + b"}"
+    except msgspec.DecodeError:
+        pass
+    return raw
+
+
+def decode_response(kind: Kind[ReqT, RespT], body: bytes) -> RespT:
+    """A backend's answer as ``kind.response``; raises ProxyFailure when it is not one.
+
+    The plain typed decode is tried first (the fast path); only a body it refuses is read
+    again with its ``null`` members left out."""
+    decoder = _decoder(kind.response)
+    try:
+        return decoder.decode(body)
+    except msgspec.ValidationError as e:
+        error: Exception = e
+    except msgspec.DecodeError as e:
+        raise ProxyFailure(f"invalid response body: {e}") from None
+    stripped = b"{}" if body.strip() == _NULL else _without_nulls(body, kind.response)
+    try:
+        return decoder.decode(stripped)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        raise ProxyFailure(f"invalid response body: {error}") from None
 
 
 def new_session(pool_size: int) -> aiohttp.ClientSession:
@@ -90,7 +154,4 @@ class HttpTransport:
             raise ProxyFailure(f"{type(e).__name__}: {e}") from None
         if status != 200:
             raise ProxyFailure(f"HTTP status {status}")
-        try:
-            return _decoder(kind.response).decode(body)
-        except (msgspec.DecodeError, msgspec.ValidationError) as e:
-            raise ProxyFailure(f"invalid response body: {e}") from None
+        return decode_response(kind, body)

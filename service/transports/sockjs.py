@@ -49,6 +49,9 @@ from .v1 import V1, ProtocolVersions, V1Transport, handle_v1_data
 
 log = logging.getLogger("gyre.sockjs")
 
+# the key of the heartbeat timer in a session's timer group (never a channel name or a core key)
+_HEARTBEAT = ("sockjs", "heartbeat")
+
 NO_CACHE = "no-store, no-cache, no-transform, must-revalidate, max-age=0"
 YEAR = 31536000
 Route = tuple[str, str, Callable[..., object]]
@@ -99,6 +102,12 @@ class SockJSHandler:
         self.sessions: dict[str, Session] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._iframe, self._etag = sockjs.iframe_page(options.url)
+
+    async def close(self) -> None:
+        """After the node's shutdown closed every client: forget the sessions kept for the
+        close frame (their expiry timers died with the node's wheel)."""
+        self.sessions.clear()
+        self._locks.clear()
 
     def routes(self) -> list[Route]:
         p = self.options.prefix.rstrip("/")
@@ -153,17 +162,17 @@ class SockJSHandler:
         return partial(handle_v1_data, client) if v1 else client.handle_data
 
     def _heartbeats(self, transport: SockJSTransport, client: ClientSession) -> None:
+        """``h`` frames every ``heartbeat_delay`` (protocol v1 sessions), on the session's own
+        timers: its close cancels them (docs/lifecycle.md)."""
         delay = self.options.heartbeat_delay
         if delay <= 0:
             return
 
         def tick() -> None:
-            if client.closed:
-                return
             transport.heartbeat()
-            self.node.timers.schedule(delay, tick)
+            client.timers.set(_HEARTBEAT, delay, tick)
 
-        self.node.timers.schedule(delay, tick)
+        client.timers.set(_HEARTBEAT, delay, tick)
 
     # --- static routes --------------------------------------------------------------------
 
@@ -264,12 +273,13 @@ class SockJSHandler:
         return ws
 
     def _new_session(self, request: web.Request, session_id: str, v1: bool) -> Session:
+        # no write timeout: between two receiving requests the backlog makes no progress by
+        # design (the session is gone after DISCONNECT_DELAY; a growing backlog is 3008)
         session = Session(
             self.node,
             session_id,
             headers=client_headers(request),
             on_gone=self._gone,
-            write_timeout=self.options.write_timeout,
             wrap=V1Transport if v1 else None,
         )
         self.sessions[session_id] = session

@@ -5,7 +5,9 @@ responses end after 128 KiB and xhr/jsonp polls after one frame, and the client 
 the next receiving request for the same session.  Between two of them outgoing messages wait
 in a backlog (counted by ``buffered``, so a client that stops polling is disconnected as slow,
 3008, like any other); a session without a receiver for ``disconnect_delay`` seconds is gone
-(3000).  Over websocket the session is the WebSocket connection itself.
+(3000).  These sessions have no write timeout: a message waiting for the client's next
+request is not a stalled write (a poll may come a second or more later on a slow network),
+as for HTTP-streaming.  Over websocket the session is the WebSocket connection itself.
 
 Every flush of the core's writer becomes one SockJS message (replies joined with ``\\n``);
 a disconnect is the close frame ``c[code,"reason"]``.
@@ -199,13 +201,14 @@ class SockJSTransport:
         self.backlog.clear()
         self.backlog_bytes = 0
         receiver = self.receiver
+        if receiver is None:  # detached already: the session's expiry check is pending
+            return
         self.receiver = None
-        if receiver is not None:
-            if disconnect is not None and disconnect.slow:
-                receiver.end(abort=True)
-            else:
-                receiver.send(self.closed_frame)
-                receiver.end()
+        if disconnect is not None and disconnect.slow:
+            receiver.end(abort=True)
+        else:
+            receiver.send(self.closed_frame)
+            receiver.end()
         self._on_detached()
 
 
@@ -221,14 +224,13 @@ class Session:
         *,
         headers: dict[str, str],
         on_gone: Callable[[Session], None],
-        write_timeout: float,
         wrap: Callable[[SockJSTransport], Transport] | None = None,
     ) -> None:
         self.node = node
         self.id = session_id
         self.on_gone = on_gone
         self.detached_at = asyncio.get_running_loop().time()
-        self.transport = SockJSTransport(self.touch, write_timeout=write_timeout)
+        self.transport = SockJSTransport(self.touch)
         core_transport = wrap(self.transport) if wrap is not None else self.transport
         self.client = ClientSession(node, core_transport, headers=headers)
 

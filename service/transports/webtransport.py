@@ -12,6 +12,8 @@ Rules shared with WebSocket: ``allowed_origins`` (403), connection limits and sh
 ``websocket_message_size_limit`` for one incoming command (beyond it: 3501),
 ``client_queue_max_size`` on the stream's bytes not yet sent (3008),
 ``websocket_write_timeout`` (3009).  No bidirectional stream within 10 s closes the session.
+A client that ends (FIN) or resets its command stream, or resets the session, is gone (3000),
+as in Centrifugo v4, which stops reading the stream there.
 Other HTTP/3 requests are answered 404: only WebTransport is served over HTTP/3.
 """
 
@@ -30,10 +32,11 @@ from aioquic.buffer import encode_uint_var
 from aioquic.h3.connection import H3_ALPN, H3Connection
 from aioquic.h3.events import DataReceived, H3Event, HeadersReceived, WebTransportStreamDataReceived
 from aioquic.quic.configuration import QuicConfiguration
-from aioquic.quic.events import ConnectionTerminated, ProtocolNegotiated, QuicEvent
+from aioquic.quic.events import ConnectionTerminated, ProtocolNegotiated, QuicEvent, StreamReset
 
 from ..core.client import ClientSession
 from ..core.node import Node
+from ..core.timers import Timer
 from ..protocol import JSON, Codec, ProtocolError, protobuf_codec
 from ..protocol.chunk import stream_framing
 from ..protocol.codes import DISCONNECT_BAD_REQUEST, DisconnectCode
@@ -146,7 +149,18 @@ class WebTransportStream:
 class Session:
     """One WebTransport session: its command stream, incoming buffer and client."""
 
-    __slots__ = ("buf", "client", "codec", "headers", "id", "stream_id", "task", "wake")
+    __slots__ = (
+        "accept_timer",
+        "buf",
+        "client",
+        "codec",
+        "ended",
+        "headers",
+        "id",
+        "stream_id",
+        "task",
+        "wake",
+    )
 
     def __init__(self, session_id: int, codec: Codec, headers: dict[str, str]) -> None:
         self.id = session_id
@@ -155,8 +169,18 @@ class Session:
         self.stream_id: int | None = None
         self.client: ClientSession | None = None
         self.buf = bytearray()
+        self.ended = False  # the client ended its command stream (FIN)
         self.wake = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
+        # closes a session that opens no command stream; it holds the session, so it is
+        # cancelled as soon as the stream comes or the session ends
+        self.accept_timer: Timer | None = None
+
+    def stop_accept_timer(self) -> None:
+        """Cancel the no-command-stream timer (idempotent)."""
+        if self.accept_timer is not None:
+            self.accept_timer.cancel()
+            self.accept_timer = None
 
 
 class Http3Protocol(QuicConnectionProtocol):
@@ -177,6 +201,12 @@ class Http3Protocol(QuicConnectionProtocol):
         elif isinstance(event, ConnectionTerminated):
             for s in list(self.sessions.values()):
                 self._end(s)
+        elif isinstance(event, StreamReset):
+            # the client reset its command stream or the session's CONNECT stream: it is gone
+            # (aioquic's HTTP/3 layer reports no event for a reset)
+            for s in list(self.sessions.values()):
+                if event.stream_id in (s.id, s.stream_id):
+                    self._end(s)
         if self._h3 is not None:
             try:
                 for ev in self._h3.handle_event(event):
@@ -255,6 +285,8 @@ class Http3Protocol(QuicConnectionProtocol):
 
     def close_capsule(self, session_id: int, code: int, reason: str) -> None:
         session = self.sessions.pop(session_id, None)
+        if session is not None:
+            session.stop_accept_timer()
         if self._h3 is not None:
             try:
                 self._h3.send_data(session_id, close_capsule(code, reason), end_stream=True)
@@ -268,6 +300,7 @@ class Http3Protocol(QuicConnectionProtocol):
 
     def _end(self, session: Session) -> None:
         self.sessions.pop(session.id, None)
+        session.stop_accept_timer()
         if session.task is not None:
             session.task.cancel()
         if session.client is not None:
@@ -328,7 +361,7 @@ class WebTransportHandler:
             if conn.sessions.get(stream_id) is session and session.stream_id is None:
                 conn.close_capsule(stream_id, 0, "")
 
-        self.node.timers.schedule(ACCEPT_TIMEOUT, no_stream)
+        session.accept_timer = self.node.timers.schedule(ACCEPT_TIMEOUT, no_stream)
 
     def stream_data(
         self, conn: Http3Protocol, session: Session, stream_id: int, data: bytes, ended: bool
@@ -338,6 +371,7 @@ class WebTransportHandler:
                 conn.stop(stream_id)
                 return
             session.stream_id = stream_id
+            session.stop_accept_timer()
             transport = WebTransportStream(
                 conn, session.id, stream_id, session.codec, self.options.write_timeout
             )
@@ -347,6 +381,7 @@ class WebTransportHandler:
             conn.stop(stream_id)  # one command stream per session
             return
         session.buf += data
+        session.ended |= ended
         session.wake.set()
 
     async def _pump(self, conn: Http3Protocol, session: Session) -> None:
@@ -372,6 +407,9 @@ class WebTransportHandler:
                         break
                     if not await client.handle_data(frame):
                         return
+                if session.ended:  # no more commands will come: the client went away
+                    client.on_transport_closed()
+                    return
         except asyncio.CancelledError:
             pass
         except Exception:

@@ -45,7 +45,10 @@ def config(**extra: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def memory_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    srv = ServerProcess(config(grpc_api=True, grpc_api_port=0), tmp_path_factory.mktemp("bv4"))
+    srv = ServerProcess(
+        config(grpc_api=True, grpc_api_port=0, http_stream=True, sse=True, sockjs=True),
+        tmp_path_factory.mktemp("bv4"),
+    )
     srv.start()
     try:
         yield srv

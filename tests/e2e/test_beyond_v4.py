@@ -60,7 +60,11 @@ def run_js(scenario: str, ws: ServerProcess, api: list[ServerProcess], **extra: 
 
 
 def js_delta(
-    tmp_path: Path, ws: ServerProcess, api: list[ServerProcess], protobuf: bool
+    tmp_path: Path,
+    ws: ServerProcess,
+    api: list[ServerProcess],
+    protobuf: bool,
+    transport: str = "websocket",
 ) -> dict[str, Any]:
     docs = [d.decode() for d in versions(20, size=4096)]
     docs_file = tmp_path / "docs.json"
@@ -72,7 +76,11 @@ def js_delta(
         channel=f"doc:{uid()}",
         protobuf=protobuf,
         docsFile=str(docs_file),
+        transport=transport,
     )
+    # before and after the reconnect (SockJS names its own transport too)
+    expected = "sockjs-xhr-streaming" if transport == "sockjs" else transport
+    assert res["transports"] == [expected] * 2
     assert res["mismatches"] == [] and res["count"] == 20
     assert res["subscribed"][1] == {"recovered": True, "wasRecovering": True}
     stats = res["deltaStats"]
@@ -99,6 +107,38 @@ def test_js_delta_memory_node(
     node_ready: None, memory_node: ServerProcess, tmp_path: Path, protobuf: bool
 ) -> None:
     js_delta(tmp_path, memory_node, [memory_node, memory_node], protobuf)
+
+
+@pytest.mark.parametrize(
+    ("transport", "protobuf"),
+    [("http_stream", False), ("http_stream", True), ("sse", False), ("sockjs", False)],
+    ids=["http_stream-json", "http_stream-protobuf", "sse", "sockjs"],
+)
+def test_js_delta_over_emulated_transports(
+    node_ready: None, memory_node: ServerProcess, tmp_path: Path, transport: str, protobuf: bool
+) -> None:
+    """The same 20 versions, reconnect and recovery over the other bidirectional transports
+    of centrifuge-js (commands through ``/emulation``; SockJS with its xhr-streaming)."""
+    js_delta(tmp_path, memory_node, [memory_node, memory_node], protobuf, transport)
+
+
+@pytest.mark.parametrize("protobuf", [False, True], ids=["json", "protobuf"])
+def test_js_delta_after_a_publication_without_history(
+    node_ready: None, memory_node: ServerProcess, protobuf: bool
+) -> None:
+    """A ``skip_history`` publication (no offset) between delta publications: it arrives full
+    and the next one is full too, so the SDK's base is right (a delta against the publication
+    before it made centrifuge-js throw)."""
+    docs = [d.decode() for d in versions(5, size=2048)]
+    steps: list[dict[str, Any]] = [{"data": d} for d in docs]
+    steps[2]["params"] = {"skip_history": True}
+    res = run_js(
+        "steps", memory_node, [memory_node], channel=f"doc:{uid()}", protobuf=protobuf, steps=steps
+    )
+    assert res["mismatches"] == []
+    assert res["offsets"] == [1, 2, None, 3, 4]  # the SDK leaves a missing offset undefined
+    stats = res["deltaStats"]
+    assert (stats["numFullPayloads"], stats["numDeltaPayloads"]) == (3, 2)
 
 
 @pytest.mark.parametrize("protobuf", [False, True], ids=["json", "protobuf"])

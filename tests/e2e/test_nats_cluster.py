@@ -25,6 +25,7 @@ import grpc
 import pytest
 
 from tests.nats_fixtures import NatsFactory, NatsProcess
+from tests.redis_fixtures import RedisFactory
 
 from .helpers import Api, ClientEvents, RawWS, SubEvents, dec, token, uid
 from .redis_cluster_helpers import HttpStreamClient, RoundRobinProxy, eventually, start_servers
@@ -348,3 +349,55 @@ async def test_nats_restart(tmp_path: Path, sdk: Any) -> None:
 async def health(server: ServerProcess) -> int:
     async with aiohttp.ClientSession() as session, session.get(f"{server.http}/health") as r:
         return r.status
+
+
+# -- engine: redis with broker: nats --------------------------------------------------------------
+async def test_redis_engine_with_nats_broker(tmp_path: Path, sdk: Any) -> None:
+    """``engine: redis`` plus ``broker: nats``, as v4 combines them: publications and control
+    go through NATS, presence stays in Redis and is cluster-wide; history answers as with the
+    memory engine (the NATS broker keeps none)."""
+    nats_factory, redis_factory = NatsFactory(), RedisFactory()
+    servers: list[ServerProcess] = []
+    try:
+        nats, redis = nats_factory.server(), redis_factory.server()
+        redis_engine = {"engine": "redis", "redis_address": redis.address}
+        configs = [(n, {**nats_node_config(n, nats.url), **redis_engine}) for n in ("ma", "mb")]
+        servers = start_servers(configs, tmp_path)
+        a, b = servers
+        for s in servers:
+            await eventually(
+                lambda s=s: Api(s.api_url)("info"),
+                lambda r: len(r["nodes"]) == 2,
+                timeout=15,
+                what=f"info on {s.name} to list both nodes",
+            )
+        ch = f"chat:{uid('m')}"
+        client, events = await connected(sdk, a)
+        client_id = (await events.wait("connected")).client
+        _, ev = await subscribed(client, ch)
+        await Api(b.api_url)("publish", ch, {"n": 1})
+        [pub] = await ev.publications(1)
+        assert dec(pub.pub.data) == {"n": 1}
+
+        # presence of the client on A, read through B: from Redis, not from NATS
+        pres = await Api(b.api_url)("presence", ch)
+        assert list(pres) == [client_id]
+        stats = await Api(b.api_url)("presence_stats", ch)
+        assert (stats["num_clients"], stats["num_users"]) == (1, 1)
+        keys = redis.command("KEYS", "*")
+        assert any(ch.encode() in k for k in keys), keys
+
+        reply = await Api(b.api_url).raw("history", {"channel": f"hist:{uid()}"})
+        assert reply["error"]["code"] == 100, reply
+
+        # NATS carries the publications: with it down, publishing fails while presence works
+        nats.kill()
+        await eventually(lambda: health(b), lambda st: st == 503, timeout=5, what="health 503")
+        reply = await Api(b.api_url).raw("publish", {"channel": ch, "data": {"n": 2}})
+        assert reply["error"]["code"] == 100, reply
+        assert len(await Api(b.api_url)("presence", ch)) == 1
+    finally:
+        for s in servers:
+            s.stop()
+        nats_factory.close()
+        redis_factory.close()

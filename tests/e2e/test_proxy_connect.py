@@ -17,7 +17,7 @@ from centrifugal.centrifugo.proxy import proxy_pb2
 
 from tests.proxy_backends import BackendThread, Slow, Status, closed_port_url, wait_calls
 
-from .helpers import dec, enc, uid
+from .helpers import SubEvents, dec, enc, uid
 from .proxy_support import granular_config, simple_config, start_server
 from .server import ServerProcess, base_config
 
@@ -122,6 +122,63 @@ async def test_connect_through_grpc_proxy(
     presence = await api_factory(granular).raw("presence", {"channel": f"srv:{user}"})
     [info] = presence["result"]["presence"].values()
     assert info["user"] == user and info["conn_info"] == {"name": "Bob"}
+
+
+async def test_null_members_of_an_answer_count_as_absent(
+    server: ServerProcess, backends: BackendThread, clients: Any, proto: bool, api_factory: Any
+) -> None:
+    """A backend that writes ``null`` for what it leaves empty (Go's encoding/json does so for
+    a nil slice, many serializers for None) is understood as Centrifugo v4 understands it: the
+    member is absent.  Connect, subscribe (override) and publish answers of that shape work."""
+    user = uid("nul")
+    absent: dict[str, Any] = {"error": None, "disconnect": None}
+    backends.http.answer(
+        "connect",
+        {
+            **absent,
+            "result": {
+                "user": user,
+                "expire_at": None,
+                "info": {"plan": "free"},
+                "b64info": None,
+                "data": None,
+                "channels": None,
+                "subs": None,
+                "meta": None,
+            },
+        },
+    )
+    backends.http.answer(
+        "subscribe",
+        {
+            **absent,
+            "result": {
+                "info": None,
+                "data": {"kept": None},  # a payload keeps its own nulls
+                "expire_at": None,
+                "override": {"presence": None, "join_leave": {"value": None}},
+            },
+        },
+    )
+    backends.http.answer(
+        "publish", {**absent, "result": {"data": None, "b64data": None, "skip_history": None}}
+    )
+    client, events = clients(server)
+    await client.connect()
+    await events.wait("connected")
+    channel = f"px:{uid('room')}"
+    sev = SubEvents()
+    sub = client.new_subscription(channel, events=sev)
+    await sub.subscribe()
+    ok = await sev.wait("subscribed")
+    assert dec(ok.data) == {"kept": None}
+    await sub.publish(enc({"text": "as sent"}, proto))
+    pub = await sev.wait("publication")
+    assert dec(pub.pub.data) == {"text": "as sent"}
+    assert pub.pub.info is not None and pub.pub.info.user == user
+    presence = (await api_factory(server).raw("presence", {"channel": channel}))["result"]
+    [info] = presence["presence"].values()
+    assert info["user"] == user and info["conn_info"] == {"plan": "free"}
 
 
 @pytest.mark.parametrize(

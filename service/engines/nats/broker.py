@@ -137,8 +137,8 @@ class NatsBroker:
             return
         try:
             options = self._connect_options()
-        except (OSError, ValueError) as e:  # unreadable TLS files (ssl.SSLError is an OSError)
-            raise EngineError(f"nats: bad TLS settings: {e}") from None
+        except (OSError, ValueError) as e:  # unreadable files (ssl.SSLError is an OSError)
+            raise EngineError(f"nats: bad TLS or credentials settings: {e}") from None
         nc = DirectClient()
         nc.add(self._subjects.control, self._on_control)
         nc.add(self._subjects.node(node_id), self._on_control)
@@ -218,6 +218,10 @@ class NatsBroker:
             if self._tls.server_name:
                 options["tls_hostname"] = self._tls.server_name
         if self._credentials_file:
+            # read once here so that a missing or unreadable file is named at start-up
+            # (nats-py reads it again for every connect)
+            with open(self._credentials_file, "rb") as f:
+                f.read(1)
             options["user_credentials"] = self._credentials_file
         return options
 

@@ -4,7 +4,9 @@
 //
 // args: {scenario, ws: [websocket URL of node A], api: [http base of the node to publish
 // through, per phase], apiKey, token, channel, protobuf, docsFile (delta: a JSON list of
-// document texts), timeout}
+// document texts), steps (steps), transport, timeout}
+// transport: 'websocket' (default), 'http_stream', 'sse' or 'sockjs' (xhr-streaming) on the
+// node of args.ws; the transports the client connected with are reported.
 // Scenarios:
 //   delta   subscribe with delta 'fossil'; 10 documents published through api[0]; disconnect;
 //           5 more through api[1]; reconnect (recovery); 5 more through api[1]; every decoded
@@ -15,7 +17,12 @@
 //           then a marker publication; reports what arrived
 //   notags  subscribe with a tags filter where the namespace does not allow it (error 107)
 //   nodelta subscribe with delta where the namespace does not allow it; 3 publications
+//   steps   subscribe with delta 'fossil'; publish each of args.steps ({data, params}: extra
+//           publish params such as skip_history) through api[0]; every decoded publication is
+//           compared with its step's data; reports offsets and deltaStats
 import WebSocket from 'ws';
+import EventSource from 'eventsource';
+import SockJS from 'sockjs-client';
 import { readFileSync } from 'node:fs';
 
 const args = JSON.parse(process.argv[2]);
@@ -54,13 +61,25 @@ async function api(base, method, params) {
   return reply.result;
 }
 
-const client = new Centrifuge(args.ws, {
+const base = args.ws.replace(/^ws/, 'http').replace(/\/connection\/websocket$/, '');
+const transport = args.transport || 'websocket';
+const endpoints =
+  transport === 'websocket' ? args.ws : [{ transport, endpoint: `${base}/connection/${transport}` }];
+const client = new Centrifuge(endpoints, {
   token: args.token,
   websocket: WebSocket,
+  eventsource: EventSource,
+  sockjs: SockJS,
+  sockjsOptions: { transports: ['xhr-streaming'] },
+  fetch: globalThis.fetch,
+  emulationEndpoint: `${base}/emulation`,
   minReconnectDelay: 100,
   maxReconnectDelay: 500,
   timeout: 5000,
 });
+
+const transports = [];
+client.on('connected', (ctx) => transports.push(ctx.transport));
 
 const received = [];
 const subscribed = [];
@@ -129,6 +148,21 @@ try {
     out.deltaStats = sub.deltaStats();
     out.subscribed = subscribed;
     out.count = received.length;
+  } else if (args.scenario === 'steps') {
+    // args.steps: [{data, params}] published in order through api[0]; every decoded
+    // publication is reported
+    const sub = subscribe({ delta: 'fossil' });
+    await until(() => subscribed.length === 1, 'subscribed');
+    for (const step of args.steps) {
+      await api(args.api[0], 'publish', { channel: args.channel, data: step.data, ...(step.params || {}) });
+    }
+    await until(() => received.length >= args.steps.length, `${args.steps.length} publications`);
+    const norm = (t) => (args.protobuf ? t : JSON.stringify(JSON.parse(t)));
+    out.mismatches = received
+      .map((r, i) => (r.data === norm(args.steps[i].data) ? null : i))
+      .filter((i) => i !== null);
+    out.offsets = received.map((r) => r.offset);
+    out.deltaStats = sub.deltaStats();
   } else if (args.scenario === 'tags') {
     const filter = { key: 'ticker', cmp: 'in', vals: ['AAPL', 'MSFT'] };
     const sub = subscribe({ tagsFilter: filter });
@@ -178,6 +212,7 @@ try {
   } else {
     throw new Error(`unknown scenario ${args.scenario}`);
   }
+  out.transports = transports;
   out.ok = true;
 } catch (e) {
   out.error = String(e && e.stack ? e.stack : e);

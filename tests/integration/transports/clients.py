@@ -44,6 +44,7 @@ class Client:
 
     bidirectional = True
     causes: tuple[str, ...] = ("client", "server", "error")
+    linger = 0.0  # seconds the server may take to find out that the client went away
 
     def __init__(self, h: Harness, channel: str) -> None:
         self.h = h
@@ -223,6 +224,114 @@ class UniSseClient(StreamClient):
         self.session = (await self.recv())["connect"]["session"]
 
 
+class V1WsClient(WsClient):
+    """Client protocol v1 over WebSocket: v2 commands and replies translated at the edge."""
+
+    path = "/connection/websocket?cf_protocol_version=v1"
+
+    async def recv(self) -> Any:
+        return _from_v1(await super().recv())
+
+    async def send(self, cmd: dict[str, Any]) -> None:
+        await self.ws.send_str(json.dumps(_to_v1(cmd)))
+
+
+_V1_METHODS = {"connect": 0, "subscribe": 1}
+
+
+def _to_v1(cmd: dict[str, Any]) -> dict[str, Any]:
+    ((name, params),) = [(k, v) for k, v in cmd.items() if k != "id"]
+    return {"id": cmd["id"], "method": _V1_METHODS[name], "params": params}
+
+
+def _from_v1(reply: dict[str, Any]) -> dict[str, Any]:
+    if reply.get("id") or "push" in reply:
+        return reply
+    result = reply.get("result", {})
+    kind = {0: "pub", 7: "disconnect"}.get(result.get("type", 0), "other")
+    return {"push": {"channel": result.get("channel"), kind: result.get("data")}}
+
+
+class SockJsClient(Client):
+    """SockJS over its websocket transport (``o``, ``a[...]`` and ``c[...]`` frames)."""
+
+    query = ""
+
+    async def open(self) -> None:
+        path = f"/connection/sockjs/000/s{next(_users)}/websocket{self.query}"
+        self.ws = await self.h.http.ws_connect(self.h.base + path)
+        self.pending: list[Any] = []
+        assert await self.frame() == "o"
+        await self.command(connect={"token": far_token(self.user)})
+
+    async def frame(self) -> str:
+        msg = await asyncio.wait_for(self.ws.receive(), TIMEOUT)
+        return str(msg.data) if msg.type == aiohttp.WSMsgType.TEXT else ""
+
+    def decode(self, reply: dict[str, Any]) -> dict[str, Any]:
+        return reply
+
+    async def recv(self) -> Any:
+        while not self.pending:
+            frame = await self.frame()
+            if not frame or frame.startswith("c"):
+                return {"push": {"disconnect": {"frame": frame}}}
+            if frame.startswith("a"):
+                for message in json.loads(frame[1:]):
+                    self.pending += [self.decode(json.loads(r)) for r in message.split("\n")]
+        return self.pending.pop(0)
+
+    def encode(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        return cmd
+
+    async def send(self, cmd: dict[str, Any]) -> None:
+        await self.send_raw(json.dumps([json.dumps(self.encode(cmd))]).encode())
+
+    async def send_raw(self, data: bytes) -> None:
+        await self.ws.send_str(data.decode())
+
+    async def close(self) -> None:
+        await self.ws.close()
+
+
+class SockJsV1Client(SockJsClient):
+    """Protocol v1 over SockJS's websocket: SockJS heartbeats on the session's timers."""
+
+    query = "?cf_protocol_version=v1"
+
+    def decode(self, reply: dict[str, Any]) -> dict[str, Any]:
+        return _from_v1(reply)
+
+    def encode(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        return _to_v1(cmd)
+
+
+class SockJsXhrClient(SockJsClient):
+    """SockJS over xhr_streaming + xhr_send: the session outlives its requests, so a client
+    that went away is found gone ``DISCONNECT_DELAY`` (5 s) later."""
+
+    linger = 5.0
+
+    async def open(self) -> None:
+        self.url = f"{self.h.base}/connection/sockjs/000/x{next(_users)}"
+        self.resp = await self.h.http.post(self.url + "/xhr_streaming")
+        await self.resp.content.readline()  # the prelude
+        self.pending = []
+        assert await self.frame() == "o"
+        await self.command(connect={"token": far_token(self.user)})
+
+    async def frame(self) -> str:
+        line = await asyncio.wait_for(self.resp.content.readline(), TIMEOUT)
+        return line.decode().rstrip("\n")
+
+    async def send_raw(self, data: bytes) -> None:
+        async with self.h.http.post(self.url + "/xhr_send", data=data) as r:
+            await r.read()
+
+    async def close(self) -> None:
+        self.resp.close()
+
+
 TRANSPORTS: dict[str, type[Client]] = {
     "websocket": WsClient,
     "http_stream": HttpStreamClient,
@@ -230,6 +339,10 @@ TRANSPORTS: dict[str, type[Client]] = {
     "uni_websocket": UniWsClient,
     "uni_http_stream": UniHttpStreamClient,
     "uni_sse": UniSseClient,
+    "websocket_v1": V1WsClient,
+    "sockjs": SockJsClient,
+    "sockjs_v1": SockJsV1Client,
+    "sockjs_xhr_streaming": SockJsXhrClient,
 }
 
 
@@ -255,12 +368,12 @@ async def leftovers_after_churn(
     cause: lazily built caches, codecs and metric series exist from then on); returns what
     they left behind (empty: nothing), ``extra()`` sizes included."""
     await churn(h, kind, 1, len(kind.causes))
-    await wait_for(lambda: not h.server.node.hub.conns)
+    await wait_for(lambda: not h.server.node.hub.conns, TIMEOUT + kind.linger)
     await fresh_api_connections(h)
     before = Census.take(h.server, extra)
     await churn(h, kind, ROUNDS, PER_ROUND)
     await fresh_api_connections(h)
-    return await settle(h.server, before, extra)
+    return await settle(h.server, before, extra, timeout=8.0 + kind.linger)
 
 
 async def fresh_api_connections(h: Harness) -> None:

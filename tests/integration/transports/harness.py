@@ -46,6 +46,7 @@ def base_config(**overrides: Any) -> dict[str, Any]:
         "uni_websocket": True,
         "uni_sse": True,
         "uni_http_stream": True,
+        "sockjs": True,
         "allowed_origins": ["https://*.example.com"],
         "namespaces": [
             {

@@ -216,6 +216,28 @@ async def test_client_that_stops_polling_is_slow(tmp_path: Path) -> None:
             assert await r.read() == b'c[3008,"slow"]\n'
 
 
+async def test_polling_client_on_a_slow_network_keeps_its_session(tmp_path: Path) -> None:
+    """Between two polls a message waits in the session's backlog.  A client whose next poll
+    comes 1.5 s later (a slow mobile network) still gets it: waiting for the next request is
+    not a write timeout (3009), only a session without a request for 5 s is gone."""
+    async with running(tmp_path, sockjs=True) as h:
+        base = f"{h.base}{P}/000/lag"
+        async with h.http.post(base + "/xhr") as r:
+            assert await r.read() == b"o\n"
+        sub = json.dumps({"id": 2, "subscribe": {"channel": "news:lag"}})
+        await (await h.http.post(base + "/xhr_send", data=json.dumps([connect_cmd(), sub]))).read()
+        ids: list[int] = []
+        while 2 not in ids:  # the two replies may come in one poll or in two
+            async with h.http.post(base + "/xhr") as r:
+                ids += [m.get("id", 0) for m in frame_messages((await r.read()).decode())]
+        await h.publish("news:lag", {"n": 1})
+        await asyncio.sleep(1.5)  # websocket_write_timeout is 1 s
+        async with h.http.post(base + "/xhr") as r:
+            [push] = frame_messages((await r.read()).decode())
+        assert push["push"]["pub"]["data"] == {"n": 1}
+        assert len(h.server.node.hub.conns) == 1
+
+
 async def test_metrics_and_connection_limit(tmp_path: Path) -> None:
     async with running(tmp_path, sockjs=True, prometheus=True, client_connection_limit=1) as h:
         s = XhrSession(h, "m1")

@@ -157,3 +157,39 @@ async def test_late_acknowledging_client_is_not_a_write_error(tmp_path: Path) ->
             push = json.loads(await s.read_line())
             assert push["push"]["pub"]["data"] == {"n": 1}
             assert len(h.server.node.hub.conns) == 1
+
+
+@pytest.mark.parametrize("how", ["fin", "reset-stream", "reset-session"])
+async def test_client_that_ends_its_stream_is_gone(tmp_path: Path, how: str) -> None:
+    """A client that ends (FIN) or resets its command stream, or resets the session, sends no
+    more commands: it is gone at once (3000), as in Centrifugo v4, and leaves presence
+    instead of lingering until its pong is overdue (ping interval + pong timeout)."""
+    import asyncio
+
+    async with running(tmp_path, **wt_config(tmp_path)) as h:
+        channel = f"news:gone-{how}"
+        async with wt_connect(h.port, WT) as s:
+            s.open_stream()
+            connect = json.dumps({"id": 1, "connect": {"token": token("gone")}})
+            sub = json.dumps({"id": 2, "subscribe": {"channel": channel}})
+            s.send(f"{connect}\n{sub}\n".encode())
+            assert json.loads(await s.read_line())["id"] == 1
+            assert json.loads(await s.read_line())["id"] == 2
+            presence = await h.api("presence", channel=channel)
+            assert len(presence["result"]["presence"]) == 1
+            assert s.stream_id is not None
+            quic = s.proto._quic
+            if how == "fin":
+                quic.send_stream_data(s.stream_id, b"", end_stream=True)
+            elif how == "reset-stream":
+                quic.reset_stream(s.stream_id, 0)
+            else:
+                quic.reset_stream(s.session_id, 0)
+            s.proto.transmit()
+            for _ in range(40):
+                presence = await h.api("presence", channel=channel)
+                if not presence["result"]["presence"]:
+                    break
+                await asyncio.sleep(0.05)
+            assert presence["result"]["presence"] == {}
+            assert len(h.server.node.hub.conns) == 0

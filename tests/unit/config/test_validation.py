@@ -244,6 +244,15 @@ MIXED_MODE = [
     ),
     ({"granular_proxy_mode": True, "proxy_rpc_endpoint": "http://a/rpc"}, "proxy_rpc_endpoint"),
     ({"granular_proxy_mode": True, "proxy_subscribe": True}, "proxy_subscribe"),
+    # the simple-mode settings shared by all proxies: a `proxies` entry has its own
+    ({"granular_proxy_mode": True, "proxy_http_headers": ["Cookie"]}, "proxy_http_headers"),
+    ({"granular_proxy_mode": True, "proxy_connect_timeout": "3s"}, "proxy_connect_timeout"),
+    (
+        {"granular_proxy_mode": True, "proxy_include_connection_meta": True},
+        "proxy_include_connection_meta",
+    ),
+    ({"granular_proxy_mode": True, "proxy_binary_encoding": True}, "proxy_binary_encoding"),
+    ({"granular_proxy_mode": True, "proxy_grpc_metadata": ["x-id"]}, "proxy_grpc_metadata"),
 ]
 
 

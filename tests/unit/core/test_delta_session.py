@@ -11,9 +11,11 @@ from typing import Any
 import pytest
 from centrifugal.centrifuge.protocol import client_pb2
 
+from service.core.engine import Publication, PublishOptions
 from service.core.node import Node
 from service.protocol import fossil
 from tests.delta_docs import versions
+from tests.publishing import publish_one
 
 from .beyond_harness import beyond_node, connected, frame, publish, pushes, wait_pb_pubs
 from .harness import RecordingTransport, send
@@ -194,3 +196,39 @@ async def test_non_json_payload_to_a_json_delta_subscriber_is_3506(node: Node) -
     await subscribe(c, t, "doc:bin", delta="fossil")
     await publish(node, "doc:bin", b"\xff\xfe not json")
     assert (await t.wait_closed()).code == 3506  # type: ignore[union-attr]
+
+
+async def test_publication_without_history_in_between_makes_the_next_one_full(
+    node: Node,
+) -> None:
+    """A ``skip_history`` publication reaches a delta subscriber full and becomes its SDK's
+    base, though it has no offset: the next publication must not be a delta against the one
+    before it (centrifuge-js throws on such a delta: a checksum or copy error)."""
+    c, t = await connected(node)
+    await subscribe(c, t, "doc:skip", delta="fossil")
+    docs = versions(4)
+    await publish(node, "doc:skip", docs[0])
+    await publish(node, "doc:skip", docs[1])
+    pub = Publication(docs[2], delta=True)
+    await publish_one(node, "doc:skip", pub, PublishOptions())  # skip_history: no offset
+    await publish(node, "doc:skip", docs[3])
+    await t.wait_for(lambda m: m.get("push", {}).get("pub", {}).get("offset") == 3)
+    pubs = pushes(t)
+    assert [p.get("delta", False) for p in pubs] == [False, True, False, False]
+    assert decode_json_stream(pubs) == docs
+
+
+async def test_text_that_is_not_json_is_3506_not_a_delta(node: Node) -> None:
+    """UTF-8 text that is not JSON (b64data, a Protobuf client) after a JSON document: a JSON
+    delta subscriber is closed with 3506 as a plain JSON subscriber is, never sent a delta
+    whose result centrifuge-js would fail to ``JSON.parse``."""
+    c, t = await connected(node)
+    plain, tplain = await connected(node)
+    await subscribe(c, t, "doc:text", delta="fossil")
+    await subscribe(plain, tplain, "doc:text")
+    text = b"hello world " * 20
+    await publish(node, "doc:text", b'{"text":"' + text + b'"}')
+    await publish(node, "doc:text", text)
+    for tr in (t, tplain):
+        assert (await tr.wait_closed()).code == 3506  # type: ignore[union-attr]
+    assert [p.get("delta", False) for p in pushes(t)] == [False]
