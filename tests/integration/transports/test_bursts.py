@@ -22,6 +22,7 @@ from tests.integration.security.wsclients import PbWS
 
 from .clients import TRANSPORTS, Client
 from .harness import API_KEY, TIMEOUT, Harness, running, token
+from .test_sockjs import XhrSession, connect_cmd, frame_messages
 
 BURST = 16
 
@@ -109,3 +110,25 @@ async def test_burst_reaches_every_transport_in_order(tmp_path: Path, channel: s
         for c in clients:
             await c.close()
         await pb.ws.close()
+
+
+async def test_burst_reaches_sockjs_sessions_in_order(tmp_path: Path) -> None:
+    """SockJS (``\\n``-joined messages inside ``a[...]``) takes the same chunk as WebSocket."""
+    async with running(tmp_path, sockjs=True) as h:
+        sessions = []
+        for i in range(2):
+            s = XhrSession(h, f"burst{i}")
+            await s.open()
+            sub = json.dumps({"id": 2, "subscribe": {"channel": "news:sj"}})
+            await s.send(connect_cmd(f"sj{i}") + "\n" + sub)
+            replies: list[Any] = []
+            while not any(r.get("id") == 2 for r in replies):
+                replies += frame_messages(await s.frame())
+            sessions.append(s)
+        await publish_burst(h, "news:sj", 0)
+        for s in sessions:
+            got: list[Any] = []
+            while len(got) < BURST:
+                got += [m["push"]["pub"] for m in frame_messages(await s.frame()) if "push" in m]
+            assert [p["data"] for p in got] == [{"n": i} for i in range(BURST)]
+            assert [p["offset"] for p in got] == list(range(1, BURST + 1))
