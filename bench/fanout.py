@@ -19,8 +19,13 @@ Scenarios:
   arrived, so every publication is broadcast and flushed in its own loop tick.  The observed
   messages per frame (1.0) is reported as a check.
 * **B** (bursts): the same, ``--burst`` (16) publish commands per ``/api`` body, so gyre's
-  writer coalesces them into one frame per connection.  The floor still writes every
-  publication as its own frame (it never coalesces).
+  writer coalesces them into one frame per connection.  The floor coalesces the same way: the
+  16 pushes of a body are joined into one pre-encoded frame, written once per subscriber.
+* **L1** / **LB** (latency): the same subscribers, publications paced at ``--lat-rate`` (50)
+  bodies per second of one publication (L1), and ``--lat-burst-rate`` (10) bodies per second
+  of ``--burst`` publications (LB); every 10th client measures each push's latency from the
+  time its body left the load generator (``loadgen.py latency``): p50 and p99, gyre against
+  the floor (target for LB: p50 <= 1.5x the floor's).
 * **C** (idle memory): a fresh server process, 50 warm-up clients, then ``--idle-n`` (5,000)
   connected and subscribed clients; server VmRSS (``/proc/<pid>/status``) delta per
   connection.  The floor peer here is a bare aiohttp WebSocket server (an ``async for msg in
@@ -32,8 +37,8 @@ deliveries/s (wall), client CPU (a run is flagged client-bound at >= 90% of a co
 frames.  Rounds interleave A(gyre, floor), B(gyre, floor), alternating which server goes
 first; the first ``--warmup`` round(s) are discarded; per-round gyre/floor ratios are
 summarised as median (min-max).  Output: JSON lines on stdout, then a markdown table with
-pass/fail against the targets (A >= 0.7x floor, B >= 300k deliveries per server CPU-s,
-C <= 20 KB RSS per idle connection).  Progress goes to stderr.
+pass/fail against the targets (A and B >= 0.7x floor, LB p50 <= 1.5x floor, C <= 20 KB RSS
+per idle connection).  Progress goes to stderr.
 
     .venv/bin/python bench/fanout.py            # N=1000, K=300, B=640 in bursts of 16,
                                                 # 1 warm-up + 5 rounds, C with 5,000 clients
@@ -71,14 +76,15 @@ API_KEY = "fanout-bench-api-key"
 CHANNEL = "bench"
 TARGET_A_RATIO = 0.7
 TARGET_B_PER_CPU = 300_000
+TARGET_LB_P50 = 1.5
 TARGET_C_KB = 20.0
 CLIENT_BOUND = 0.9
 GYRE_ROOT = REPO  # --gyre-root: the checkout whose ``service`` package the gyre server runs
 
 FLOOR_DEFINITION = (
     "raw floor = aiohttp+uvloop server; per publication the push JSON is encoded once and "
-    "framed once, then transport.write(frame) once per subscriber; a body with several "
-    "publications costs one write per (publication, subscriber) - the floor never coalesces. "
+    "framed once, then transport.write(frame) once per subscriber; the publications of one "
+    "body into one channel are coalesced: joined into one frame, written once per subscriber. "
     "Idle-memory floor = the same peer as a bare aiohttp WebSocket server."
 )
 
@@ -304,6 +310,10 @@ def run(workdir: Path) -> int:
     ap.add_argument("--k", type=int, default=300, help="publications in scenario A")
     ap.add_argument("--kb", type=int, default=640, help="publications in scenario B")
     ap.add_argument("--burst", type=int, default=16, help="publish commands per /api body in B")
+    ap.add_argument("--lat-k", type=int, default=300, help="publications in L1 (0 = skip L)")
+    ap.add_argument("--lat-rate", type=float, default=50.0, help="L1: bodies per second")
+    ap.add_argument("--lat-kb", type=int, default=640, help="publications in LB")
+    ap.add_argument("--lat-burst-rate", type=float, default=10.0, help="LB: bodies per second")
     ap.add_argument("--rounds", type=int, default=5, help="measured rounds")
     ap.add_argument("--warmup", type=int, default=1, help="discarded rounds before them")
     ap.add_argument("--idle-n", type=int, default=5000, help="idle connections in C (0 = skip)")
@@ -326,12 +336,22 @@ def run(workdir: Path) -> int:
         default=str(REPO),
         help="directory whose service/ package the gyre server runs (default: this checkout)",
     )
+    ap.add_argument(
+        "--only", default="", help="comma-separated scenarios to run (A,B,L1,LB,C; default all)"
+    )
     ap.add_argument("--quick", action="store_true", help="N=200, K=50, KB=160, 1 round, C 500")
     args = ap.parse_args()
     global PROMETHEUS
     PROMETHEUS = args.prometheus
     if args.quick:
         args.n, args.k, args.kb, args.rounds, args.idle_n = 200, 50, 160, 1, 500
+        args.lat_k, args.lat_kb = 100, 160
+    only = {x.strip() for x in args.only.split(",") if x.strip()}
+    if only:
+        if "C" not in only:
+            args.idle_n = 0
+        if not only & {"L1", "LB"}:
+            args.lat_k = 0
 
     started = time.monotonic()
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -407,9 +427,33 @@ def run(workdir: Path) -> int:
     emit({"kind": "floor_definition", "text": FLOOR_DEFINITION})
 
     scen = {
-        "A": ["--n", str(args.n), "--k", str(args.k), "--burst", "1"],
-        "B": ["--n", str(args.n), "--k", str(args.kb), "--burst", str(args.burst)],
+        "A": ("fanout", ["--n", str(args.n), "--k", str(args.k), "--burst", "1"]),
+        "B": ("fanout", ["--n", str(args.n), "--k", str(args.kb), "--burst", str(args.burst)]),
+        "L1": (
+            "latency",
+            [
+                "--n",
+                str(args.n),
+                "--k",
+                str(args.lat_k),
+                "--burst",
+                "1",
+                "--rate",
+                str(args.lat_rate),
+            ],
+        ),
+        "LB": (
+            "latency",
+            [
+                *("--n", str(args.n), "--k", str(args.lat_kb), "--burst", str(args.burst)),
+                *("--rate", str(args.lat_burst_rate)),
+            ],
+        ),
     }
+    if not args.lat_k:
+        del scen["L1"], scen["LB"]
+    if only:
+        scen = {k: v for k, v in scen.items() if k in only}
     truncated = False
     # --- A and B: both servers stay up for all rounds ---------------------------------
     with running("gyre", srv_cpu, workdir) as gyre, running("floor", srv_cpu, workdir) as floor:
@@ -417,7 +461,7 @@ def run(workdir: Path) -> int:
         for rnd in range(args.warmup + args.rounds):
             warm = rnd < args.warmup
             order = ["gyre", "floor"] if rnd % 2 == 0 else ["floor", "gyre"]
-            for scenario in ("A", "B"):
+            for scenario, (mode, extra) in scen.items():
                 for impl in order:
                     if time.monotonic() - started > args.max_seconds:
                         truncated = True
@@ -425,7 +469,7 @@ def run(workdir: Path) -> int:
                     server = servers[impl]
                     if server.proc.poll() is not None:
                         raise RuntimeError(f"{impl} server exited")
-                    res = loadgen("fanout", server, cli_cpu, token, scen[scenario], args.timeout)
+                    res = loadgen(mode, server, cli_cpu, token, extra, args.timeout)
                     res.update(
                         kind="run",
                         scenario=scenario,
@@ -436,12 +480,16 @@ def run(workdir: Path) -> int:
                     if "client_util" in res:
                         res["client_bound"] = res["client_util"] >= CLIENT_BOUND
                     emit(res)
+                    shape = (
+                        f"p50 {res.get('p50_ms')} ms, p99 {res.get('p99_ms')} ms"
+                        if mode == "latency"
+                        else f"{fmt_k(res.get('deliveries_per_server_cpu_s'))}/srv-CPU-s, "
+                        f"{fmt_k(res.get('deliveries_per_s'))}/s wall, "
+                        f"{res.get('msgs_per_frame')} msg/frame"
+                    )
                     log(
                         f"round {rnd - args.warmup}{' (warm-up)' if warm else ''} "
-                        f"{scenario} {impl}: "
-                        f"{fmt_k(res.get('deliveries_per_server_cpu_s'))}/srv-CPU-s, "
-                        f"{fmt_k(res.get('deliveries_per_s'))}/s wall, "
-                        f"{res.get('msgs_per_frame')} msg/frame, "
+                        f"{scenario} {impl}: {shape}, "
                         f"client {res.get('client_util')} {res.get('error', '')}"
                     )
                     time.sleep(0.5)  # let the server finish closing the last clients
@@ -516,24 +564,25 @@ def report(
             return all(v == 1.0 for v in values("A", "gyre", "msgs_per_frame")) and all(
                 v == 1.0 for v in values("A", "floor", "msgs_per_frame")
             )
-        return all(v > 1.0 for v in values("B", "gyre", "msgs_per_frame"))
+        return all(v > 1.0 for v in values("B", "gyre", "msgs_per_frame")) and all(
+            v > 1.0 for v in values("B", "floor", "msgs_per_frame")
+        )
 
     rows: list[list[str]] = []
     summary: list[dict[str, Any]] = []
+    scen_run = {r["scenario"] for r in records if r.get("kind") == "run"}
     fx = fmt_k
     ratio_fmt: Callable[[float], str] = lambda x: f"{x:.2f}x"  # noqa: E731
 
     for scenario, label in (("A", "A: 1 msg/frame"), ("B", f"B: bursts of {args.burst}")):
         key = "deliveries_per_server_cpu_s"
+        if scenario not in scen_run:
+            continue
         ours = summarize(values(scenario, "gyre", key))
         flo = summarize(values(scenario, "floor", key))
         rat = summarize(ratios(scenario, key))
-        if scenario == "A":
-            target = f"≥ {TARGET_A_RATIO}x floor"
-            ok = rat is not None and rat["median"] >= TARGET_A_RATIO and shape_ok("A")
-        else:
-            target = f"≥ {TARGET_B_PER_CPU // 1000}k/srv-CPU-s"
-            ok = ours is not None and ours["median"] >= TARGET_B_PER_CPU
+        target = f"≥ {TARGET_A_RATIO}x floor"
+        ok = rat is not None and rat["median"] >= TARGET_A_RATIO and shape_ok(scenario)
         rows.append(
             [
                 label,
@@ -583,52 +632,83 @@ def report(
                 mpf(scenario, "gyre"),
                 mpf(scenario, "floor"),
                 "",
-                "= 1.00 (no coalescing)" if scenario == "A" else "> 1 (coalesced)",
+                "= 1.00 (no coalescing)" if scenario == "A" else "> 1 (both coalesced)",
                 "ok" if shape_ok(scenario) else "INVALID",
             ]
         )
 
-    key = "rss_per_conn_kb"
-    ours_c = summarize(values("C", "gyre", key))
-    flo_c = summarize(values("C", "floor", key))
-    rat_c = summarize(ratios("C", key))
-    ok_c = ours_c is not None and ours_c["median"] <= TARGET_C_KB
-    kb: Callable[[float], str] = lambda x: f"{x:.1f} KB"  # noqa: E731
-    rows.append(
-        [
-            f"C: {args.idle_n} idle conns",
-            "server RSS per connection",
-            fmt_range(ours_c, kb),
-            fmt_range(flo_c, kb),
-            fmt_range(rat_c, ratio_fmt),
-            f"≤ {TARGET_C_KB:.0f} KB",
-            "PASS" if ok_c else "FAIL",
-        ]
-    )
-    summary.append(
-        {
-            "scenario": "C",
-            "metric": key,
-            "gyre": ours_c,
-            "floor": flo_c,
-            "ratio": rat_c,
-            "target": f"<= {TARGET_C_KB} KB",
-            "pass": ok_c,
-        }
-    )
-    conn = summarize(values("C", "gyre", "connects_per_s"))
-    conn_f = summarize(values("C", "floor", "connects_per_s"))
-    rows.append(
-        [
-            f"C: {args.idle_n} idle conns",
-            "connect+subscribe rate (200 concurrent)",
-            fmt_range(conn, lambda x: f"{x:.0f}/s"),
-            fmt_range(conn_f, lambda x: f"{x:.0f}/s"),
-            "",
-            "info",
-            "-",
-        ]
-    )
+    ms: Callable[[float], str] = lambda x: f"{x:.1f} ms"  # noqa: E731
+    for scenario, label in (
+        ("L1", f"L1: {args.lat_rate:g} pub/s"),
+        ("LB", f"LB: {args.lat_burst_rate:g} bursts of {args.burst}/s"),
+    ):
+        for key in ("p50_ms", "p99_ms"):
+            ours_l = summarize(values(scenario, "gyre", key))
+            flo_l = summarize(values(scenario, "floor", key))
+            rat_l = summarize(ratios(scenario, key))
+            if ours_l is None:
+                continue
+            gated = scenario == "LB" and key == "p50_ms"
+            ok_l = rat_l is not None and rat_l["median"] <= TARGET_LB_P50
+            rows.append(
+                [
+                    label,
+                    f"latency {key[:3]} (publish to arrival)",
+                    fmt_range(ours_l, ms) + bound(scenario, "gyre"),
+                    fmt_range(flo_l, ms) + bound(scenario, "floor"),
+                    fmt_range(rat_l, ratio_fmt),
+                    f"≤ {TARGET_LB_P50}x floor" if gated else "info",
+                    ("PASS" if ok_l else "FAIL") if gated else "-",
+                ]
+            )
+            summary.append(
+                {"scenario": scenario, "metric": key, "gyre": ours_l, "floor": flo_l}
+                | {"ratio": rat_l}
+                | ({"target": f"<= {TARGET_LB_P50}x floor", "pass": ok_l} if gated else {})
+            )
+
+    if args.idle_n > 0:
+        key = "rss_per_conn_kb"
+        ours_c = summarize(values("C", "gyre", key))
+        flo_c = summarize(values("C", "floor", key))
+        rat_c = summarize(ratios("C", key))
+        ok_c = ours_c is not None and ours_c["median"] <= TARGET_C_KB
+        kb: Callable[[float], str] = lambda x: f"{x:.1f} KB"  # noqa: E731
+        rows.append(
+            [
+                f"C: {args.idle_n} idle conns",
+                "server RSS per connection",
+                fmt_range(ours_c, kb),
+                fmt_range(flo_c, kb),
+                fmt_range(rat_c, ratio_fmt),
+                f"≤ {TARGET_C_KB:.0f} KB",
+                "PASS" if ok_c else "FAIL",
+            ]
+        )
+        summary.append(
+            {
+                "scenario": "C",
+                "metric": key,
+                "gyre": ours_c,
+                "floor": flo_c,
+                "ratio": rat_c,
+                "target": f"<= {TARGET_C_KB} KB",
+                "pass": ok_c,
+            }
+        )
+        conn = summarize(values("C", "gyre", "connects_per_s"))
+        conn_f = summarize(values("C", "floor", "connects_per_s"))
+        rows.append(
+            [
+                f"C: {args.idle_n} idle conns",
+                "connect+subscribe rate (200 concurrent)",
+                fmt_range(conn, lambda x: f"{x:.0f}/s"),
+                fmt_range(conn_f, lambda x: f"{x:.0f}/s"),
+                "",
+                "info",
+                "-",
+            ]
+        )
     emit(
         {
             "kind": "summary",

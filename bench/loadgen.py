@@ -18,6 +18,13 @@ commands go out as one SockJS message, replies arrive inside ``a[...]`` frames (
 counted as their escaped ``{\\"push\\":`` heads).  ``--deflate``: offer permessage-deflate
 and inflate compressed frames before counting.
 
+``latency``: N subscribers, then publications paced at ``--rate`` request bodies per second
+(``--burst`` publish commands each, ``--k`` publications in all); each publication carries
+``ts``, this process's ``time.monotonic_ns()`` when its body left (the clock is the same for
+every process of the box).  Every ``--sample``-th client parses the ``ts`` of each push it
+gets: latency = arrival - ts.  Reported: p50/p90/p99/max over the sampled deliveries, the
+paced rate achieved, server and client CPU.
+
 ``idle``: W warm-up clients, read the server's VmRSS, N more clients, wait ``--settle``
 seconds, read VmRSS again: ``(after - before) / N`` is the RSS per idle connection.
 
@@ -70,9 +77,10 @@ def slab_kb() -> int:
 
 
 class Stats:
-    __slots__ = ("compressed", "done", "frames", "msgs", "t_last", "target")
+    __slots__ = ("compressed", "done", "frames", "lat", "msgs", "t_last", "target")
 
     def __init__(self) -> None:
+        self.lat: list[int] = []  # ns from a publication's ts to its arrival (sampled clients)
         self.compressed = 0  # frames that arrived with RSV1 (permessage-deflate)
         self.msgs = 0
         self.frames = 0
@@ -88,11 +96,14 @@ PUSH_HEAD = b'{"push":'
 class Client(WSListener):
     """One subscriber; counts publications once subscribed."""
 
-    def __init__(self, stats: Stats, hello: bytes, ready: asyncio.Future[None]) -> None:
+    def __init__(
+        self, stats: Stats, hello: bytes, ready: asyncio.Future[None], sample: bool = False
+    ) -> None:
         self.stats = stats
         self.hello = hello
         self.ready = ready
         self.subscribed = False
+        self.sample = sample  # record each push's latency from its "ts"
         self.inflate: Any = None
 
     def on_ws_connected(self, transport: WSTransport) -> None:
@@ -127,6 +138,13 @@ class Client(WSListener):
                 if not pushes:
                     return
             st = self.stats
+            if self.sample:
+                now = time.monotonic_ns()
+                pos = data.find(b'"ts":')
+                while pos >= 0:
+                    end = data.find(b",", pos)
+                    st.lat.append(now - int(data[pos + 5 : end]))
+                    pos = data.find(b'"ts":', end)
             st.frames += 1
             st.msgs += pushes
             if st.msgs >= st.target:
@@ -160,6 +178,7 @@ async def connect_many(
     concurrency: int,
     timeout: float,
     headers: dict[str, str] | None = None,
+    sample_every: int = 0,
 ) -> list[WSTransport]:
     hello = (
         orjson.dumps({"id": 1, "connect": {"token": token}})
@@ -175,9 +194,11 @@ async def connect_many(
     async def one() -> None:
         async with sem:
             ready: asyncio.Future[None] = loop.create_future()
-            target = url.replace("{session}", f"s{next(counter)}")  # SockJS session ids
+            i = next(counter)
+            target = url.replace("{session}", f"s{i}")  # SockJS session ids
+            sample = sample_every > 0 and i % sample_every == 0
             transport, _ = await ws_connect(
-                lambda: Client(stats, hello, ready),
+                lambda: Client(stats, hello, ready, sample),
                 target,
                 enable_auto_pong=True,
                 extra_headers=headers,
@@ -271,6 +292,86 @@ async def run_fanout(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def percentile(values: list[int], q: float) -> float:
+    """The ``q`` quantile of sorted ``values`` in milliseconds (nearest rank)."""
+    if not values:
+        return 0.0
+    return round(values[min(len(values) - 1, int(len(values) * q))] / 1e6, 3)
+
+
+async def run_latency(args: argparse.Namespace) -> dict[str, Any]:
+    import aiohttp
+
+    stats = Stats()
+    transports = await connect_many(
+        args.url,
+        args.token,
+        args.channel,
+        args.n,
+        stats,
+        args.concurrency,
+        args.timeout,
+        sample_every=args.sample,
+    )
+    await asyncio.sleep(args.settle)
+    headers = {"Authorization": f"apikey {args.api_key}", "Content-Type": "application/json"}
+    requests = -(-args.k // args.burst)
+    total_pubs = requests * args.burst
+    loop = asyncio.get_running_loop()
+    stats.done = loop.create_future()
+    stats.target = stats.msgs + total_pubs * args.n
+    base_msgs = stats.msgs
+    period = 1.0 / args.rate
+    errors = lost = 0
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as session:
+        warm = publish_body(args.channel + "-warmup", 1, 0)
+        async with session.post(args.api, data=warm, headers=headers) as r:
+            await r.read()
+        stats.lat.clear()
+        srv0, cli0 = cpu_seconds(args.pid), time.process_time()
+        t_start = time.perf_counter()
+        for i in range(requests):  # paced: body i leaves at t_start + i * period
+            delay = t_start + i * period - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            body = publish_body(args.channel, args.burst, i * args.burst)
+            async with session.post(args.api, data=body, headers=headers) as r:
+                reply = await r.read()
+                if r.status != 200 or b'"error"' in reply:
+                    errors += 1
+        t_sent = time.perf_counter()
+        try:
+            await asyncio.wait_for(stats.done, args.timeout)
+        except TimeoutError:
+            stats.t_last = time.perf_counter()
+            lost = stats.target - stats.msgs
+        srv1, cli1 = cpu_seconds(args.pid), time.process_time()
+    wall = stats.t_last - t_start
+    for t in transports:
+        t.disconnect(graceful=False)
+    lat = sorted(stats.lat)
+    return {
+        "n": args.n,
+        "publications": total_pubs,
+        "burst": args.burst,
+        "rate": args.rate,
+        "rate_achieved": round(requests / (t_sent - t_start), 2) if t_sent > t_start else 0.0,
+        "deliveries": stats.msgs - base_msgs,
+        "lost": lost,
+        "api_errors": errors,
+        "samples": len(lat),
+        "p50_ms": percentile(lat, 0.5),
+        "p90_ms": percentile(lat, 0.9),
+        "p99_ms": percentile(lat, 0.99),
+        "max_ms": percentile(lat, 1.0),
+        "wall_s": round(wall, 4),
+        "server_cpu_s": round(srv1 - srv0, 3),
+        "client_cpu_s": round(cli1 - cli0, 3),
+        "client_util": round((cli1 - cli0) / wall, 3) if wall > 0 else 0.0,
+        "server_util": round((srv1 - srv0) / wall, 3) if wall > 0 else 0.0,
+    }
+
+
 async def run_idle(args: argparse.Namespace) -> dict[str, Any]:
     stats = Stats()
     st0 = proc_status(args.pid)
@@ -308,7 +409,7 @@ async def run_idle(args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("mode", choices=("fanout", "idle"))
+    ap.add_argument("mode", choices=("fanout", "latency", "idle"))
     ap.add_argument("--url", required=True)
     ap.add_argument("--api", default="")
     ap.add_argument("--api-key", default="")
@@ -325,6 +426,8 @@ def main() -> None:
     ap.add_argument("--sockjs", action="store_true", help="SockJS websocket sessions")
     ap.add_argument("--deflate", action="store_true", help="offer permessage-deflate")
     ap.add_argument("--pad", type=int, default=64, help="bytes of padding per publication")
+    ap.add_argument("--rate", type=float, default=50.0, help="latency: request bodies per s")
+    ap.add_argument("--sample", type=int, default=10, help="latency: every n-th client measures")
     args = ap.parse_args()
     global SOCKJS, PUSH_HEAD, PAD
     SOCKJS = args.sockjs
@@ -338,7 +441,7 @@ def main() -> None:
     import uvloop
 
     uvloop.install()
-    fn = run_fanout if args.mode == "fanout" else run_idle
+    fn = {"fanout": run_fanout, "latency": run_latency, "idle": run_idle}[args.mode]
     result = asyncio.run(fn(args))
     print(json.dumps(result), flush=True)
     os._exit(0)  # skip the teardown of thousands of sockets

@@ -6,15 +6,22 @@ for the load generator: ``/connection/websocket`` answers ``connect`` and ``subs
 commands with canned replies (the connection is held by the ordinary aiohttp
 ``async for msg in ws`` loop, so it doubles as the "bare aiohttp WS server" of the idle-memory
 scenario), and ``POST /api`` accepts the same v4 body as gyre (one or more newline-delimited
-``{"method":"publish","params":{...}}`` documents, ``Authorization: apikey KEY``).
+``{"method":"publish","params":{...}}`` or ``{"method":"broadcast","params":{"channels":
+[...],"data":D}}`` documents, ``Authorization: apikey KEY``).
 
 Floor definition: for every publication the push
 ``{"push":{"channel":C,"pub":{"data":D}}}`` is encoded once, framed once (unmasked text frame
-header + payload) and written with one ``transport.write(frame)`` per subscriber.  A body with
-several publications therefore costs one write per (publication, subscriber): the floor never
-coalesces.
+header + payload) and written with one ``transport.write(frame)`` per subscriber.  Consecutive
+publications of one body into the same channel are **coalesced**: their pushes are joined with
+``\n`` into one frame, written once per subscriber (what gyre's writer does for a burst);
+``--no-coalesce`` writes every publication as its own frame instead (one write per
+(publication, subscriber)).  A ``broadcast`` is one publication per channel.
 
-    .venv/bin/python bench/peers/raw_floor.py --port 8001 --api-key KEY
+``--hmac-secret``: every ``connect`` command's token is verified with gyre's own
+``TokenVerifier`` (HS256), as a connect storm's floor (``bench/limits_bench.py storm``); a
+token that does not verify gets error 109 instead of the canned reply.
+
+    .venv/bin/python bench/peers/raw_floor.py --port 8001 --api-key KEY [--hmac-secret S]
 """
 
 from __future__ import annotations
@@ -28,6 +35,9 @@ import os
 import resource
 import signal
 import struct
+import sys
+from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -44,11 +54,29 @@ def text_frame(payload: bytes) -> bytes:
     return struct.pack("!BBQ", 0x81, 127, n) + payload
 
 
+def run_now(coro: Coroutine[Any, Any, Any]) -> Any:
+    """The result of a coroutine that never suspends (HS256 ``verify_connect``), without a
+    loop round trip: the floor's synchronous reply path stays synchronous."""
+    try:
+        coro.send(None)
+    except StopIteration as e:
+        return e.value
+    coro.close()
+    raise RuntimeError("the verifier suspended")
+
+
 class Floor:
-    def __init__(self, api_key: str) -> None:
+    def __init__(self, api_key: str, *, coalesce: bool = True, hmac_secret: str = "") -> None:
         self.api_key = api_key.encode()
+        self.coalesce = coalesce
         self.channels: dict[str, dict[int, asyncio.Transport]] = {}
         self._ids = itertools.count(1)
+        self.verifier: Any = None
+        if hmac_secret:  # gyre's own verifier, imported from this checkout
+            sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+            from service.auth import TokenKeys, TokenVerifier
+
+            self.verifier = TokenVerifier(TokenKeys(hmac_secret_key=hmac_secret))
 
     async def websocket(self, request: web.Request) -> web.StreamResponse:
         ws = web.WebSocketResponse(autoping=True, compress=False, max_msg_size=65536)
@@ -87,6 +115,14 @@ class Floor:
             cmd = orjson.loads(line)
             cid = cmd.get("id", 0)
             if "connect" in cmd:
+                if self.verifier is not None:
+                    try:
+                        run_now(self.verifier.verify_connect(cmd["connect"].get("token", "")))
+                    except Exception:
+                        out.append(
+                            b'{"id":%d,"error":{"code":109,"message":"token expired"}}' % cid
+                        )
+                        continue
                 client = f"floor-{next(self._ids)}"
                 out.append(
                     orjson.dumps(
@@ -111,8 +147,22 @@ class Floor:
         return out
 
     def frame(self, push: bytes) -> bytes:
-        """The bytes written to every subscriber for one encoded push."""
+        """The bytes written to every subscriber for one encoded push (or several joined
+        with ``\\n``)."""
         return text_frame(push)
+
+    def send(self, channel: str, pushes: list[bytes]) -> None:
+        """Write ``pushes`` of ``channel`` to each subscriber: one frame (coalesced) or one
+        frame per push."""
+        subs = self.channels.get(channel)
+        if not subs or not pushes:
+            return
+        frames = (
+            [self.frame(b"\n".join(pushes))] if self.coalesce else list(map(self.frame, pushes))
+        )
+        for frame in frames:
+            for transport in subs.values():
+                transport.write(frame)
 
     async def api(self, request: web.Request) -> web.StreamResponse:
         given = request.headers.get("Authorization", "").partition(" ")[2].strip().encode()
@@ -120,27 +170,38 @@ class Floor:
             return web.Response(status=401)
         body = await request.read()
         replies: list[bytes] = []
+        run_channel = ""
+        run: list[bytes] = []  # pushes of consecutive publications into run_channel
         for line in body.split(b"\n"):
             if not line.strip():
                 continue
             cmd = orjson.loads(line)
-            if cmd.get("method") != "publish":
+            method = cmd.get("method")
+            params = cmd.get("params", {})
+            if method == "broadcast":
+                self.send(run_channel, run)
+                run = []
+                data = orjson.dumps(params["data"])
+                for channel in params["channels"]:
+                    self.send(channel, [push_json(channel, data)])
+                replies.append(b'{"result":{}}')
+                continue
+            if method != "publish":
                 replies.append(b'{"error":{"code":104,"message":"method not found"}}')
                 continue
-            params = cmd["params"]
             channel = params["channel"]
-            push = (
-                b'{"push":{"channel":'
-                + orjson.dumps(channel)
-                + b',"pub":{"data":'
-                + orjson.dumps(params["data"])
-                + b"}}}"
-            )
-            frame = self.frame(push)
-            for transport in self.channels.get(channel, {}).values():
-                transport.write(frame)
+            if channel != run_channel:
+                self.send(run_channel, run)
+                run_channel, run = channel, []
+            run.append(push_json(channel, orjson.dumps(params["data"])))
             replies.append(b'{"result":{}}')
+        self.send(run_channel, run)
         return web.Response(body=b"\n".join(replies), content_type="application/json")
+
+
+def push_json(channel: str, data: bytes) -> bytes:
+    """``{"push":{"channel":C,"pub":{"data":D}}}`` (``data`` already JSON)."""
+    return b'{"push":{"channel":' + orjson.dumps(channel) + b',"pub":{"data":' + data + b"}}}"
 
 
 async def serve(app: web.Application, host: str, port: int, ssl_context: Any = None) -> None:
@@ -161,12 +222,12 @@ async def serve(app: web.Application, host: str, port: int, ssl_context: Any = N
     os._exit(0)  # no graceful drain of thousands of sockets
 
 
-async def main(host: str, port: int, api_key: str) -> None:
-    floor = Floor(api_key)
+async def main(args: argparse.Namespace) -> None:
+    floor = Floor(args.api_key, coalesce=not args.no_coalesce, hmac_secret=args.hmac_secret)
     app = web.Application()
     app.router.add_get("/connection/websocket", floor.websocket)
     app.router.add_post("/api", floor.api)
-    await serve(app, host, port)
+    await serve(app, args.host, args.port)
 
 
 if __name__ == "__main__":
@@ -174,10 +235,12 @@ if __name__ == "__main__":
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--api-key", required=True)
+    ap.add_argument("--no-coalesce", action="store_true", help="one frame per publication")
+    ap.add_argument("--hmac-secret", default="", help="verify connect tokens (HS256)")
     args = ap.parse_args()
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     import uvloop
 
     uvloop.install()
-    asyncio.run(main(args.host, args.port, args.api_key))
+    asyncio.run(main(args))

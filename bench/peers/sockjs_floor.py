@@ -7,7 +7,8 @@ Serves ``/connection/sockjs/<server>/<session>/websocket`` (the SockJS websocket
 frames) with the canned connect/subscribe replies of ``raw_floor.py``, and the same
 ``POST /api``.  Floor definition: per publication the push is encoded once, wrapped once
 into ``a["<push as a JSON string>"]`` and framed once, then written with one
-``transport.write`` per subscriber (never coalesced).
+``transport.write`` per subscriber (publications of one body into one channel coalesced as in
+``raw_floor.py``; ``bench/transports_bench.py`` sends one per body).
 
     .venv/bin/python bench/peers/sockjs_floor.py --port 8001 --api-key KEY
 """

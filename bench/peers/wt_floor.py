@@ -7,7 +7,8 @@ HTTP/3 on UDP (aioquic, WebTransport enabled) accepts sessions at
 connect/subscribe commands with the canned replies of ``raw_floor.py``; ``POST /api`` (HTTPS,
 aiohttp, same certificate) takes the same v4 publish bodies.  Floor definition: per
 publication the push is encoded once with its trailing newline, then for every subscriber
-``send_stream_data(stream, frame)`` and ``transmit()`` (never coalesced).
+``send_stream_data(stream, frame)`` and ``transmit()`` (publications of one body into one
+channel coalesced as in ``raw_floor.py``; ``bench/transports_bench.py`` sends one per body).
 
     .venv/bin/python bench/peers/wt_floor.py --port 8443 --api-key KEY --cert C --key K
 """

@@ -22,7 +22,7 @@ from ..protocol import codes as c
 from . import messages as a
 from .credentials import secret_equal
 from .cross_site import cross_site, forbidden
-from .executor import METHOD_NUMBERS, PRO_METHODS, Executor, batch_turn
+from .executor import BATCH_SLICE, METHOD_NUMBERS, PRO_METHODS, Executor, batch_turn
 from .openapi import openapi_json
 
 log = logging.getLogger("gyre.api")
@@ -91,6 +91,32 @@ class ApiHandler:
             return _ERR_BAD_REQUEST
         return await self.executor.call(method, req, "http")
 
+    async def _run_all(self, commands: list[tuple[str, bytes]]) -> list[msgspec.Struct | a.Error]:
+        """``_run`` of each (method, params) in order, letting other work run every
+        ``BATCH_SLICE`` commands (``batch_turn``).  Consecutive ``publish`` commands go to
+        ``Executor.publish`` as one call, which answers exactly what single publishes would;
+        a burst into one channel then makes one hub pass, and reaches each subscriber as one
+        chunk (docs/performance.md "Bursts")."""
+        out: list[msgspec.Struct | a.Error] = []
+        run: list[a.PublishRequest] = []
+        for i, (method, params) in enumerate(commands):
+            if run and not i % BATCH_SLICE:
+                out.extend(await self.executor.publish(run, "http"))
+                run = []
+            await batch_turn(i)
+            if method == "publish":
+                req = decode_body(params, a.PublishRequest)
+                if req is not None:
+                    run.append(req)
+                    continue
+            if run:
+                out.extend(await self.executor.publish(run, "http"))
+                run = []
+            out.append(await self._run(method, params))
+        if run:
+            out.extend(await self.executor.publish(run, "http"))
+        return out
+
     def _precheck(self, request: web.Request) -> web.Response | None:
         if request.method != "POST":
             return web.Response(status=405)
@@ -131,13 +157,14 @@ class ApiHandler:
         decoded = decode_v4_body(body)
         if decoded is None:
             return web.Response(status=400, text="Bad Request")
+        names = [_method_name(cmd.method) for cmd in decoded]
+        known = names.index(None) if None in names else len(names)  # commands run before a 400
+        pairs = zip(names[:known], decoded[:known], strict=True)
+        results = await self._run_all([(name or "", bytes(cmd.params)) for name, cmd in pairs])
+        if known < len(names):
+            return web.Response(status=400, text="Bad Request")
         replies: list[bytes] = []
-        for i, cmd in enumerate(decoded):
-            await batch_turn(i)
-            name = _method_name(cmd.method)
-            if name is None:
-                return web.Response(status=400, text="Bad Request")
-            res = await self._run(name, bytes(cmd.params))
+        for cmd, res in zip(decoded, results, strict=True):
             if isinstance(res, a.Error):
                 reply = V4Reply(id=cmd.id, error=res)
             else:
@@ -169,22 +196,17 @@ class ApiHandler:
         batch = decode_body(body, BatchBody)
         if batch is None:
             return web.Response(status=400, text="Bad Request")
+        found: list[tuple[str, bytes]] = []
+        for cmd in batch.commands:
+            method = next((key for key in cmd if key in self.executor.methods), "")
+            found.append((method, bytes(cmd[method]) if method else b""))
+        results = await self._run_all(found)  # an unknown method ("") answers 104
         replies: list[bytes] = []
-        for i, cmd in enumerate(batch.commands):
-            await batch_turn(i)
-            found = None
-            for key, value in cmd.items():
-                if key in self.executor.methods:
-                    found = (key, value)
-                    break
-            if found is None:
-                replies.append(_encoder.encode({"error": _ERR_NOT_FOUND}))
-                continue
-            res = await self._run(found[0], bytes(found[1]))
+        for (method, _params), res in zip(found, results, strict=True):
             if isinstance(res, a.Error):
                 replies.append(_encoder.encode({"error": res}))
             else:
-                replies.append(_encoder.encode({found[0]: res}))
+                replies.append(_encoder.encode({method: res}))
         body_out = b'{"replies":[' + b",".join(replies) + b"]}"
         return web.Response(body=body_out, content_type="application/json")
 

@@ -27,7 +27,15 @@ from .state import ConnectionState, Continuity, SubscriptionState, ttl_of
 from .subscribing import subscribe_channel
 from .subscription import ChannelSub
 from .timers import TimerGroup
-from .wire import INVALID, JSON_PUSH, JSON_REPLY, Encoded, encoded_publication, variant_of
+from .wire import (
+    INVALID,
+    JSON_PUSH,
+    JSON_REPLY,
+    Encoded,
+    chunk_key,
+    encoded_publication,
+    variant_of,
+)
 from .writer import Writer
 
 if TYPE_CHECKING:
@@ -45,6 +53,7 @@ class ClientSession(SessionTimers):
     __slots__ = (
         "__weakref__",
         "_lock",
+        "chunk_key",
         "client_side_refresh",
         "expire_at",
         "id",
@@ -87,6 +96,7 @@ class ClientSession(SessionTimers):
         self.ping_outstanding = False
         self.request_headers = headers or {}
         self.variant = variant_of(transport.codec, transport.unidirectional)
+        self.chunk_key = chunk_key(self.variant, getattr(transport, "chunk_framing", 0))
         self.writer = Writer(
             transport,
             node.flush_loop,

@@ -9,7 +9,7 @@ each delta computed once per publication (``delta.DeltaFrames``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 
 from .delta import DeltaChannel, DeltaFrames
@@ -17,7 +17,14 @@ from .engine import ClientInfo, Publication, StreamPosition
 from .state import Continuity, SubscriptionState
 from .subscription import ChannelSub
 from .tags_filter import TagsFilter
-from .wire import INVALID, Encoded, encoded_join, encoded_leave, encoded_publication
+from .wire import (
+    INVALID,
+    Encoded,
+    EncodedRun,
+    encoded_join,
+    encoded_leave,
+    encoded_publication,
+)
 
 if TYPE_CHECKING:
     from .client import ClientSession
@@ -139,22 +146,33 @@ class Hub:
     ) -> None:
         """Deliver each of ``pubs``, in order, to every local subscriber of ``channel`` (the
         hot loop); ``positions[i]`` is the stream position ``pubs[i]`` made (None: no
-        history).  The same as one ``broadcast_publication`` per publication."""
-        subs = self.plain.get(channel)
+        history).  The same as one ``broadcast_publication`` per publication.
+
+        Several publications go to each plain subscriber as ONE chunk (``_broadcast_chunk``,
+        docs/performance.md "Bursts"); the subscribers that need them one by one take the
+        per-publication loop, after (each subscriber gets all of them one way or the other,
+        so its order holds)."""
+        subs: Collection[ChannelSub] | None = None
+        plain = self.plain.get(channel)
+        if plain:
+            subs = plain.values()
         special = self.special.get(channel)
-        if not subs:
-            if special is None:
-                return
-            subs = {}
+        encs: list[Encoded] | None = None
+        if len(pubs) > 1 and subs:
+            run = EncodedRun(channel, pubs)
+            encs = run.encs
+            subs = self._broadcast_chunk(run, pubs, positions, subs)
+        if not subs and special is None:
+            return
         SUBSCRIBED, IN_ORDER = SubscriptionState.SUBSCRIBED, Continuity.IN_ORDER
         for i, pub in enumerate(pubs):
             position = None if positions is None else positions[i]
-            enc = encoded_publication(channel, pub)
+            enc = encoded_publication(channel, pub) if encs is None else encs[i]
             bad: list[ChannelSub] | None = None
             check_position = position is not None and pub.offset > 0
             last_variant = -1
             data = b""
-            for sub in subs.values():
+            for sub in subs or ():
                 if sub.state != SUBSCRIBED:
                     if sub.buffer is not None:
                         sub.buffer.append((pub, position))
@@ -184,6 +202,58 @@ class Hub:
             if bad is not None:
                 for sub in bad:
                     sub.client.on_delivery_problem(sub, pub, position, enc)
+
+    @staticmethod
+    def _broadcast_chunk(
+        run: EncodedRun,
+        pubs: Sequence[Publication],
+        positions: Sequence[StreamPosition] | None,
+        subs: Collection[ChannelSub],
+    ) -> list[ChannelSub]:
+        """Write ``run``'s chunk to each of ``subs`` that can take all of ``pubs`` at once;
+        returns the others, in order, for the per-publication loop: not SUBSCRIBED yet
+        (buffering), a transport without chunks, a publication its variant cannot carry, or
+        a positioned subscription whose position is not right before the run (or a run whose
+        offsets are not consecutive): each of those is judged publication by publication.
+        One chunk for one subscriber costs what one publication did (bench/fanout.py B)."""
+        first, count = pubs[0], len(pubs)
+        positioned = positions is not None and first.offset > 0
+        epoch = ""
+        last_offset = 0
+        contiguous = False
+        if positioned:
+            assert positions is not None
+            epoch = positions[0].epoch
+            last_offset = pubs[-1].offset
+            contiguous = last_offset == first.offset + count - 1 and all(
+                p.epoch == epoch for p in positions
+            )
+            contiguous = contiguous and all(
+                p.offset == first.offset + i for i, p in enumerate(pubs)
+            )
+        SUBSCRIBED, IN_ORDER = SubscriptionState.SUBSCRIBED, Continuity.IN_ORDER
+        rest: list[ChannelSub] = []
+        last_key = -2
+        data = INVALID
+        for sub in subs:
+            client = sub.client
+            key = client.chunk_key
+            if key < 0 or sub.state != SUBSCRIBED:
+                rest.append(sub)
+                continue
+            if key != last_key:
+                data = run.chunk(key)
+                last_key = key
+            if data is INVALID:
+                rest.append(sub)
+                continue
+            if positioned and sub.options.positioned:
+                if not contiguous or sub.check(first.offset, epoch) is not IN_ORDER:
+                    rest.append(sub)
+                    continue
+                sub.offset = last_offset
+            client.writer.write_chunk(data, count)
+        return rest
 
     def _broadcast_special(
         self,

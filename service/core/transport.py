@@ -24,6 +24,9 @@ class Transport(Protocol):
     * ``app_ping``: the server sends app-level pings (all but uni_grpc).
     * optional ``write_timeout`` (seconds, 0 = none): unsent bytes that make no progress
       for this long disconnect the client with 3009 (``websocket_write_timeout``).
+    * optional ``chunk_framing`` (``protocol.chunk``; 0 = none): ``write`` takes a ``Chunk``
+      of that framing among its messages, so a burst of one channel reaches this connection
+      as one pre-framed element.
     """
 
     name: str

@@ -9,7 +9,9 @@ import msgspec
 from ..protocol import JSON, Codec, pb_fast
 from ..protocol import codes as c
 from ..protocol import messages as m
+from ..protocol.chunk import LINES, VARINT, Chunk, sse_event
 from ..protocol.json_codec import is_valid_json
+from ..protocol.varint import frame_delimited
 from .engine import ClientInfo, Publication, StreamPosition
 
 # encoding variants of one broadcast message
@@ -20,6 +22,20 @@ INVALID = b""  # marker: cannot be encoded for this variant (non-JSON payload fo
 def variant_of(codec: Codec, unidirectional: bool) -> int:
     """Index of the encoding a connection needs."""
     return (JSON_PUSH if unidirectional else JSON_REPLY) + (1 if codec.binary else 0)
+
+
+def chunk_key(variant: int, framing: int) -> int:
+    """Which chunk a connection of ``variant`` takes in ``framing`` (-1: no chunks)."""
+    return variant * 4 + framing if framing else -1
+
+
+def make_chunk(framing: int, messages: list[bytes]) -> Chunk:
+    """``messages`` framed together in ``framing`` (``protocol.chunk``)."""
+    if framing == LINES:
+        return Chunk(b"\n".join(messages))
+    if framing == VARINT:
+        return Chunk(frame_delimited(messages))
+    return Chunk(b"".join([sse_event(m) for m in messages]))
 
 
 def wire_info(info: ClientInfo | None) -> m.ClientInfo | None:
@@ -227,3 +243,25 @@ def encoded_join(channel: str, info: ClientInfo) -> Encoded:
 
 def encoded_leave(channel: str, info: ClientInfo) -> Encoded:
     return _PresenceEncoded(channel, info, pb_fast.LEAVE)
+
+
+class EncodedRun:
+    """Publications of one channel broadcast together: ``encs`` encodes each once per
+    variant, ``chunk`` joins them once per chunk key (``chunk_key``)."""
+
+    __slots__ = ("_chunks", "encs")
+
+    def __init__(self, channel: str, pubs: Sequence[Publication]) -> None:
+        self.encs = [encoded_publication(channel, pub) for pub in pubs]
+        self._chunks: dict[int, bytes] = {}
+
+    def chunk(self, key: int) -> bytes:
+        """The Chunk of every publication for ``key``; ``INVALID`` when one of them cannot be
+        encoded in its variant (its subscribers then take them one by one)."""
+        data = self._chunks.get(key)
+        if data is None:
+            variant, framing = divmod(key, 4)
+            messages = [enc.get(variant) for enc in self.encs]
+            data = make_chunk(framing, messages) if all(messages) else INVALID
+            self._chunks[key] = data
+        return data

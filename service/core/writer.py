@@ -114,6 +114,7 @@ class Writer:
     __slots__ = (
         "_flush_loop",
         "closed",
+        "extra",
         "max_queue",
         "on_overflow",
         "on_write_timeout",
@@ -144,6 +145,7 @@ class Writer:
         self.stall_since = 0.0
         self.stall_bytes = 0
         self.closed = False
+        self.extra = 0  # messages in pending chunks beyond one per chunk (metrics)
 
     def write(self, message: bytes) -> None:
         """Queue one encoded message for the next flush."""
@@ -153,15 +155,26 @@ class Writer:
             self._flush_loop.mark(self)
         self.pending.append(message)
 
+    def write_chunk(self, chunk: bytes, count: int) -> None:
+        """Queue a ``Chunk`` of ``count`` messages (``protocol.chunk``) for the next flush."""
+        if self.closed:
+            return
+        if not self.pending:
+            self._flush_loop.mark(self)
+        self.pending.append(chunk)
+        self.extra += count - 1
+
     def flush(self) -> int:
         """Write everything pending as one transport frame now; returns the message count."""
         messages = self.pending
         if self.closed or not messages:
             messages.clear()
+            self.extra = 0
             return 0
         transport = self.transport
         transport.write(messages)
-        n = len(messages)
+        n = len(messages) + self.extra
+        self.extra = 0
         messages.clear()  # reused: transports never keep the list
         buffered = transport.buffered()
         if buffered:
@@ -178,3 +191,4 @@ class Writer:
         """Drop pending messages and stop accepting new ones."""
         self.closed = True
         self.pending.clear()
+        self.extra = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .chunk import Chunk
 from .errors import ProtocolError, whole
 
 
@@ -67,9 +68,12 @@ def split_delimited(data: bytes) -> list[bytes]:
 
 
 def frame_delimited(messages: list[bytes]) -> bytes:
-    """Join messages, each prefixed with its varint length."""
+    """Join messages, each prefixed with its varint length; a ``Chunk`` is already framed."""
+    if len(messages) == 1 and type(messages[0]) is Chunk:
+        return messages[0]
     parts: list[bytes] = []
     for m in messages:
-        parts.append(encode_varint(len(m)))
+        if type(m) is not Chunk:
+            parts.append(encode_varint(len(m)))
         parts.append(m)
     return b"".join(parts)

@@ -29,6 +29,7 @@ from aiohttp.http import HttpVersion11
 from ..core.client import ClientSession
 from ..core.node import Node
 from ..protocol import JSON, Codec, ProtocolError, protobuf_codec
+from ..protocol.chunk import stream_framing
 from ..protocol.codes import DisconnectCode
 from .cors import CORS_KEY
 from .limits import ConnectionLimiter
@@ -207,6 +208,10 @@ class HttpStreamTransport:
             self.conn.write(self.codec.join_frames(messages))
         else:
             self.conn.write(b"\n".join(messages) + b"\n")
+
+    @property
+    def chunk_framing(self) -> int:
+        return stream_framing(self.codec.binary)
 
     def buffered(self) -> int:
         return self.conn.buffered()

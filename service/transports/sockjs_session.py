@@ -25,6 +25,7 @@ from ..core.client import ClientSession
 from ..core.node import Node
 from ..core.transport import Transport
 from ..protocol import JSON, sockjs
+from ..protocol.chunk import LINES
 from ..protocol.codes import DISCONNECT_CONNECTION_CLOSED, DisconnectCode
 from .http_stream import StreamConnection
 from .websocket import frame_header
@@ -122,6 +123,7 @@ class SockJSTransport:
 
     name = "sockjs"
     codec = JSON
+    chunk_framing = LINES
     unidirectional = False
     emulation = False
     disconnect_push = False

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from ..core.node import Node
 from ..protocol import JSON, ProtocolError
+from ..protocol.chunk import SSE, Chunk, sse_event
 from ..protocol.codes import DisconnectCode
 from .http_stream import StreamConnection, plain, read_body, run_bidirectional
 from .limits import ConnectionLimiter
@@ -24,10 +25,11 @@ SSE_CONTENT_TYPE = "text/event-stream; charset=utf-8"
 
 def sse_events(messages: list[bytes]) -> bytes:
     """One SSE event per message (JSON never contains a raw newline,
-    docs/protocol.md#messages-and-encodings)."""
+    docs/protocol.md#messages-and-encodings); a ``Chunk`` holds its events already."""
     if len(messages) == 1:
-        return b"data: " + messages[0] + b"\n\n"
-    return b"".join([b"data: " + m + b"\n\n" for m in messages])
+        m = messages[0]
+        return m if type(m) is Chunk else sse_event(m)
+    return b"".join([m if type(m) is Chunk else sse_event(m) for m in messages])
 
 
 class SseTransport:
@@ -37,6 +39,7 @@ class SseTransport:
 
     name = "sse"
     codec = JSON
+    chunk_framing = SSE
     unidirectional = False
     emulation = True
     disconnect_push = True

@@ -23,6 +23,7 @@ from aiohttp import web
 from ..core.client import ClientSession
 from ..core.node import Node
 from ..protocol import JSON
+from ..protocol.chunk import LINES
 from ..protocol.codes import DisconnectCode
 from ..protocol.messages import ConnectRequest
 from .http_stream import StreamConnection, client_headers, plain, read_body
@@ -55,6 +56,7 @@ class UniHttpStreamTransport:
 
     name = "uni_http_stream"
     codec = JSON
+    chunk_framing = LINES
     unidirectional = True
     emulation = False
     disconnect_push = True

@@ -28,6 +28,7 @@ from aiohttp import WSMsgType, web
 from ..core.client import ClientSession
 from ..core.node import Node
 from ..protocol import JSON, Codec, protobuf_codec
+from ..protocol.chunk import stream_framing
 from ..protocol.codes import DISCONNECT_WRITE_ERROR, DisconnectCode
 from .http_stream import client_headers
 from .limits import ConnectionLimiter
@@ -161,6 +162,10 @@ class WebSocketTransport:
             return
         payload = self.codec.join_frames(messages)
         sock.write(frame_header(self._opcode, len(payload)) + payload)
+
+    @property
+    def chunk_framing(self) -> int:
+        return stream_framing(self.codec.binary)
 
     def buffered(self) -> int:
         return self._socket.get_write_buffer_size()

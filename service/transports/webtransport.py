@@ -38,6 +38,7 @@ from ..core.client import ClientSession
 from ..core.node import Node
 from ..core.timers import Timer
 from ..protocol import JSON, Codec, ProtocolError, protobuf_codec
+from ..protocol.chunk import stream_framing
 from ..protocol.codes import DISCONNECT_BAD_REQUEST, DisconnectCode
 from ..protocol.varint import decode_varint
 from .http_stream import joined_headers
@@ -131,6 +132,10 @@ class WebTransportStream:
         else:
             data = b"\n".join(messages) + b"\n"
         self.conn.send_stream(self.stream_id, data)
+
+    @property
+    def chunk_framing(self) -> int:
+        return stream_framing(self.codec.binary)
 
     def buffered(self) -> int:
         return self.conn.unsent(self.stream_id)

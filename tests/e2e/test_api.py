@@ -125,6 +125,36 @@ async def test_v4_multiple_commands_in_one_body(server: Any, http: Any) -> None:
     assert [p["data"] for p in replies[2]["result"]["publications"]] == [{"n": 1}]
 
 
+async def test_v4_publish_run_answers_each_command(server: Any, http: Any) -> None:
+    """Consecutive publishes of one body go to the node together; each still gets its own
+    reply, a bad one its own error; a body with an unknown method is a 400 after the
+    commands before it ran."""
+    ch = f"chat:{uid()}"
+    cmds = [
+        {"method": "publish", "params": {"channel": ch, "data": {"n": 1}}, "id": 1},
+        {"method": "publish", "params": {"channel": ch, "data": {"n": 2}}, "id": 2},
+        {"method": "publish", "params": {"channel": ch}, "id": 3},
+        {"method": "publish", "params": {"channel": ch, "data": {"n": 3}}, "id": 4},
+        {"method": "publish", "params": {"channel": "nope:x", "data": {"n": 0}}, "id": 5},
+        {"method": "publish", "params": {"channel": ch, "data": {"n": 4}}, "id": 6},
+    ]
+    body = "\n".join(json.dumps(c) for c in cmds)
+    auth = {"X-API-Key": API_KEY}
+    async with http.post(server.api_url, data=body, headers=auth) as r:
+        assert r.status == 200
+        replies = [json.loads(line) for line in (await r.text()).split("\n")]
+    assert [x["id"] for x in replies] == [1, 2, 3, 4, 5, 6]
+    assert [x.get("result", {}).get("offset") for x in replies] == [1, 2, None, 3, None, 4]
+    assert replies[2]["error"]["code"] == 107 and replies[4]["error"]["code"] == 102
+    tail = [cmds[0] | {"params": {"channel": ch, "data": {"n": 5}}}, {"method": "nope"}]
+    async with http.post(server.api_url, data="\n".join(map(json.dumps, tail)), headers=auth) as r:
+        assert r.status == 400
+    history = {"method": "history", "params": {"channel": ch, "limit": 10}}
+    async with http.post(server.api_url, data=json.dumps(history), headers=auth) as r:
+        pubs = (await r.json())["result"]["publications"]
+    assert [p["data"]["n"] for p in pubs] == [1, 2, 3, 4, 5]
+
+
 async def test_v5_publish_with_x_api_key(server: Any, clients: Any, http: Any) -> None:
     ch = f"chat:{uid()}"
     ev = await subscriber(clients, server, ch)
