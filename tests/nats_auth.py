@@ -20,11 +20,9 @@ from typing import Any
 
 import nkeys
 
+from tests.unit.auth.tokens import b64url, encode_segment
+
 _HEADER = {"typ": "JWT", "alg": "ed25519-nkey"}
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 def new_key(prefix: int) -> nkeys.KeyPair:
@@ -49,8 +47,8 @@ def encode_jwt(signer: nkeys.KeyPair, subject: str, name: str, nats: dict[str, A
     claims["jti"] = base64.b32encode(
         hashlib.sha256(json.dumps(claims, sort_keys=True).encode()).digest()
     ).decode()
-    head = _b64(json.dumps(_HEADER).encode()) + "." + _b64(json.dumps(claims).encode())
-    return head + "." + _b64(bytes(signer.sign(head.encode())))
+    head = encode_segment(_HEADER) + "." + encode_segment(claims)
+    return head + "." + b64url(bytes(signer.sign(head.encode())))
 
 
 def creds_file(user_jwt: str, user: nkeys.KeyPair) -> str:
