@@ -121,6 +121,23 @@ def pinned(cpu: int | None, cmd: list[str]) -> tuple[list[str], Callable[[], Non
     return cmd, lambda: os.sched_setaffinity(0, {cpu})
 
 
+def run_json(cmd: list[str], cpu: int | None, timeout: float) -> dict[str, Any]:
+    """Run a load generator pinned to ``cpu``; the JSON object of its last stdout line, or
+    ``{"error": ...}`` when it fails, prints nothing or takes longer than ``timeout`` s."""
+    full, preexec = pinned(cpu, cmd)
+    try:
+        res = subprocess.run(
+            full, cwd=REPO, preexec_fn=preexec, capture_output=True, timeout=timeout
+        )
+    except subprocess.TimeoutExpired:
+        return {"error": "load generator timed out"}
+    lines = res.stdout.decode().strip().splitlines()
+    if res.returncode != 0 or not lines:
+        return {"error": f"load generator failed ({res.returncode}): {res.stderr.decode()[-800:]}"}
+    out: dict[str, Any] = json.loads(lines[-1])
+    return out
+
+
 def stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
@@ -242,18 +259,7 @@ def loadgen(
         str(timeout),
         *extra,
     ]
-    full, preexec = pinned(cpu, cmd)
-    try:
-        res = subprocess.run(
-            full, cwd=REPO, preexec_fn=preexec, capture_output=True, timeout=timeout * 2 + 30
-        )
-    except subprocess.TimeoutExpired:
-        return {"error": "load generator timed out"}
-    lines = res.stdout.decode().strip().splitlines()
-    if res.returncode != 0 or not lines:
-        return {"error": f"load generator failed ({res.returncode}): {res.stderr.decode()[-800:]}"}
-    out: dict[str, Any] = json.loads(lines[-1])
-    return out
+    return run_json(cmd, cpu, timeout * 2 + 30)
 
 
 def summarize(values: list[float]) -> dict[str, float] | None:

@@ -62,6 +62,7 @@ from fanout import (
     free_port,
     log,
     pinned,
+    run_json,
     stop,
     summarize,
     wait_port,
@@ -150,18 +151,8 @@ class Servers:
 
 
 def loadgen(cpu: int | None, args: list[str], timeout: float) -> dict[str, Any]:
-    full, preexec = pinned(cpu, [sys.executable, str(BENCH / "limits_loadgen.py"), *args])
-    try:
-        res = subprocess.run(
-            full, cwd=REPO, preexec_fn=preexec, capture_output=True, timeout=timeout * 3 + 60
-        )
-    except subprocess.TimeoutExpired:
-        return {"error": "load generator timed out"}
-    lines = res.stdout.decode().strip().splitlines()
-    if res.returncode != 0 or not lines:
-        return {"error": f"load generator failed: {res.stderr.decode()[-800:]}"}
-    out: dict[str, Any] = json.loads(lines[-1])
-    return out
+    cmd = [sys.executable, str(BENCH / "limits_loadgen.py"), *args]
+    return run_json(cmd, cpu, timeout * 3 + 60)
 
 
 def ws(port: int) -> str:

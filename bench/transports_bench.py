@@ -49,6 +49,7 @@ from fanout import (
     free_port,
     log,
     pinned,
+    run_json,
     stop,
     wait_port,
 )
@@ -96,17 +97,7 @@ def gyre_cmd(workdir: Path, port: int, **extra: Any) -> list[str]:
 
 
 def run_client(cmd: list[str], cpu: int | None, timeout: float) -> dict[str, Any]:
-    full, preexec = pinned(cpu, cmd)
-    try:
-        res = subprocess.run(
-            full, cwd=REPO, preexec_fn=preexec, capture_output=True, timeout=timeout * 2 + 30
-        )
-    except subprocess.TimeoutExpired:
-        return {"error": "load generator timed out"}
-    lines = res.stdout.decode().strip().splitlines()
-    if res.returncode != 0 or not lines:
-        return {"error": f"load generator failed: {res.stderr.decode()[-800:]}"}
-    out: dict[str, Any] = json.loads(lines[-1])
+    out = run_json(cmd, cpu, timeout * 2 + 30)
     if out.get("lost"):
         out["error"] = f"{out['lost']} deliveries missing"
     return out
