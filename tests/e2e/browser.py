@@ -20,18 +20,11 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
 
+from tests.chromium import HEADLESS_FLAGS
+
 from .server import REPO
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 VIEWPORT = {"width": 1280, "height": 800}
 ARTIFACTS = Path(os.environ.get("GYRE_ARTIFACTS", REPO / "test-artifacts")) / "admin-ui"
 DOCS = REPO / "docs"
@@ -70,7 +63,7 @@ async def browser() -> AsyncIterator[Browser]:
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(f"{CHROMIUM} missing: run scripts/ensure_chromium.sh")
     async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        b = await pw.chromium.launch(executable_path=CHROMIUM, args=list(HEADLESS_FLAGS))
         try:
             yield b
         finally:

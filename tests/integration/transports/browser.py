@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from tests.chromium import HEADLESS_FLAGS
+
 REPO = Path(__file__).resolve().parents[3]
 NODE_MODULES = REPO / "tests" / "e2e" / "js" / "node_modules"
 
@@ -47,13 +49,7 @@ async def run_page(
     """Open ``url``; returns (last body of each event, tail of Chromium's log)."""
     proc = await asyncio.create_subprocess_exec(
         chromium,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
+        *HEADLESS_FLAGS,
         f"--user-data-dir={profile}",
         "--enable-logging=stderr",
         "--v=0",
