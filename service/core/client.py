@@ -143,6 +143,8 @@ class ClientSession(SessionTimers):
         """Decode and process one frame; False once the connection is closed."""
         if self.state == CLOSED:
             return False
+        if data == self.transport.codec.pong:  # the frame every idle client sends most
+            return self._pong()
         # commands run in order as decoded; a bad one ends the frame (and the connection)
         # after the ones before it were answered, as Centrifugo's stream decoder does
         commands, error = self.transport.codec.decode_command_prefix(data)
@@ -234,11 +236,14 @@ class ClientSession(SessionTimers):
         return self.state == CONNECTED
 
     def _handle_pong(self, cmd: m.Command) -> bool:
-        if self.state != CONNECTED or self.transport.unidirectional:
+        if cmd != m.Command():  # only an empty command is a pong
             self.disconnect(c.DISCONNECT_BAD_REQUEST)
             return False
-        if cmd != m.Command() or not self.ping_outstanding:
-            # only an empty command is a pong, and only one per ping (v4.1.1+)
+        return self._pong()
+
+    def _pong(self) -> bool:
+        """A pong: accepted once per ping (v4.1.1+), on a connected bidirectional session."""
+        if self.state != CONNECTED or self.transport.unidirectional or not self.ping_outstanding:
             self.disconnect(c.DISCONNECT_BAD_REQUEST)
             return False
         self.ping_outstanding = False
@@ -436,6 +441,7 @@ class ClientSession(SessionTimers):
         was_connected = self.state == CONNECTED
         self.state = CLOSED
         self.timers.clear()  # nothing scheduled may keep a closed connection alive
+        self.node.pings.discard(self)
         code = d.code
         transport = self.transport
         if d.discards_queue:

@@ -38,6 +38,7 @@ from .hooks import ClientHooks
 from .hub import Hub
 from .metrics import NodeMetrics, NullMetrics
 from .observers import ChannelObserver, Observers
+from .pings import PingSchedule
 from .process import ProcessSampler
 from .state import ConnectionState
 from .subscription import ChannelSub
@@ -73,6 +74,7 @@ class Node:
         # counting per tick is skipped entirely when metrics are off
         self.flush_loop = FlushLoop(None if metrics is None else self.metrics.transport_sent)
         self.timers = TimerWheel()
+        self.pings = PingSchedule(config.ping_interval, config.pong_timeout)
         self.cluster = Cluster(self)
         self.users = Users(self)
         self.observers = Observers()
@@ -99,6 +101,7 @@ class Node:
             set_cb(lambda: self.spawn(self.check_positions()))
         await self.broker.start(self, self.id)
         self.timers.start()
+        self.pings.start()
         self.cluster.nodes[self.id] = self.cluster.self_info()
         self._periodic_task = self.spawn(self._periodic(), name="gyre-periodic")
 
@@ -125,6 +128,7 @@ class Node:
         except Exception as e:
             log.debug("shutdown announcement failed: %s", e)
         await self.timers.close()
+        self.pings.close()
         tasks = [t for t in self._tasks if t is not asyncio.current_task()]
         for t in tasks:
             t.cancel()
@@ -223,6 +227,7 @@ class Node:
         channels; each is back to its idle size once those are gone (leak tests, soak)."""
         return {
             "timers": len(self.timers),
+            "pings": len(self.pings),
             "clients": len(self._clients),
             "hub.conns": len(self.hub.conns),
             "hub.users": len(self.hub.users),

@@ -3,17 +3,16 @@ subscription expiry (docs/protocol.md#ping-and-pong, docs/protocol.md#expiry-and
 
 A base class of ``ClientSession`` so the session's lifecycle methods stay in ``client.py``.
 Every timer lives on the node's one ``TimerWheel`` and belongs to the session's
-``TimerGroup`` (``timers``), which ``disconnect`` clears at once.
+``TimerGroup`` (``timers``), which ``disconnect`` clears at once; pings are the node's
+``PingSchedule`` (``node.pings``), which ``disconnect`` leaves too.
 """
 
 from __future__ import annotations
 
-import random
 import time
 from typing import TYPE_CHECKING, cast
 
 from ..protocol import codes as c
-from ..protocol import messages as m
 from .refreshing import refresh_connection, refresh_subscription
 from .state import ConnectionState
 
@@ -28,7 +27,7 @@ if TYPE_CHECKING:
 NEW, CONNECTED, FAILED, CLOSED = ConnectionState
 
 # keys of a session's own timers; a subscription's expiry timer is keyed by its channel
-_STALE, _PING, _PONG, _EXPIRE = range(4)
+_STALE, _EXPIRE = range(2)
 
 
 class SessionTimers:
@@ -61,27 +60,29 @@ class SessionTimers:
             self.disconnect(c.DISCONNECT_STALE)
 
     def start_timers(self) -> None:
-        """Start pings (first one randomised in [0, ping_interval), docs/protocol.md#ping-and-pong)
-        and expiry."""
-        cfg = self.node.config
-        if self.transport.app_ping and cfg.ping_interval > 0:
-            self.timers.set(_PING, random.uniform(0, cfg.ping_interval), self._send_ping)
-        self.schedule_expiry_check()
-
-    def _send_ping(self) -> None:
-        if self.state != CONNECTED:
+        """Start pings (the node's ``PingSchedule``: first one within ``ping_interval``,
+        docs/protocol.md#ping-and-pong) and expiry.  No-op once the session is closed."""
+        if self.state == CLOSED:
             return
         cfg = self.node.config
-        if self.transport.unidirectional:
-            self.writer.write(self.transport.codec.encode_push(m.Push()))
-        else:
-            self.writer.write(self.transport.codec.encode_reply(m.Reply()))
-            if cfg.pong_timeout > 0:
-                self.ping_outstanding = True
-                self.timers.set(_PONG, cfg.pong_timeout, self._check_pong)
-        self.timers.set(_PING, cfg.ping_interval, self._send_ping)
+        if self.transport.app_ping and cfg.ping_interval > 0:
+            self.node.pings.add(cast("ClientSession", self))
+        self.schedule_expiry_check()
 
-    def _check_pong(self) -> None:
+    def send_ping(self) -> None:
+        """One ping: an empty Reply (an empty Push when unidirectional); a bidirectional
+        session then owes a pong within ``pong_timeout`` (``check_pong``)."""
+        if self.state != CONNECTED:
+            return
+        if self.transport.unidirectional:
+            self.writer.write(self.transport.codec.uni_ping)
+        else:
+            self.writer.write(self.transport.codec.ping)
+            if self.node.config.pong_timeout > 0:
+                self.ping_outstanding = True
+
+    def check_pong(self) -> None:
+        """``pong_timeout`` after a ping: 3012 when its pong has not come."""
         if self.state == CONNECTED and self.ping_outstanding:
             self.disconnect(c.DISCONNECT_NO_PONG)
 

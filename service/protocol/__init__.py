@@ -7,7 +7,7 @@ sessions can hold one reference.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from . import json_codec
 from .errors import MessageTooLarge, ProtocolError
@@ -23,6 +23,11 @@ class Codec:
     ``decode_commands`` raises ProtocolError for a frame that is not entirely valid;
     ``decode_command_prefix`` returns the commands decoded before the first bad one together
     with that error (sessions handle them in order, then disconnect 3501).
+
+    ``ping`` and ``uni_ping`` are the encoded server ping (an empty Reply, an empty Push on
+    unidirectional transports) and ``pong`` the whole frame of a client's pong (one empty
+    Command), built once: an idle node sends and receives them for every connection every
+    ``ping_interval`` (docs/protocol.md#ping-and-pong).
     """
 
     name: str
@@ -32,6 +37,16 @@ class Codec:
     encode_reply: Callable[[Reply], bytes]
     encode_push: Callable[[Push], bytes]
     join_frames: Callable[[list[bytes]], bytes]
+    ping: bytes = field(init=False)
+    uni_ping: bytes = field(init=False)
+    pong: bytes = field(init=False)
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__  # frozen: derived fields are set once, here
+        set_(self, "ping", self.encode_reply(Reply()))
+        set_(self, "uni_ping", self.encode_push(Push()))
+        # an empty Command encodes as an empty Reply does ("{}", or no bytes in protobuf)
+        set_(self, "pong", self.join_frames([self.encode_reply(Reply())]))
 
 
 JSON = Codec(

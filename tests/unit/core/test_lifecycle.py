@@ -108,13 +108,15 @@ async def test_close_releases_every_timer_and_the_session(node: Node) -> None:
     c, _t = client(node)
     await send(c, {"id": 1, "connect": {"token": token("u")}})
     await send(c, {"id": 2, "subscribe": {"channel": "chat:a", "token": sub_token("u", "chat:a")}})
-    # stale check, first ping, connection expiry, subscription expiry
-    assert len(c.timers) == 4 and len(node.timers) == idle + 4
+    # stale check, connection expiry, subscription expiry; pings are in the node's schedule
+    assert len(c.timers) == 3 and len(node.timers) == idle + 3
+    assert len(node.pings) == 1
     ref = weakref.ref(c)
     c.disconnect(DISCONNECT_FORCE_NO_RECONNECT)
     # at once, not when the day-long tokens expire; what is left is the node's deferred
     # broker unsubscribe of the channel (due in 1 s)
     assert len(c.timers) == 0 and len(node.timers) == idle + 1
+    assert len(node.pings) == 0
     await asyncio.sleep(0.05)  # background cleanup of the subscription
     del c, _t
     gc.collect()
