@@ -21,6 +21,13 @@ publications of one body into the same channel are **coalesced**: their pushes a
 ``TokenVerifier`` (HS256), as a connect storm's floor (``bench/limits_bench.py storm``); a
 token that does not verify gets error 109 instead of the canned reply.
 
+``--ping-interval S``: the idle-CPU floor of ``bench/limits_bench.py scale``.  Every
+connection gets the v4 ping (an empty ``{}`` text frame) every ``S`` seconds and answers it with
+``{}`` through the same ``async for msg in ws`` loop; the connect reply announces ``ping`` S
+and ``pong`` true.  The cheapest schedule: connections sit in ``S / 0.25`` slots by connect
+order and one task writes the pre-built frame to the next slot every 0.25 s (no timer per
+connection, no pong deadline).
+
     .venv/bin/python bench/peers/raw_floor.py --port 8001 --api-key KEY [--hmac-secret S]
 """
 
@@ -66,9 +73,21 @@ def run_now(coro: Coroutine[Any, Any, Any]) -> Any:
 
 
 class Floor:
-    def __init__(self, api_key: str, *, coalesce: bool = True, hmac_secret: str = "") -> None:
+    PING_STEP = 0.25
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        coalesce: bool = True,
+        hmac_secret: str = "",
+        ping_interval: float = 0.0,
+    ) -> None:
         self.api_key = api_key.encode()
         self.coalesce = coalesce
+        self.ping_interval = ping_interval
+        nslots = max(1, round(ping_interval / self.PING_STEP))
+        self.ping_slots: list[dict[int, asyncio.Transport]] = [{} for _ in range(nslots)]
         self.channels: dict[str, dict[int, asyncio.Transport]] = {}
         self._ids = itertools.count(1)
         self.verifier: Any = None
@@ -85,6 +104,9 @@ class Floor:
         assert transport is not None
         key = id(ws)
         joined: list[str] = []
+        slot = self.ping_slots[next(self._ids) % len(self.ping_slots)]
+        if self.ping_interval > 0:
+            slot[key] = transport
         try:
             async for msg in ws:
                 if msg.type == WSMsgType.TEXT:
@@ -97,6 +119,7 @@ class Floor:
                 if out:
                     transport.write(text_frame(b"\n".join(out)))
         finally:
+            slot.pop(key, None)
             for channel in joined:
                 subs = self.channels.get(channel)
                 if subs is not None:
@@ -131,7 +154,7 @@ class Floor:
                             "connect": {
                                 "client": client,
                                 "version": "floor",
-                                "ping": 300,
+                                "ping": int(self.ping_interval) or 300,
                                 "pong": True,
                             },
                         }
@@ -145,6 +168,15 @@ class Floor:
             elif cid:
                 out.append(b'{"id":%d}' % cid)
         return out
+
+    async def ping_forever(self) -> None:
+        """Write ``{}`` to one slot of connections every ``PING_STEP`` seconds."""
+        frame = text_frame(b"{}")
+        for i in itertools.cycle(range(len(self.ping_slots))):
+            await asyncio.sleep(self.PING_STEP)
+            for transport in list(self.ping_slots[i].values()):
+                if not transport.is_closing():
+                    transport.write(frame)
 
     def frame(self, push: bytes) -> bytes:
         """The bytes written to every subscriber for one encoded push (or several joined
@@ -223,8 +255,21 @@ async def serve(app: web.Application, host: str, port: int, ssl_context: Any = N
 
 
 async def main(args: argparse.Namespace) -> None:
-    floor = Floor(args.api_key, coalesce=not args.no_coalesce, hmac_secret=args.hmac_secret)
+    floor = Floor(
+        args.api_key,
+        coalesce=not args.no_coalesce,
+        hmac_secret=args.hmac_secret,
+        ping_interval=args.ping_interval,
+    )
     app = web.Application()
+    if args.ping_interval > 0:
+
+        async def pinger(_app: web.Application) -> Any:
+            task = asyncio.get_running_loop().create_task(floor.ping_forever())
+            yield
+            task.cancel()
+
+        app.cleanup_ctx.append(pinger)
     app.router.add_get("/connection/websocket", floor.websocket)
     app.router.add_post("/api", floor.api)
     await serve(app, args.host, args.port)
@@ -237,6 +282,7 @@ if __name__ == "__main__":
     ap.add_argument("--api-key", required=True)
     ap.add_argument("--no-coalesce", action="store_true", help="one frame per publication")
     ap.add_argument("--hmac-secret", default="", help="verify connect tokens (HS256)")
+    ap.add_argument("--ping-interval", type=float, default=0.0, help="v4 pings every S seconds")
     args = ap.parse_args()
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
