@@ -69,24 +69,10 @@ from fanout import (
     summarize,
     wait_port,
 )
+from loadgen import cpu_seconds, proc_status
 
 TARGET = 0.7
 IDLE_TARGET = 0.02  # of a core at 50,000 idle connections
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as f:
-        rest = f.read().rsplit(")", 1)[1].split()
-    return (int(rest[11]) + int(rest[12])) / CLK_TCK
-
-
-def rss_kb(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def wait_quiet(pid: int, limit: float = 30.0) -> None:
@@ -318,7 +304,7 @@ def scale_one(a: argparse.Namespace, servers: Servers, impl: str, n: int) -> dic
     floor_pings = {"ping_interval": "25s"} if impl == "floor" else {}  # gyre's default
     with servers.run(impl, **floor_pings) as (pid, port):
         time.sleep(1.0)
-        rss0 = rss_kb(pid)
+        rss0 = proc_status(pid)["VmRSS"]
         cpu0 = cpu_seconds(pid)
         t0 = time.perf_counter()
         gens = []
@@ -347,11 +333,11 @@ def scale_one(a: argparse.Namespace, servers: Servers, impl: str, n: int) -> dic
         connect_cpu = cpu_seconds(pid) - cpu0
         connected = sum(r.get("connected", 0) for r in ready)
         time.sleep(a.settle)
-        rss1 = rss_kb(pid)
+        rss1 = proc_status(pid)["VmRSS"]
         c0, w0 = cpu_seconds(pid), time.perf_counter()
         time.sleep(a.idle_s)
         idle_cpu, idle_wall = cpu_seconds(pid) - c0, time.perf_counter() - w0
-        rss2 = rss_kb(pid)
+        rss2 = proc_status(pid)["VmRSS"]
         pings = 0
         for g in gens:
             out, _ = g.communicate(b"\n", timeout=60)

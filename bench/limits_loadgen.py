@@ -40,17 +40,10 @@ import time
 from typing import Any
 
 import orjson
+from loadgen import cpu_seconds
 from picows import WSError, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 PUSH_HEAD = b'{"push":'
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process (all threads) from /proc/<pid>/stat."""
-    with open(f"/proc/{pid}/stat") as f:
-        rest = f.read().rsplit(")", 1)[1].split()
-    return (int(rest[11]) + int(rest[12])) / CLK_TCK
 
 
 def tokens(secret: str, n: int) -> list[str]:
