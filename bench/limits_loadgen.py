@@ -40,7 +40,7 @@ import time
 from typing import Any
 
 import orjson
-from loadgen import cpu_seconds
+from loadgen import cpu_seconds, post_ok
 from picows import WSError, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 PUSH_HEAD = b'{"push":'
@@ -263,10 +263,8 @@ async def run_channels(args: argparse.Namespace) -> dict[str, Any]:
             t0 = time.perf_counter()
             for _ in range(args.passes):
                 for body in bodies:
-                    async with session.post(args.api, data=body, headers=headers) as r:
-                        reply = await r.read()
-                        if r.status != 200 or b'"error"' in reply:
-                            errors += 1
+                    if not await post_ok(session, args.api, body, headers):
+                        errors += 1
             try:
                 await asyncio.wait_for(c.done, args.timeout)
             except TimeoutError:

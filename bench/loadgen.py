@@ -210,6 +210,14 @@ async def connect_many(
     return transports
 
 
+async def post_ok(session: Any, url: str, body: bytes, headers: dict[str, str]) -> bool:
+    """POST one server-API body (an ``aiohttp.ClientSession``); True when the status is 200
+    and no reply in it carries an error."""
+    async with session.post(url, data=body, headers=headers) as r:
+        reply = await r.read()
+        return r.status == 200 and b'"error"' not in reply
+
+
 def publish_body(channel: str, burst: int, seq: int) -> bytes:
     lines = []
     for j in range(burst):
@@ -249,10 +257,8 @@ async def run_fanout(args: argparse.Namespace) -> dict[str, Any]:
         srv0, cli0 = cpu_seconds(args.pid), time.process_time()
         t_start = time.perf_counter()
         for body in bodies:
-            async with session.post(args.api, data=body, headers=headers) as r:
-                reply = await r.read()
-                if r.status != 200 or b'"error"' in reply:
-                    errors += 1
+            if not await post_ok(session, args.api, body, headers):
+                errors += 1
         t_sent = time.perf_counter()
         try:
             await asyncio.wait_for(stats.done, args.timeout)
@@ -335,10 +341,8 @@ async def run_latency(args: argparse.Namespace) -> dict[str, Any]:
             if delay > 0:
                 await asyncio.sleep(delay)
             body = publish_body(args.channel, args.burst, i * args.burst)
-            async with session.post(args.api, data=body, headers=headers) as r:
-                reply = await r.read()
-                if r.status != 200 or b'"error"' in reply:
-                    errors += 1
+            if not await post_ok(session, args.api, body, headers):
+                errors += 1
         t_sent = time.perf_counter()
         try:
             await asyncio.wait_for(stats.done, args.timeout)

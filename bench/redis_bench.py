@@ -67,6 +67,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from loadgen import cpu_seconds, post_ok
+
 REPO = Path(__file__).resolve().parents[1]
 SECRET = "redis-bench-secret-0123456789abcdef"
 API_KEY = "redis-bench-api-key"
@@ -97,13 +99,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process (all threads) from /proc/<pid>/stat."""
-    with open(f"/proc/{pid}/stat") as f:
-        rest = f.read().rsplit(")", 1)[1].split()
-    return (int(rest[11]) + int(rest[12])) / CLK_TCK
 
 
 def pinned(cpu: int | None, cmd: list[str]) -> list[str]:
@@ -697,10 +692,8 @@ async def run_fanout(
         cli0 = time.process_time()
         t0 = time.perf_counter()
         for body in bodies:
-            async with session.post(api.api_url, data=body, headers=headers) as r:
-                reply = await r.read()
-                if r.status != 200 or b'"error"' in reply:
-                    errors += 1
+            if not await post_ok(session, api.api_url, body, headers):
+                errors += 1
         try:
             await asyncio.wait_for(stats.done, timeout)
         except TimeoutError:
