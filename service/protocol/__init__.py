@@ -46,7 +46,7 @@ class Codec:
         set_(self, "ping", self.encode_reply(Reply()))
         set_(self, "uni_ping", self.encode_push(Push()))
         # an empty Command encodes as an empty Reply does ("{}", or no bytes in protobuf)
-        set_(self, "pong", self.join_frames([self.encode_reply(Reply())]))
+        set_(self, "pong", self.join_frames([self.ping]))
 
 
 JSON = Codec(
