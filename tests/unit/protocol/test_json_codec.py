@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.protocol import JSON, ProtocolError
+from service.protocol import JSON, ProtocolError, json_codec
 from service.protocol import messages as m
 
 
@@ -142,3 +142,19 @@ def test_is_valid_json(data: bytes, ok: bool) -> None:
     from service.protocol.json_codec import is_valid_json
 
     assert is_valid_json(data) is ok
+
+
+@pytest.mark.parametrize(
+    "channel", ["news", 'q"uote\\back', "tab\tnl\nctl\x01", "ünï:кан/😀", "ls\u2028ps\u2029"]
+)
+@pytest.mark.parametrize(
+    "data", [b'{"a":1}', b'"s"', b"[1, 2,\n 3]", b'{"k" :\r\n "v\xc3\xbc"}', b"7"]
+)
+@pytest.mark.parametrize("offset", [0, 1, 2**53 + 1])
+def test_data_push_is_byte_identical_to_the_encoder(channel: str, data: bytes, offset: int) -> None:
+    """The fast publication push (fan-out to JSON subscribers) writes exactly what encoding
+    the Structs writes, in both the bare (uni) and the Reply (bidirectional) form."""
+    push = m.Push(channel=channel, pub=m.Publication(data=m.raw(data), offset=offset))
+    fast = json_codec.data_push(channel, data, offset)
+    assert fast == JSON.encode_push(push)
+    assert json_codec.reply_with_push(fast) == JSON.encode_reply(m.Reply(push=push))
