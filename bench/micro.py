@@ -317,40 +317,47 @@ def case_v1(repeat: int) -> dict[str, Any]:
     return {"case": "v1", "what": what, "us": x, "plain_us": y}
 
 
-def case_grpc_batch(repeat: int) -> dict[str, Any]:
-    """gRPC ``Batch`` of 1000 plain publish commands into one channel (memory engine, one
-    subscriber-less node): the whole API side of a publication, request to reply bytes."""
+async def _api_node() -> tuple[Any, Any, Any]:
+    """A started memory-engine node without subscribers, its hooks and an Executor."""
     import json
     import tempfile
 
-    from centrifugal.centrifugo.api import api_pb2
-
     from service.api.executor import Executor
-    from service.api.grpc import CentrifugoApiService
     from service.app import node_config
     from service.config import load_config
     from service.core.node import Node
     from service.engines.memory import MemoryBroker, MemoryPresenceManager
     from service.policy.hooks import CentrifugoHooks
 
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "config.json"
+        path.write_text(json.dumps({"token_hmac_secret_key": "s", "api_key": "k"}))
+        cfg, _ = load_config(str(path))
+    hooks = CentrifugoHooks(cfg)
+    node = Node(
+        config=node_config(cfg),
+        broker=MemoryBroker(),
+        presence=MemoryPresenceManager(),
+        hooks=hooks,
+    )
+    await node.start()
+    return node, hooks, Executor(node, hooks)
+
+
+def case_grpc_batch(repeat: int) -> dict[str, Any]:
+    """gRPC ``Batch`` of 1000 plain publish commands into one channel (memory engine, one
+    subscriber-less node): the whole API side of a publication, request to reply bytes."""
+    from centrifugal.centrifugo.api import api_pb2
+
+    from service.api.grpc import CentrifugoApiService
+
     class _Context:
         def invocation_metadata(self) -> tuple[()]:
             return ()
 
     async def run() -> float:
-        with tempfile.TemporaryDirectory() as d:
-            path = Path(d) / "config.json"
-            path.write_text(json.dumps({"token_hmac_secret_key": "s", "api_key": "k"}))
-            cfg, _ = load_config(str(path))
-        hooks = CentrifugoHooks(cfg)
-        node = Node(
-            config=node_config(cfg),
-            broker=MemoryBroker(),
-            presence=MemoryPresenceManager(),
-            hooks=hooks,
-        )
-        await node.start()
-        svc = CentrifugoApiService(Executor(node, hooks), api_key="")
+        node, _, executor = await _api_node()
+        svc = CentrifugoApiService(executor, api_key="")
         req = api_pb2.BatchRequest()
         for i in range(1000):
             req.commands.add().publish.CopyFrom(
@@ -370,6 +377,58 @@ def case_grpc_batch(repeat: int) -> dict[str, Any]:
     return {"case": "grpc_batch", "what": "1 publish command of a 1000-command Batch", "us": us}
 
 
+def case_broadcast(repeat: int) -> dict[str, Any]:
+    """The server API's ``broadcast`` into 100 channels without subscribers (memory engine):
+    the API and engine side of one channel, decoded request to result objects."""
+    import msgspec
+
+    from service.api import messages as a
+
+    async def run() -> float:
+        node, _, executor = await _api_node()
+        data = msgspec.Raw(b'{"ts":1,"pad":"' + b"x" * 64 + b'"}')
+        req = a.BroadcastRequest(channels=[f"personal-{i}" for i in range(100)], data=data)
+        times = []
+        for _ in range(repeat * 20):
+            t0 = time.perf_counter()
+            await executor.broadcast(req)
+            times.append(time.perf_counter() - t0)
+        await node.close()
+        return min(times) / 100 * 1e6
+
+    us = asyncio.run(run())
+    return {"case": "broadcast", "what": "1 channel of a 100-channel broadcast", "us": us}
+
+
+def case_json_push(repeat: int) -> dict[str, Any]:
+    """JSON Reply{push} of a data-only publication (what a bidirectional JSON subscriber
+    gets): ``json_codec.data_push`` vs encoding the wire Structs."""
+    from service.core.engine import Publication
+    from service.core.wire import JSON_REPLY, encoded_publication
+    from service.protocol import JSON
+    from service.protocol import messages as m
+
+    pubs = [
+        Publication(b'{"ts":%d,"pad":"%s"}' % (i, b"x" * 64), json_ok=True) for i in range(2000)
+    ]
+
+    def fast() -> None:
+        for pub in pubs:
+            encoded_publication("bench", pub).get(JSON_REPLY)
+
+    def structs() -> None:
+        for pub in pubs:
+            JSON.encode_reply(m.Reply(push=encoded_publication("bench", pub).push))
+
+    a, b = best(fast, len(pubs), repeat), best(structs, len(pubs), repeat)
+    return {
+        "case": "json_push",
+        "what": "JSON Reply{push} of 1 publication",
+        "us": a,
+        "plain_us": b,
+    }
+
+
 CASES = {
     "hub": case_hub,
     "ws": case_ws,
@@ -379,6 +438,8 @@ CASES = {
     "redis_position": case_redis_position,
     "uni_sse": case_uni_sse,
     "grpc_batch": case_grpc_batch,
+    "broadcast": case_broadcast,
+    "json_push": case_json_push,
     "sockjs": case_sockjs,
     "v1": case_v1,
 }

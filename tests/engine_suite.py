@@ -312,6 +312,41 @@ class EngineSuite:
         assert [(p.data, p.offset) for p in stored][2:] == [(b"m%d" % i, 3 + i) for i in range(5)]
         assert all(p.offset == 0 for p in pubs)  # the caller's publications are not modified
 
+    async def test_publish_many_is_each_run_in_turn(self, engine: Engine, channel: str) -> None:
+        """A broadcast's runs in one call: one outcome list per run, what one ``publish``
+        per run would answer; a channel met twice goes on where its first run ended."""
+        other = channel + "-other"
+        await engine.broker.subscribe(channel)
+        await engine.broker.subscribe(other)
+        opts = HISTORY if self.has_history else NO_HISTORY
+        keyed = replace(opts, idempotency_key="k")
+        out = await engine.broker.publish_many(
+            [
+                (channel, [Publication(data=b"a1"), Publication(data=b"a2")], opts),
+                (other, [Publication(data=b"b1")], NO_HISTORY),
+                (channel, [Publication(data=b"a3")], keyed),
+                (channel, [Publication(data=b"again")], keyed),  # the same key: not published
+            ]
+        )
+        assert len(out) == 4 and all(isinstance(o, list) for o in out)
+        lists = [o for o in out if isinstance(o, list)]
+        assert [len(o) for o in lists] == [2, 1, 1, 1]
+        assert lists[1] == [None]
+        mine = await engine.handler.wait_publications(channel, 3)
+        assert [p.data for p, _ in mine] == [b"a1", b"a2", b"a3"]
+        assert [p.data for p, _ in await engine.handler.wait_publications(other, 1)] == [b"b1"]
+        if self.has_history:
+            got = [o for o in (lists[0] + lists[2] + lists[3]) if isinstance(o, StreamPosition)]
+            assert [p.offset for p in got] == [1, 2, 3, 3]  # the repeated key: the first result
+            assert [pos for _, pos in mine] == got[:3]
+        else:
+            assert lists[0] == [None, None] and lists[2] == lists[3] == [None]
+        await publish_one(engine.broker, channel, Publication(data=b"marker"), opts)
+        await engine.handler.wait_for(
+            lambda: any(p.data == b"marker" for p, _ in engine.handler.publications_in(channel))
+        )
+        assert b"again" not in [p.data for p, _ in engine.handler.publications_in(channel)]
+
     # -- idempotent publish and the delta mark (docs/beyond_v4.md) ------------------------
 
     async def _idempotent_twice(

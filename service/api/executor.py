@@ -8,22 +8,28 @@ HTTP (``http.py``) and gRPC (``grpc.py``) decode their requests into the Structs
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import NamedTuple, Protocol
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
 import msgspec
 
-from ..core.engine import EngineError, Publication, PublishOptions, StreamPosition
+from ..core.engine import StreamPosition
 from ..core.hooks import ApiPolicy
 from ..core.node import Node
 from ..core.wire import info_json_ok, publication_json_ok, wire_history, wire_presence
 from ..protocol import codes as c
 from . import messages as a
+from .publishing import (
+    PublishFields,
+    api_error,
+    broadcast_items,
+    payload,
+    publish_item,
+    publish_items,
+)
 
 log = logging.getLogger("gyre.api")
 
@@ -78,16 +84,6 @@ PRO_METHODS = {
 }
 
 
-def _data(data: msgspec.Raw | bytes, b64data: str) -> bytes:
-    if b64data:
-        try:
-            return base64.b64decode(b64data, validate=True)
-        except (binascii.Error, ValueError):
-            raise c.ReplyError(c.ERROR_BAD_REQUEST) from None
-    out = bytes(data)
-    return b"" if out == b"null" else out
-
-
 def _override(o: a.SubscribeOptionOverride | None) -> dict[str, bool]:
     if o is None:
         return {}
@@ -104,11 +100,6 @@ def _override(o: a.SubscribeOptionOverride | None) -> dict[str, bool]:
             out[name] = value.value
     return out
 
-
-_NO_HISTORY = PublishOptions()
-
-NO_POSITION = a.PublishResult()
-"""The result of a publish that keeps no history (shared: callers must not mutate it)."""
 
 BATCH_SLICE = 64
 """A batch yields to the event loop after this many commands (see ``batch_turn``): about
@@ -127,56 +118,6 @@ async def batch_turn(index: int) -> None:
     """
     if index and not index % BATCH_SLICE:
         await asyncio.sleep(0)
-
-
-def _api_error(method: str, e: Exception) -> a.Error:
-    """The ``Error`` an API call answers for ``e``: a ``ReplyError``'s own code, else 100
-    (internal), logged (an ``EngineError`` as a warning, anything else with its traceback)."""
-    if isinstance(e, c.ReplyError):
-        return a.Error(code=e.error.code, message=e.error.message)
-    if isinstance(e, EngineError):
-        log.warning("api %s failed: %s", method, e)
-    else:
-        log.error("api %s failed", method, exc_info=e)
-    return a.Error(code=c.ERROR_INTERNAL.code, message=c.ERROR_INTERNAL.message)
-
-
-class PublishFields(Protocol):
-    """One publish request as ``Executor.publish`` reads it: the decoded JSON
-    ``PublishRequest`` and the gRPC ``api_pb2.PublishRequest`` both have these attributes."""
-
-    @property
-    def channel(self) -> str: ...
-
-    @property
-    def data(self) -> bytes | msgspec.Raw: ...
-
-    @property
-    def b64data(self) -> str: ...
-
-    @property
-    def skip_history(self) -> bool: ...
-
-    @property
-    def tags(self) -> Mapping[str, str]: ...
-
-    @property
-    def idempotency_key(self) -> str: ...
-
-    @property
-    def delta(self) -> bool: ...
-
-
-class _Publish(NamedTuple):
-    """A publish request made by the executor itself (one per ``broadcast`` channel)."""
-
-    channel: str
-    data: bytes | msgspec.Raw
-    b64data: str
-    skip_history: bool
-    tags: Mapping[str, str]
-    idempotency_key: str
-    delta: bool
 
 
 def _not_json(channel: str, what: str) -> c.ReplyError:
@@ -255,7 +196,7 @@ class Executor:
                 return await m.handler(req, binary=protocol == "grpc")
             return await m.handler(req)
         except Exception as e:
-            return _api_error(method, e)
+            return api_error(method, e)
         finally:
             if self.observe is not None:
                 self.observe(protocol, method, time.perf_counter() - started)
@@ -280,66 +221,7 @@ class Executor:
         return out
 
     async def _publish(self, reqs: Sequence[PublishFields]) -> list[a.PublishResult | a.Error]:
-        out: list[a.PublishResult | a.Error] = [NO_POSITION] * len(reqs)
-        run: list[int] = []
-        pubs: list[Publication] = []
-        channel, opts = "", _NO_HISTORY
-        for i, req in enumerate(reqs):
-            try:
-                ch, pub, po = self._publication(req)
-            except Exception as e:
-                out[i] = _api_error("publish", e)
-                continue
-            if run and (ch != channel or po is not opts):
-                await self._publish_run(channel, pubs, opts, run, out)
-                run, pubs = [], []
-            channel, opts = ch, po
-            run.append(i)
-            pubs.append(pub)
-        if run:
-            await self._publish_run(channel, pubs, opts, run, out)
-        return out
-
-    def _publication(self, req: PublishFields) -> tuple[str, Publication, PublishOptions]:
-        """Channel, publication and history options of one request: 107 without channel or
-        data (or with bad ``b64data``), 102 for an unknown namespace."""
-        data = req.data
-        b64data = req.b64data
-        if b64data or type(data) is not bytes or data == b"null":  # bytes: gRPC, used as is
-            data = _data(data, b64data)
-        channel = req.channel
-        if not channel or not data:
-            raise c.ReplyError(c.ERROR_BAD_REQUEST)
-        caps = self.policy.api_channel(channel)
-        tags = req.tags
-        pub = Publication(data, None, 0, dict(tags) if tags else None, delta=req.delta)
-        opts = _NO_HISTORY if req.skip_history else caps.publish
-        key = req.idempotency_key
-        if key:  # a publish of its own (a new options object never joins a run)
-            ttl = caps.publish.idempotent_result_ttl
-            opts = replace(opts, idempotency_key=key, idempotent_result_ttl=ttl)
-        return channel, pub, opts
-
-    async def _publish_run(
-        self,
-        channel: str,
-        pubs: list[Publication],
-        opts: PublishOptions,
-        run: list[int],
-        out: list[a.PublishResult | a.Error],
-    ) -> None:
-        try:
-            outcomes = await self.node.publish(channel, pubs, opts)
-        except Exception as e:
-            err = _api_error("publish", e)
-            for i in run:
-                out[i] = err
-            return
-        for i, outcome in zip(run, outcomes, strict=True):
-            if isinstance(outcome, Exception):
-                out[i] = _api_error("publish", outcome)
-            elif outcome is not None:
-                out[i] = a.PublishResult(offset=outcome.offset, epoch=outcome.epoch)
+        return await publish_items(self.node, [publish_item(self.policy, req) for req in reqs])
 
     async def publish_request(self, req: a.PublishRequest) -> a.PublishResult:
         """``publish`` of one decoded request (the ``publish`` method of ``call``)."""
@@ -349,15 +231,7 @@ class Executor:
         return res
 
     async def broadcast(self, req: a.BroadcastRequest) -> a.BroadcastResult:
-        if not req.channels or not _data(req.data, req.b64data):
-            raise c.ReplyError(c.ERROR_BAD_REQUEST)
-        key = req.idempotency_key
-        results = await self._publish(
-            [
-                _Publish(ch, req.data, req.b64data, req.skip_history, req.tags, key, req.delta)
-                for ch in req.channels
-            ]
-        )
+        results = await publish_items(self.node, broadcast_items(self.policy, req))
         return a.BroadcastResult(
             responses=[
                 a.PublishResponse(error=r)
@@ -373,8 +247,8 @@ class Executor:
         self.policy.api_channel(req.channel)
         opts = self.policy.server_subscription(req.channel, _override(req.override))
         opts.expire_at = req.expire_at
-        opts.chan_info = _data(req.info, req.b64info)
-        opts.data = _data(req.data, req.b64data)
+        opts.chan_info = payload(req.info, req.b64info)
+        opts.data = payload(req.data, req.b64data)
         if req.recover_since is not None:
             opts.recover_since = StreamPosition(req.recover_since.offset, req.recover_since.epoch)
         await self.node.users.subscribe(

@@ -34,7 +34,8 @@ from ..protocol import codes as c
 from ..protocol.pb_convert import pb_to_struct, struct_to_pb
 from . import messages as a
 from .credentials import secret_equal
-from .executor import BATCH_SLICE, METHOD_NUMBERS, NO_POSITION, PRO_METHODS, Executor
+from .executor import BATCH_SLICE, METHOD_NUMBERS, PRO_METHODS, Executor
+from .publishing import NO_POSITION
 
 log = logging.getLogger("gyre.api.grpc")
 

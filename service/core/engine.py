@@ -73,6 +73,9 @@ PublishOutcome = StreamPosition | Exception | None
 """What one publication of ``Broker.publish`` became: its position, None (no history), or the
 exception it failed with."""
 
+PublishRun = tuple[str, Sequence[Publication], "PublishOptions"]
+"""Publications of one channel published together, with their options (``Node.publish_many``)."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PublishOptions:
@@ -178,6 +181,14 @@ class Broker(Protocol):
         none could be tried (engine not started or closed)."""
         ...
 
+    async def publish_many(
+        self, runs: Sequence[PublishRun]
+    ) -> list[list[PublishOutcome] | Exception]:
+        """``publish`` of each run in turn, in order (a broadcast or a batch of the server API
+        into many channels is one call): one outcome list per run, or the exception the run
+        raised (the following runs are still tried).  ``publish_each`` is the plain loop."""
+        ...
+
     async def publish_join(self, channel: str, info: ClientInfo) -> None: ...
 
     async def publish_leave(self, channel: str, info: ClientInfo) -> None: ...
@@ -197,6 +208,20 @@ class Broker(Protocol):
     def healthy(self) -> bool:
         """False while the engine cannot deliver (e.g. Redis PUB/SUB is down)."""
         ...
+
+
+async def publish_each(
+    broker: Broker, runs: Sequence[PublishRun]
+) -> list[list[PublishOutcome] | Exception]:
+    """``Broker.publish_many`` as one awaited ``publish`` per run (for brokers that wait for
+    the network on each publish anyway)."""
+    out: list[list[PublishOutcome] | Exception] = []
+    for channel, pubs, opts in runs:
+        try:
+            out.append(await broker.publish(channel, pubs, opts))
+        except Exception as e:
+            out.append(e)
+    return out
 
 
 class PresenceManager(Protocol):

@@ -14,7 +14,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine, Iterable, Sequence
 from typing import Any
 
 from ..protocol import codes as c
@@ -32,6 +32,7 @@ from .engine import (
     Publication,
     PublishOptions,
     PublishOutcome,
+    PublishRun,
     StreamPosition,
 )
 from .hooks import ClientHooks
@@ -358,17 +359,33 @@ class Node:
     ) -> list[PublishOutcome]:
         """Publish ``pubs`` into ``channel`` in order, as ONE broker call (a single publish is
         the one-item case); one outcome per publication (see ``Broker.publish``).  ``opts``
-        come complete from the policy (size, ttl and meta ttl).  Each publication's JSON
-        check is made here, where it enters (``wire.json_checked``), and so is the namespace's
-        delta mark (``opts.delta_publish`` sets ``Publication.delta``, docs/beyond_v4.md)."""
-        mark = opts.delta_publish
-        for pub in pubs:
-            json_checked(pub)
-            if mark:
-                pub.delta = True
-        self.metrics.message_sent("publication", len(pubs))
-        self.num_published += len(pubs)
+        come complete from the policy (size, ttl and meta ttl)."""
+        self._entering(((channel, pubs, opts),))
         return await self.broker.publish(channel, pubs, opts)
+
+    async def publish_many(
+        self, runs: Sequence[PublishRun]
+    ) -> list[list[PublishOutcome] | Exception]:
+        """``publish`` of each run in turn (a run is ``(channel, pubs, opts)``) as ONE broker
+        call (``Broker.publish_many``): one list of outcomes per run, or the exception the
+        whole run failed with (the following runs still go)."""
+        self._entering(runs)
+        return await self.broker.publish_many(runs)
+
+    def _entering(self, runs: Iterable[PublishRun]) -> None:
+        """Where publications enter: each one's JSON check (``wire.json_checked``), the
+        namespace's delta mark (``opts.delta_publish`` sets ``Publication.delta``,
+        docs/beyond_v4.md) and the sent counters."""
+        n = 0
+        for _, pubs, opts in runs:
+            mark = opts.delta_publish
+            for pub in pubs:
+                json_checked(pub)
+                if mark:
+                    pub.delta = True
+            n += len(pubs)
+        self.metrics.message_sent("publication", n)
+        self.num_published += n
 
     async def publish_join(self, channel: str, info: ClientInfo) -> None:
         self.metrics.message_sent("join")

@@ -22,6 +22,7 @@ from service.core.engine import (
     Publication,
     PublishOptions,
     PublishOutcome,
+    PublishRun,
 )
 
 from ..idempotency import IdempotentResults
@@ -141,6 +142,24 @@ class MemoryBroker:
         once (nothing is stored or delivered); otherwise this result is remembered (nothing
         awaits in between, so two concurrent calls publish once).
         """
+        return self._publish(channel, pubs, opts)
+
+    async def publish_many(
+        self, runs: Sequence[PublishRun]
+    ) -> list[list[PublishOutcome] | Exception]:
+        """``publish`` of each run in turn, nothing awaited in between (one coroutine for a
+        whole broadcast, not one per channel)."""
+        out: list[list[PublishOutcome] | Exception] = []
+        for channel, pubs, opts in runs:
+            try:
+                out.append(self._publish(channel, pubs, opts))
+            except Exception as e:
+                out.append(e)
+        return out
+
+    def _publish(
+        self, channel: str, pubs: Sequence[Publication], opts: PublishOptions
+    ) -> list[PublishOutcome]:
         handler = self._require_handler()
         key = opts.idempotency_key
         if key:

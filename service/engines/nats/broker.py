@@ -35,6 +35,8 @@ from service.core.engine import (
     Publication,
     PublishOptions,
     PublishOutcome,
+    PublishRun,
+    publish_each,
 )
 from service.protocol import codes as c
 
@@ -354,6 +356,12 @@ class NatsBroker:
             await nc.publish(subject, payload)
         except Exception as e:
             raise EngineError(f"nats: publish failed: {e!r}") from None
+
+    async def publish_many(
+        self, runs: Sequence[PublishRun]
+    ) -> list[list[PublishOutcome] | Exception]:
+        """One ``publish`` per run, in order (``publish_each``)."""
+        return await publish_each(self, runs)
 
     async def publish(
         self, channel: str, pubs: Sequence[Publication], opts: PublishOptions

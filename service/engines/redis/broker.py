@@ -29,7 +29,9 @@ from service.core.engine import (
     Publication,
     PublishOptions,
     PublishOutcome,
+    PublishRun,
     StreamPosition,
+    publish_each,
 )
 
 from .codec import (
@@ -212,6 +214,12 @@ class RedisBroker:
             self._pubsubs[index].unsubscribe(self._names[index].client_channel(channel))
 
     # -- publishing ------------------------------------------------------------------------
+
+    async def publish_many(
+        self, runs: Sequence[PublishRun]
+    ) -> list[list[PublishOutcome] | Exception]:
+        """One ``publish`` per run, in order (``publish_each``)."""
+        return await publish_each(self, runs)
 
     async def publish(
         self, channel: str, pubs: Sequence[Publication], opts: PublishOptions

@@ -12,7 +12,8 @@ import pytest
 from msgspec import Raw
 
 from service.api import messages as a
-from service.api.executor import NO_POSITION, Executor
+from service.api.executor import Executor
+from service.api.publishing import NO_POSITION
 from service.auth import generate_token
 from service.core.engine import HistoryQuery, Publication, PublishOptions, StreamPosition
 from service.core.node import Node
