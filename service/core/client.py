@@ -23,7 +23,16 @@ from . import commands
 from .engine import ClientInfo, Publication, StreamPosition
 from .hooks import ConnectDecision, SubscriptionOptions
 from .session_timers import SessionTimers
-from .state import ConnectionState, Continuity, SubscriptionState, ttl_of
+from .state import (
+    CLOSED,
+    CONNECTED,
+    DUPLICATE,
+    FAILED,
+    GAP,
+    NEW,
+    SUBSCRIBED,
+    ttl_of,
+)
 from .subscribing import subscribe_channel
 from .subscription import ChannelSub
 from .timers import TimerGroup
@@ -43,8 +52,6 @@ if TYPE_CHECKING:
     from .transport import Transport
 
 log = logging.getLogger("gyre.client")
-
-NEW, CONNECTED, FAILED, CLOSED = ConnectionState
 
 
 class ClientSession(SessionTimers):
@@ -268,9 +275,9 @@ class ClientSession(SessionTimers):
             return
         if sub.options.positioned and position is not None and pub.offset:
             seen = sub.check(pub.offset, position.epoch)
-            if seen is Continuity.DUPLICATE:
+            if seen is DUPLICATE:
                 return  # already delivered by recovery
-            if seen is Continuity.GAP:
+            if seen is GAP:
                 self.position_lost(sub)
                 return
         enc = encoded_publication(sub.channel, pub)
@@ -337,7 +344,7 @@ class ClientSession(SessionTimers):
         """Make ``sub`` live (after its reply or push was written): deliver what was buffered,
         publish the join, arm its expiry check."""
         for pub, position in sub.take_buffer():
-            if self.state == CLOSED or sub.state != SubscriptionState.SUBSCRIBED:
+            if self.state == CLOSED or sub.state is not SUBSCRIBED:
                 return
             self.deliver(sub, pub, position)
         if sub.options.join_leave:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from .delta import DeltaChannel, DeltaFrames
 from .engine import ClientInfo, Publication, StreamPosition
-from .state import Continuity, SubscriptionState
+from .state import GAP, IN_ORDER, SUBSCRIBED
 from .subscription import ChannelSub
 from .tags_filter import TagsFilter
 from .wire import (
@@ -164,7 +164,6 @@ class Hub:
             subs = self._broadcast_chunk(run, pubs, positions, subs)
         if not subs and special is None:
             return
-        SUBSCRIBED, IN_ORDER = SubscriptionState.SUBSCRIBED, Continuity.IN_ORDER
         for i, pub in enumerate(pubs):
             position = None if positions is None else positions[i]
             enc = encoded_publication(channel, pub) if encs is None else encs[i]
@@ -173,7 +172,7 @@ class Hub:
             last_variant = -1
             data = b""
             for sub in subs or ():
-                if sub.state != SUBSCRIBED:
+                if sub.state is not SUBSCRIBED:
                     if sub.buffer is not None:
                         sub.buffer.append((pub, position))
                     continue
@@ -181,7 +180,7 @@ class Hub:
                     assert position is not None
                     seen = sub.check(pub.offset, position.epoch)
                     if seen is not IN_ORDER:
-                        if seen is Continuity.GAP:
+                        if seen is GAP:
                             if bad is None:
                                 bad = []
                             bad.append(sub)
@@ -231,14 +230,13 @@ class Hub:
             contiguous = contiguous and all(
                 p.offset == first.offset + i for i, p in enumerate(pubs)
             )
-        SUBSCRIBED, IN_ORDER = SubscriptionState.SUBSCRIBED, Continuity.IN_ORDER
         rest: list[ChannelSub] = []
         last_key = -2
         data = INVALID
         for sub in subs:
             client = sub.client
             key = client.chunk_key
-            if key < 0 or sub.state != SUBSCRIBED:
+            if key < 0 or sub.state is not SUBSCRIBED:
                 rest.append(sub)
                 continue
             if key != last_key:
@@ -274,15 +272,15 @@ class Hub:
         frames: DeltaFrames | None = None
         check_position = position is not None and pub.offset > 0
         for sub in subs.values():
-            if sub.state != SubscriptionState.SUBSCRIBED:
+            if sub.state is not SUBSCRIBED:
                 if sub.buffer is not None:
                     sub.buffer.append((pub, position))
                 continue
             if check_position and sub.options.positioned:
                 assert position is not None
                 seen = sub.check(pub.offset, position.epoch)
-                if seen is not Continuity.IN_ORDER:
-                    if seen is Continuity.GAP:
+                if seen is not IN_ORDER:
+                    if seen is GAP:
                         if bad is None:
                             bad = []
                         bad.append(sub)
@@ -345,7 +343,7 @@ class Hub:
         if not subs:
             return
         for sub in subs.values():
-            if sub.state != SubscriptionState.SUBSCRIBED or not sub.options.push_join_leave:
+            if sub.state is not SUBSCRIBED or not sub.options.push_join_leave:
                 continue
             data = enc.get(sub.client.variant)
             if data is not INVALID:

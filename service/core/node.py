@@ -41,7 +41,7 @@ from .metrics import NodeMetrics, NullMetrics
 from .observers import ChannelObserver, Observers
 from .pings import PingSchedule
 from .process import ProcessSampler
-from .state import ConnectionState
+from .state import CONNECTED
 from .subscription import ChannelSub
 from .timers import TimerWheel
 from .users import Users
@@ -169,7 +169,7 @@ class Node:
 
     async def _refresh_presence(self) -> None:
         for client in list(self._clients):
-            if client.state != ConnectionState.CONNECTED:
+            if client.state is not CONNECTED:
                 continue
             for sub in list(client.subs.values()):
                 if sub.options.presence:
@@ -214,7 +214,7 @@ class Node:
         await asyncio.sleep(grace)
         for sub, top in suspects:
             client = sub.client
-            if client.state != ConnectionState.CONNECTED or client.subs.get(sub.channel) is not sub:
+            if client.state is not CONNECTED or client.subs.get(sub.channel) is not sub:
                 continue
             if sub.behind(top):
                 client.position_lost(sub)

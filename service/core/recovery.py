@@ -12,7 +12,7 @@ from ..protocol import codes as c
 from ..protocol import messages as m
 from .delta import recovered_publications
 from .engine import HistoryQuery, Publication, StreamPosition
-from .state import Continuity, continuity
+from .state import IN_ORDER, continuity
 from .subscription import ChannelSub
 from .wire import require_json, wire_publication
 
@@ -81,7 +81,7 @@ async def _recover_stream(
         recovered = epoch == top.epoch and top.offset == since.offset
     else:
         recovered = (
-            continuity(since.offset, epoch, pubs[0].offset, top.epoch) is Continuity.IN_ORDER
+            continuity(since.offset, epoch, pubs[0].offset, top.epoch) is IN_ORDER
             and pubs[-1].offset == top.offset
             and (limit <= 0 or len(pubs) <= limit)
         )

@@ -37,16 +37,23 @@ class Continuity(enum.IntEnum):
     GAP = 2  # publications were lost: a later offset, or another epoch
 
 
+# The members as module globals for the hot paths (the hub reads them on every broadcast): on
+# Python 3.11 ``SubscriptionState.SUBSCRIBED`` is a descriptor read of 0.07 us, a global 0.01 us.
+NEW, CONNECTED, FAILED, CLOSED = ConnectionState
+SUBSCRIBING, SUBSCRIBED = SubscriptionState
+IN_ORDER, DUPLICATE, GAP = Continuity
+
+
 def continuity(last_offset: int, last_epoch: str, offset: int, epoch: str) -> Continuity:
     """The stream-position rule (docs/protocol.md#positioning-and-recovery), the only place
     it is written."""
     if epoch != last_epoch:
-        return Continuity.GAP
+        return GAP
     if offset == last_offset + 1:
-        return Continuity.IN_ORDER
+        return IN_ORDER
     if offset <= last_offset:
-        return Continuity.DUPLICATE
-    return Continuity.GAP
+        return DUPLICATE
+    return GAP
 
 
 TTL_MAX = 2**32 - 1

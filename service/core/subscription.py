@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from .engine import Publication, StreamPosition
 from .hooks import SubscriptionOptions
-from .state import Continuity, SubscriptionState, continuity
+from .state import DUPLICATE, IN_ORDER, SUBSCRIBED, SUBSCRIBING, Continuity, continuity
 
 if TYPE_CHECKING:
     from .client import ClientSession
@@ -51,7 +51,7 @@ class ChannelSub:
         self.channel = channel
         self.options = options
         self.server_side = server_side
-        self.state = SubscriptionState.SUBSCRIBING
+        self.state = SUBSCRIBING
         self.buffer: list[tuple[Publication, StreamPosition | None]] | None = []
         self.offset = 0
         self.epoch = ""
@@ -66,20 +66,18 @@ class ChannelSub:
         """Judge a publication at (``offset``, ``epoch``): IN_ORDER moves the position to it;
         DUPLICATE (already delivered) and GAP (publications lost) leave it."""
         result = continuity(self.offset, self.epoch, offset, epoch)
-        if result is Continuity.IN_ORDER:
+        if result is IN_ORDER:
             self.offset = offset
         return result
 
     def behind(self, top: StreamPosition) -> bool:
         """True when the stream ``top`` is past what this subscription delivered (or on
         another epoch): a publication may have been lost."""
-        return (
-            continuity(self.offset, self.epoch, top.offset, top.epoch) is not Continuity.DUPLICATE
-        )
+        return continuity(self.offset, self.epoch, top.offset, top.epoch) is not DUPLICATE
 
     def take_buffer(self) -> list[tuple[Publication, StreamPosition | None]]:
         """Go live: SUBSCRIBED from now on; returns what was buffered meanwhile."""
         buffered = self.buffer or []
         self.buffer = None
-        self.state = SubscriptionState.SUBSCRIBED
+        self.state = SUBSCRIBED
         return buffered
