@@ -23,6 +23,8 @@ from ..core.wire import info_json_ok, publication_json_ok, wire_history, wire_pr
 from ..protocol import codes as c
 from . import messages as a
 from .publishing import (
+    NO_POSITION,
+    NO_POSITION_RESPONSE,
     PublishFields,
     api_error,
     broadcast_items,
@@ -234,7 +236,9 @@ class Executor:
         results = await publish_items(self.node, broadcast_items(self.policy, req))
         return a.BroadcastResult(
             responses=[
-                a.PublishResponse(error=r)
+                NO_POSITION_RESPONSE
+                if r is NO_POSITION
+                else a.PublishResponse(error=r)
                 if isinstance(r, a.Error)
                 else a.PublishResponse(result=r)
                 for r in results

@@ -31,6 +31,9 @@ log = logging.getLogger("gyre.api")
 NO_POSITION = a.PublishResult()
 """The result of a publish that keeps no history (shared: callers must not mutate it)."""
 
+NO_POSITION_RESPONSE = a.PublishResponse(result=NO_POSITION)
+"""A ``broadcast`` channel's answer without history (shared as well)."""
+
 _NO_HISTORY = PublishOptions()
 
 
@@ -171,6 +174,8 @@ async def publish_items(node: Node, items: list[Item]) -> list[a.PublishResult |
             err = api_error("publish", outcomes)
             for i in run:
                 out[i] = err
+            continue
+        if outcomes.count(None) == len(outcomes):  # no history: NO_POSITION is there already
             continue
         for i, outcome in zip(run, outcomes, strict=True):
             if isinstance(outcome, Exception):
