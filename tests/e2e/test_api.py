@@ -155,6 +155,34 @@ async def test_v4_publish_run_answers_each_command(server: Any, http: Any) -> No
     assert [p["data"]["n"] for p in pubs] == [1, 2, 3, 4, 5]
 
 
+async def test_v4_publish_without_history_answers_an_empty_result(
+    server: Any, clients: Any, http: Any
+) -> None:
+    """Publishes into a namespace without history answer ``{"result":{}}``, with the
+    command's ``id`` when it has one, and reach the subscriber in order."""
+    ch = f"plain:{uid()}"
+    ev = await subscriber(clients, server, ch)
+    cmds = [
+        {"method": "publish", "params": {"channel": ch, "data": {"n": 1}}},
+        {"method": "publish", "params": {"channel": ch, "data": {"n": 2}}, "id": 9},
+        {"method": "broadcast", "params": {"channels": [ch, "nope:x"], "data": {"n": 3}}},
+    ]
+    body = "\n".join(json.dumps(c) for c in cmds)
+    async with http.post(server.api_url, data=body, headers={"X-API-Key": API_KEY}) as r:
+        assert r.status == 200
+        lines = (await r.text()).split("\n")
+    assert lines[:2] == ['{"result":{}}', '{"id":9,"result":{}}']
+    assert json.loads(lines[2]) == {
+        "result": {
+            "responses": [
+                {"result": {}},
+                {"error": {"code": 102, "message": "unknown channel"}},
+            ]
+        }
+    }
+    assert [dec(p.pub.data)["n"] for p in await ev.publications(3)] == [1, 2, 3]
+
+
 async def test_v5_publish_with_x_api_key(server: Any, clients: Any, http: Any) -> None:
     ch = f"chat:{uid()}"
     ev = await subscriber(clients, server, ch)
