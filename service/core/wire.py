@@ -172,15 +172,17 @@ class Encoded(msgspec.Struct, kw_only=True, gc=False):
         if variant == JSON_REPLY:
             b = self.json_reply
             if b is None:
-                b = self.get(JSON_PUSH)
-                b = self.json_reply = json_codec.reply_with_push(b) if b else INVALID
+                b = self.json_reply = self._json(True) if self._json_ok() else INVALID
             return b
         b = self.json_push
         if b is None:
-            b = self.json_push = self._json_push() if self._json_ok() else INVALID
+            b = self.json_push = self._json(False) if self._json_ok() else INVALID
         return b
 
-    def _json_push(self) -> bytes:
+    def _json(self, reply: bool) -> bytes:
+        """The JSON Push (``reply``: the Reply around it); called once JSON can carry it."""
+        if reply:
+            return json_codec.reply_with_push(self.get(JSON_PUSH))
         return JSON.encode_push(self.push)
 
 
@@ -204,11 +206,11 @@ class _PublicationEncoded(Encoded, gc=False):
     def _json_ok(self) -> bool:
         return publication_json_ok(self.pub)
 
-    def _json_push(self) -> bytes:
+    def _json(self, reply: bool) -> bytes:
         pub = self.pub
         if pub.info is None and not pub.tags and pub.data and self.channel:
-            return json_codec.data_push(self.channel, pub.data, pub.offset)
-        return JSON.encode_push(self.push)
+            return json_codec.data_push(self.channel, pub.data, pub.offset, reply)
+        return super()._json(reply)
 
     def _pb_push(self) -> bytes:
         # pb_fast, not the generated Push: 1.7 us vs 3.4 us per publication (bench/micro.py pb_push)

@@ -157,4 +157,6 @@ def test_data_push_is_byte_identical_to_the_encoder(channel: str, data: bytes, o
     push = m.Push(channel=channel, pub=m.Publication(data=m.raw(data), offset=offset))
     fast = json_codec.data_push(channel, data, offset)
     assert fast == JSON.encode_push(push)
-    assert json_codec.reply_with_push(fast) == JSON.encode_reply(m.Reply(push=push))
+    reply = JSON.encode_reply(m.Reply(push=push))
+    assert json_codec.data_push(channel, data, offset, reply=True) == reply
+    assert json_codec.reply_with_push(fast) == reply
