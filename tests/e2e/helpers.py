@@ -165,6 +165,22 @@ class Api:
 
 
 # -- raw WebSocket ------------------------------------------------------------------------------
+PINGS = ("{}", b"\x00")  # server ping frames: an empty Reply in JSON and in Protobuf
+
+
+async def next_frame(
+    ws: aiohttp.ClientWebSocketResponse, timeout: float = TIMEOUT
+) -> aiohttp.WSMessage:
+    """The next frame that is not a server ping (left unanswered): the first ping comes at a
+    random moment within ping_interval, so it may come before any frame a test waits for."""
+    while True:
+        msg = await ws.receive(timeout=timeout)
+        if msg.type not in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY) or (
+            msg.data not in PINGS
+        ):
+            return msg
+
+
 class RawWS:
     """A hand-driven JSON WebSocket client (aiohttp) for protocol edge cases."""
 
