@@ -187,7 +187,12 @@ class RawResponse:
         return out
 
     async def json_line(self) -> Any:
-        return json.loads(await self.until(b"\n"))
+        """The next ``\\n``-terminated JSON message, server pings (``{}``) skipped: the
+        first one comes at a random moment within ping_interval."""
+        while True:
+            message = json.loads(await self.until(b"\n"))
+            if message != {}:
+                return message
 
     async def sse_event(self) -> dict[str, str]:
         """Next SSE event as {field: value} (``data`` joined)."""
@@ -201,7 +206,11 @@ class RawResponse:
         return out
 
     async def sse_json(self) -> Any:
-        return json.loads((await self.sse_event())["data"])
+        """The ``data`` of the next SSE event as JSON, server pings (``{}``) skipped."""
+        while True:
+            message = json.loads((await self.sse_event())["data"])
+            if message != {}:
+                return message
 
     def close(self) -> None:
         self.writer.close()
