@@ -25,6 +25,9 @@ from service.config import load_config
 SECRET = "transports-secret-0123456789abcdef"
 API_KEY = "transports-api-key"
 TIMEOUT = 5.0
+# No app-level ping while a test runs, for tests that check frames byte for byte: the first
+# ping comes at a random moment within ping_interval (docs/protocol.md#ping-and-pong).
+QUIET = {"ping_interval": "300s", "pong_timeout": "200s"}
 
 
 def token(user: str, **claims: Any) -> str:
