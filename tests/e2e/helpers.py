@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
@@ -164,6 +165,22 @@ class Api:
 
 
 # -- raw WebSocket ------------------------------------------------------------------------------
+PINGS = ("{}", b"\x00")  # server ping frames: an empty Reply in JSON and in Protobuf
+
+
+async def next_frame(
+    ws: aiohttp.ClientWebSocketResponse, timeout: float = TIMEOUT
+) -> aiohttp.WSMessage:
+    """The next frame that is not a server ping (left unanswered): the first ping comes at a
+    random moment within ping_interval, so it may come before any frame a test waits for."""
+    while True:
+        msg = await ws.receive(timeout=timeout)
+        if msg.type not in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY) or (
+            msg.data not in PINGS
+        ):
+            return msg
+
+
 class RawWS:
     """A hand-driven JSON WebSocket client (aiohttp) for protocol edge cases."""
 
@@ -212,7 +229,7 @@ class RawWS:
                 if not r:  # ping -> pong
                     self.pings += 1
                     if self.auto_pong:
-                        await self.send("{}")
+                        await self._pong()
                     continue
                 out.append(r)
             return out
@@ -224,6 +241,13 @@ class RawWS:
             code = msg.data if msg.type == aiohttp.WSMsgType.CLOSE else self.ws.close_code
             raise Closed(code, str(msg.extra or ""))
         raise AssertionError(f"unexpected frame {msg!r}")
+
+    async def _pong(self) -> None:
+        """Answer one ping.  A ping that came while the test was not reading may be read only
+        after the server closed the connection: its pong cannot be written then, and the
+        close is what the next ``recv`` reports."""
+        with contextlib.suppress(ConnectionResetError):  # aiohttp: "closing transport"
+            await self.send("{}")
 
     async def closed(self, timeout: float = TIMEOUT) -> Closed:
         """Read (answering pings) until the server closes; return code and reason."""

@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from .helpers import TIMEOUT, token, uid
+from .helpers import TIMEOUT, next_frame, token, uid
 from .server import API_KEY, REPO, ServerProcess, base_config
 
 
@@ -34,7 +34,7 @@ async def connect_and_disconnect(srv: ServerProcess) -> tuple[str, str]:
             headers={"X-API-Key": API_KEY},
         ) as response:
             assert response.status == 200
-        msg = await ws.receive(timeout=TIMEOUT)
+        msg = await next_frame(ws)
         assert msg.type == aiohttp.WSMsgType.CLOSE and msg.data == 4503
     return user, client
 

@@ -46,7 +46,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.redis_fixtures import RedisFactory, free_port
 from tests.tls_cert import write_self_signed
 
-from .helpers import TIMEOUT, ClientEvents, SubEvents, token, uid
+from .helpers import TIMEOUT, ClientEvents, SubEvents, next_frame, token, uid
 from .server import API_KEY, REPO, SECRET, ServerProcess, base_config
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -1026,7 +1026,7 @@ async def test_log_file_and_disconnect_line(start: Start, tmp_path: Path) -> Non
             srv.http, "disconnect", {"user": user, "disconnect": {"code": 4503, "reason": "log"}}
         )
         assert "error" not in reply, reply
-        msg = await ws.receive(timeout=TIMEOUT)
+        msg = await next_frame(ws)
         assert msg.type == aiohttp.WSMsgType.CLOSE and msg.data == 4503, msg
     finally:
         await ws.close()

@@ -3,7 +3,6 @@ and pong-less connections, oversize frames, slow readers, and isolation between 
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import time
@@ -14,7 +13,7 @@ import pytest
 from centrifuge import ClientState
 
 from .conftest import server_fixture
-from .helpers import API_KEY, Closed, RawWS, SubEvents, dec, enc, token, uid
+from .helpers import API_KEY, Closed, RawWS, SubEvents, dec, enc, next_frame, token, uid
 from .server import base_config
 
 SIZE_LIMIT = 4096
@@ -491,9 +490,9 @@ async def test_deeply_nested_binary_payload(server: Any, raw: Any) -> None:
     pb = await raw(protocols=("centrifuge-protobuf",))
     # Command{id=1, connect=ConnectRequest{token}}, then Command{id=2, subscribe={channel}}
     await pb.ws.send_bytes(_pb_command(1, 4, _pb_field(1, token(uid()).encode())))
-    await pb.ws.receive()  # connect reply
+    await next_frame(pb.ws)  # connect reply
     await pb.ws.send_bytes(_pb_command(2, 5, _pb_field(1, ch.encode())))
-    await pb.ws.receive()  # subscribe reply
+    await next_frame(pb.ws)  # subscribe reply
 
     payload = DEEP.encode()
     async with (
@@ -505,7 +504,7 @@ async def test_deeply_nested_binary_payload(server: Any, raw: Any) -> None:
         ) as r,
     ):
         assert r.status == 200
-    msg = await asyncio.wait_for(pb.ws.receive(), 5)
+    msg = await next_frame(pb.ws)
     assert msg.type == aiohttp.WSMsgType.BINARY and payload in msg.data
     c = await js.closed()
     assert (c.code, c.reason) == (3506, "inappropriate protocol")

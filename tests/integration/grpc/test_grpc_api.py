@@ -576,7 +576,8 @@ async def test_batch_of_one_slice_reaches_a_subscriber_in_one_frame(start: Any, 
     before its last command, splitting every 16-command burst into two writes)."""
     import aiohttp
 
-    gyre = await start(api_key="k")
+    # no ping among the frames read (the first one comes at a random moment within 25 s)
+    gyre = await start(api_key="k", ping_interval=300.0, pong_timeout=200.0)
     n = BATCH_SLICE
     async with aiohttp.ClientSession() as s:
         ws = await s.ws_connect(gyre.ws_url, protocols=("centrifuge-json",))

@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from tests.integration.transports.harness import API_KEY, Harness, raw_request, running, token
+from tests.integration.transports.harness import (
+    API_KEY,
+    QUIET,
+    Harness,
+    raw_request,
+    running,
+    token,
+)
 
 from .wsclients import JsonWS, PbWS
 
@@ -172,7 +179,7 @@ async def test_http_api_publish_must_be_utf8(tmp_path: Path) -> None:
 
 async def test_sse_one_event_per_message_whatever_the_whitespace(tmp_path: Path) -> None:
     """Valid JSON may hold raw CR as whitespace; SSE ends a line at a bare CR."""
-    async with running(tmp_path) as h:
+    async with running(tmp_path, **QUIET) as h:  # no ping among the counted events
         connect = json.dumps({"id": 1, "connect": {"token": token("carol")}})
         r = await raw_request(
             h.port, "GET", "/connection/sse?" + urlencode({"cf_connect": connect})
@@ -199,7 +206,7 @@ async def test_sse_one_event_per_message_whatever_the_whitespace(tmp_path: Path)
 
 
 async def test_uni_sse_one_event_per_message(tmp_path: Path) -> None:
-    async with running(tmp_path) as h:
+    async with running(tmp_path, **QUIET) as h:  # no ping among the counted events
         q = urlencode({"cf_connect": json.dumps({"token": token("us"), "subs": {"news:u": {}}})})
         r = await raw_request(h.port, "GET", "/connection/uni_sse?" + q)
         assert r.status == 200

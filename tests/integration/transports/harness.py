@@ -25,6 +25,9 @@ from service.config import load_config
 SECRET = "transports-secret-0123456789abcdef"
 API_KEY = "transports-api-key"
 TIMEOUT = 5.0
+# No app-level ping while a test runs, for tests that check frames byte for byte: the first
+# ping comes at a random moment within ping_interval (docs/protocol.md#ping-and-pong).
+QUIET = {"ping_interval": "300s", "pong_timeout": "200s"}
 
 
 def token(user: str, **claims: Any) -> str:
@@ -187,7 +190,12 @@ class RawResponse:
         return out
 
     async def json_line(self) -> Any:
-        return json.loads(await self.until(b"\n"))
+        """The next ``\\n``-terminated JSON message, server pings (``{}``) skipped: the
+        first one comes at a random moment within ping_interval."""
+        while True:
+            message = json.loads(await self.until(b"\n"))
+            if message != {}:
+                return message
 
     async def sse_event(self) -> dict[str, str]:
         """Next SSE event as {field: value} (``data`` joined)."""
@@ -201,7 +209,11 @@ class RawResponse:
         return out
 
     async def sse_json(self) -> Any:
-        return json.loads((await self.sse_event())["data"])
+        """The ``data`` of the next SSE event as JSON, server pings (``{}``) skipped."""
+        while True:
+            message = json.loads((await self.sse_event())["data"])
+            if message != {}:
+                return message
 
     def close(self) -> None:
         self.writer.close()

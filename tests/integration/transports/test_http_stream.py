@@ -12,7 +12,7 @@ from centrifugal.centrifuge.protocol import client_pb2
 
 from service.protocol.varint import decode_varint, encode_varint
 
-from .harness import Harness, RawResponse, raw_request, running, token
+from .harness import QUIET, Harness, RawResponse, raw_request, running, token
 
 STREAM_HEADERS = {
     "cache-control": "private, no-cache, no-store, must-revalidate, max-age=0",
@@ -47,7 +47,7 @@ async def open_json_stream(h: Harness, user: str) -> tuple[RawResponse, dict[str
 
 
 async def test_http_stream_json_framing(tmp_path: Path) -> None:
-    async with running(tmp_path) as h:
+    async with running(tmp_path, **QUIET) as h:
         r = await raw_request(
             h.port,
             "POST",
@@ -97,7 +97,7 @@ async def test_http_stream_json_framing(tmp_path: Path) -> None:
 
 
 async def test_http_stream_protobuf_framing(tmp_path: Path) -> None:
-    async with running(tmp_path) as h:
+    async with running(tmp_path, **QUIET) as h:
         cmd = client_pb2.Command(id=1)
         cmd.connect.token = token("bob")
         data = cmd.SerializeToString()
@@ -183,7 +183,7 @@ async def test_http_stream_errors(tmp_path: Path) -> None:
 
 
 async def test_sse_get_framing(tmp_path: Path) -> None:
-    async with running(tmp_path) as h:
+    async with running(tmp_path, **QUIET) as h:
         q = urlencode({"cf_connect": connect_cmd("carol").decode()})
         r = await raw_request(h.port, "GET", f"/connection/sse?{q}")
         assert r.status == 200

@@ -128,19 +128,11 @@ async def test_uni_sse(tmp_path: Path) -> None:
         chunk = await r.chunk()
         assert chunk.startswith(b'data: {"connect":{') and chunk.endswith(b"}\n\n")
         connect = json.loads(chunk[6:])["connect"]
-
-        async def recv() -> Any:
-            while True:
-                ev = await r.sse_event()
-                data = json.loads(ev["data"])
-                if data != {}:
-                    return data
-
         ping = await r.until(b"\n\n")
         assert ping == b"data: {}\n\n"
-        await server_side_cycle(h, connect["session"], "us", recv)
+        await server_side_cycle(h, connect["session"], "us", r.sse_json)  # pings skipped
         await h.api("disconnect", user="us")
-        assert await recv() == {"disconnect": {"code": 3503, "reason": "force disconnect"}}
+        assert await r.sse_json() == {"disconnect": {"code": 3503, "reason": "force disconnect"}}
         assert await r.rest() == b""
         r.close()
 
@@ -190,17 +182,10 @@ async def test_uni_http_stream(tmp_path: Path) -> None:
         assert chunk.startswith(b'{"connect":{') and chunk.endswith(b"}\n")
         assert chunk.count(b"\n") == 1
         connect = json.loads(chunk)["connect"]
-
-        async def recv() -> Any:
-            while True:
-                data = await r.json_line()
-                if data != {}:
-                    return data
-
         assert await r.until(b"\n") == b"{}\n"  # ping line
-        await server_side_cycle(h, connect["session"], "uh", recv)
+        await server_side_cycle(h, connect["session"], "uh", r.json_line)  # pings skipped
         await h.api("disconnect", user="uh")
-        assert await recv() == {"disconnect": {"code": 3503, "reason": "force disconnect"}}
+        assert await r.json_line() == {"disconnect": {"code": 3503, "reason": "force disconnect"}}
         assert await r.rest() == b""
         r.close()
         url = h.base + "/connection/uni_http_stream"

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from .harness import running, token
+from .harness import QUIET, running, token
 from .rawws import RawWebSocket
 
 WS = "/connection/websocket"
-QUIET = {"ping_interval": "300s", "pong_timeout": "200s"}  # no ping among the checked frames
 
 
 async def connected(port: int, path: str = WS, *, extensions: str = "") -> RawWebSocket:
