@@ -169,7 +169,11 @@ async def publish_items(node: Node, items: list[Item]) -> list[a.PublishResult |
         indexes.append(i)
     if not runs:
         return out
-    for run, outcomes in zip(at, await node.publish_many(runs), strict=True):
+    try:
+        results = await node.publish_many(runs)
+    except Exception as e:  # none could be tried (the engine is not running)
+        results = [e] * len(runs)
+    for run, outcomes in zip(at, results, strict=True):
         if isinstance(outcomes, Exception):
             err = api_error("publish", outcomes)
             for i in run:

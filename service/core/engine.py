@@ -186,7 +186,8 @@ class Broker(Protocol):
     ) -> list[list[PublishOutcome] | Exception]:
         """``publish`` of each run in turn, in order (a broadcast or a batch of the server API
         into many channels is one call): one outcome list per run, or the exception the run
-        raised (the following runs are still tried).  ``publish_each`` is the plain loop."""
+        raised (the following runs are still tried).  Raises ``EngineError`` only when none
+        could be tried, as ``publish``.  ``publish_each`` is the plain loop."""
         ...
 
     async def publish_join(self, channel: str, info: ClientInfo) -> None: ...

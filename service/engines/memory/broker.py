@@ -142,25 +142,29 @@ class MemoryBroker:
         once (nothing is stored or delivered); otherwise this result is remembered (nothing
         awaits in between, so two concurrent calls publish once).
         """
-        return self._publish(channel, pubs, opts)
+        return self._publish(channel, pubs, opts, self._require_handler())
 
     async def publish_many(
         self, runs: Sequence[PublishRun]
     ) -> list[list[PublishOutcome] | Exception]:
         """``publish`` of each run in turn, nothing awaited in between (one coroutine for a
         whole broadcast, not one per channel)."""
+        handler = self._require_handler()
         out: list[list[PublishOutcome] | Exception] = []
         for channel, pubs, opts in runs:
             try:
-                out.append(self._publish(channel, pubs, opts))
+                out.append(self._publish(channel, pubs, opts, handler))
             except Exception as e:
                 out.append(e)
         return out
 
     def _publish(
-        self, channel: str, pubs: Sequence[Publication], opts: PublishOptions
+        self,
+        channel: str,
+        pubs: Sequence[Publication],
+        opts: PublishOptions,
+        handler: BrokerEventHandler,
     ) -> list[PublishOutcome]:
-        handler = self._require_handler()
         key = opts.idempotency_key
         if key:
             hit, result = self._results.lookup(channel, key)

@@ -163,6 +163,23 @@ async def test_executor_publish_mixed_requests_answer_in_order(node: Node) -> No
     assert [p.data for p in hist.publications] == [b"1", b"2", b"3", b"6"]
 
 
+async def test_api_publishes_on_a_stopped_engine_answer_internal_errors(node: Node) -> None:
+    """An engine that cannot publish at all (closed) fails every publication of the call
+    with 100 (internal), request errors keep their own code, and nothing is raised."""
+    ex = Executor(node, node.hooks)  # type: ignore[arg-type]
+    await node.broker.close()
+    internal = a.Error(code=100, message="internal server error")
+    out = await ex.publish(
+        [*reqs("chat:s", [b"1", b"2"]), *reqs("", [b"1"]), *reqs("plain:s", [b"3"])]
+    )
+    assert out == [internal, internal, a.Error(code=107, message="bad request"), internal]
+    res = await ex.broadcast(a.BroadcastRequest(channels=["plain:a", "nowhere:x"], data=Raw(b"1")))
+    assert [r.error for r in res.responses] == [
+        internal,
+        a.Error(code=102, message="unknown channel"),
+    ]
+
+
 async def test_a_live_duplicate_is_dropped_not_a_gap(node: Node) -> None:
     """A publication the subscription already has (same epoch, offset not past its position)
     is dropped silently, as for buffered ones; the next one is delivered; no 2500."""

@@ -295,6 +295,7 @@ async def test_publish_before_start_or_after_close_raises(clock: FakeClock) -> N
     await broker.close()
     for call in (
         publish_one(broker, "ch", Publication(data=b"1"), PublishOptions()),
+        broker.publish_many([("ch", [Publication(data=b"1")], PublishOptions())]),
         broker.publish_join("ch", info),
         broker.publish_leave("ch", info),
         broker.publish_control(b"x"),
