@@ -47,9 +47,10 @@ class V4Reply(msgspec.Struct, omit_defaults=True):
     result: msgspec.Raw | None = None
 
 
-# RecursionError: JSON nested deeper than the interpreter's recursion limit (→ 400, not 500)
 _NO_POSITION_REPLY = b'{"result":{}}'
+"""The v4 reply to a publish without history and without an ``id``."""
 
+# RecursionError: JSON nested deeper than the interpreter's recursion limit (→ 400, not 500)
 _UNDECODABLE = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
 
 
