@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, cast
 
 from ..protocol import codes as c
 from .refreshing import refresh_connection, refresh_subscription
-from .state import ConnectionState
+from .state import CLOSED, CONNECTED, FAILED, NEW, ConnectionState
 
 if TYPE_CHECKING:
     from .client import ClientSession
@@ -23,8 +23,6 @@ if TYPE_CHECKING:
     from .timers import TimerGroup
     from .transport import Transport
     from .writer import Writer
-
-NEW, CONNECTED, FAILED, CLOSED = ConnectionState
 
 # keys of a session's own timers; a subscription's expiry timer is keyed by its channel
 _STALE, _EXPIRE = range(2)
